@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`.
+BUILD_DIR ?= build
+TEST_BUILD_DIR ?= build-test
+JOBS ?= $(shell nproc)
+DEMO_ROWS ?= 100000
+
+.PHONY: run test build build-test bench bootstrap clean
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONTACTS_WERROR=OFF >/dev/null
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target contacts-api contacts-bench
+
+run: build
+	./$(BUILD_DIR)/contacts-api serve --demo-rows $(DEMO_ROWS)
+
+# Tests run on a sanitized (ASan+UBSan) build with warnings as errors.
+build-test: bootstrap
+	cmake -S . -B $(TEST_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONTACTS_SANITIZE=ON >/dev/null
+	cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
+
+test: build-test
+	cd $(TEST_BUILD_DIR) && ctest --output-on-failure -j 2
+
+bench: build
+	python3 bench/run_bench.py --binary ./$(BUILD_DIR)/contacts-api --bench ./$(BUILD_DIR)/contacts-bench
+
+clean:
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)

@@ -1,0 +1,50 @@
+// Streaming CSV import: header mapping, row validation, batching and the errors CSV.
+// The same code path serves `contacts-api import FILE` and (later) HTTP import jobs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "model/contact.h"
+
+namespace contacts::ingest {
+
+// Counters of one import. total_rows = success + errors (data rows seen; blank lines are
+// not counted). errors_file_bytes is the size of the errors CSV after the rows counted here.
+struct ImportCounters {
+  uint64_t total_rows = 0;
+  uint64_t success = 0;
+  uint64_t errors = 0;
+  uint64_t errors_file_bytes = 0;
+};
+
+// Receives validated rows in batches. commit() must make the batch durable together with
+// `after` (the counters once the batch is in): a resumed import restarts from the last
+// committed counters, so every row is imported exactly once.
+class BatchSink {
+ public:
+  virtual ~BatchSink() = default;
+  virtual void commit(std::span<const ContactValues> rows, const ImportCounters& after) = 0;
+};
+
+struct ImportOptions {
+  size_t batch_size = 5000;
+  std::string errors_path;   // errors CSV; created only when a row fails
+  ImportCounters resume_from;  // zero for a fresh import; the last committed counters to resume
+  // Called after each commit with the counters so far and the bytes of input read.
+  std::function<void(const ImportCounters&, uint64_t bytes_read)> on_progress;
+};
+
+struct ImportResult {
+  ImportCounters counters;
+  bool failed = false;        // the whole file was rejected (e.g. no usable header)
+  std::string failure_reason; // why, in words fit for a client
+};
+
+// Imports the CSV at `path`. Rows failing validation go to the errors CSV (original header
+// plus an `error` column). Throws std::runtime_error when the file cannot be read.
+ImportResult import_csv(const std::string& path, BatchSink& sink, const ImportOptions& options);
+
+}  // namespace contacts::ingest
