@@ -1,0 +1,27 @@
+// UTF-8 text helpers shared by import, query parsing and the read index.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace contacts::text {
+
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or values above U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
+// Unicode full case folding (ICU, as Python's str.casefold): "MÜLLER" -> "müller",
+// "Straße" -> "strasse". Comparing folded strings gives case-insensitive matching.
+// Invalid UTF-8 input is folded byte-wise for ASCII and copied otherwise.
+std::string fold(std::string_view s);
+
+// `s` without leading and trailing ASCII whitespace.
+std::string_view trim(std::string_view s);
+
+// Splits on `sep`, trims each part and drops empty parts.
+std::vector<std::string_view> split_trimmed(std::string_view s, char sep);
+
+// ASCII lower-casing (for header names, booleans and other protocol tokens).
+std::string ascii_lower(std::string_view s);
+
+}  // namespace contacts::text
