@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""Benchmark of contacts-api: generation, import, start-up, the query mix, memory.
+
+Usage (what `make bench` runs):
+  python3 bench/run_bench.py --binary ./build/contacts-api --bench ./build/contacts-bench
+Quick check of the script itself:
+  python3 bench/run_bench.py --binary ... --bench ... --rows 20000
+
+Writes bench/out/results.md and bench/out/results.json; see docs/benchmarks.md.
+Python 3 standard library only.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
+from bench_report import fmt_ms, markdown, missed_targets
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+# (id, description, path, p99 target in ms, extra loadgen headers). Q2 and Q10 get their
+# paths at run time (cursor walk, existing ids).
+QUERY_MIX = [
+    ("Q1", "first page, newest first (cursor)", "/api/contacts/", 5, []),
+    ("Q2", "50th page of a cursor walk", None, 5, []),
+    ("Q3", "title contains + exact email_status",
+     "/api/contacts/?title=manager&email_status=Verified", 300, []),
+    ("Q4", "search, two terms", "/api/contacts/?search=john%20engineer", 300, []),
+    ("Q5", "ordering by two fields, limit 50",
+     "/api/contacts/?ordering=-employees,country&limit=50", 300, []),
+    ("Q6", "filtered count", "/api/contacts/count/?country=Germany&employees_min=100", 300, []),
+    ("Q7", "distinct titles containing a term",
+     "/api/contacts/title/?distinct=true&search=director", 300, []),
+    ("Q8", "distinct separated keywords containing a term",
+     "/api/contacts/keywords/?separated=true&distinct=true&search=cloud", 300, []),
+    ("Q9", "analytics, uncached (Cache-Control: no-cache)", "/api/contacts/analytics/", 300,
+     ["Cache-Control: no-cache"]),
+    ("Q10", "retrieve by id (rotating over existing ids)", None, 5, []),
+    ("Q11", "substring matching almost nothing", "/api/contacts/?company=zqxj", 300, []),
+    ("Q12", "one-letter substring (matches almost all)", "/api/contacts/?title=e", 300, []),
+    ("Q13", "unfiltered count", "/api/contacts/count/", 300, []),
+]
+CONCURRENT_QUERY = "Q3"
+
+
+def log(*parts):
+    print(*parts, flush=True)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--binary", required=True, help="path of contacts-api")
+    p.add_argument("--bench", required=True, help="path of contacts-bench")
+    p.add_argument("--rows", type=int, default=1_000_000, help="rows to generate and import")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out-dir", default=os.path.join(HERE, "out"))
+    p.add_argument("--keep-data", action="store_true",
+                   help="reuse the imported data dir when it holds the same rows and seed")
+    p.add_argument("--requests", type=int, default=200, help="measured requests per query")
+    p.add_argument("--min-requests", type=int, default=30, help="floor for slow queries")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--query-budget", type=float, default=20.0,
+                   help="seconds a query may take before it gets fewer requests")
+    p.add_argument("--query-cap", type=float, default=30.0, help="hard limit per query (s)")
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--concurrent-seconds", type=float, default=10.0)
+    p.add_argument("--ready-timeout", type=float, default=600.0)
+    p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return p.parse_args()
+
+
+# ---------------------------------------------------------------- machine and files
+
+def machine_info():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    mem_total = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = next(int(l.split()[1]) for l in f if l.startswith("MemTotal"))
+            mem_total = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    return {"nproc": len(os.sched_getaffinity(0)), "cpu_model": model, "memory": mem_total,
+            "kernel": platform.release(), "commit": commit,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path, value):
+    with open(path, "w") as f:
+        json.dump(value, f, indent=2)
+        f.write("\n")
+
+
+def run_logged(cmd, env, log_path, timeout):
+    """Runs cmd with output to log_path; returns (seconds, output). Raises on failure."""
+    start = time.monotonic()
+    with open(log_path, "w") as out:
+        proc = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                              timeout=timeout)
+    seconds = time.monotonic() - start
+    with open(log_path, errors="replace") as f:
+        output = f.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}; see {log_path}:\n"
+                           + output[-2000:])
+    return seconds, output
+
+
+def clean_env(**settings):
+    """The caller's environment without CONTACTS_* / database settings, plus `settings`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CONTACTS_") and k not in ("DATABASE_URL", "DB_CONTACTS_REPLICA_URL")}
+    env.update({k: str(v) for k, v in settings.items()})
+    return env
+
+
+def ensure_csv(args):
+    name = "contacts_1m.csv" if args.rows == 1_000_000 else f"contacts_{args.rows}.csv"
+    path = os.path.join(args.out_dir, name)
+    marker_path = path + ".json"
+    marker = read_json(marker_path)
+    if (marker and marker.get("rows") == args.rows and marker.get("seed") == args.seed
+            and os.path.exists(path) and os.path.getsize(path) == marker.get("bytes")):
+        log(f"generate: reusing {path} ({marker['bytes']:,} bytes)")
+        return path, dict(marker, reused=True)
+    tmp = path + ".tmp"
+    log(f"generate: {args.rows:,} rows (seed {args.seed}) -> {path}")
+    seconds, _ = run_logged([args.binary, "generate", "--rows", str(args.rows), "--seed",
+                             str(args.seed), "--out", tmp], clean_env(),
+                            os.path.join(args.out_dir, "generate.log"), 1800)
+    os.replace(tmp, path)
+    marker = {"rows": args.rows, "seed": args.seed, "bytes": os.path.getsize(path),
+              "seconds": round(seconds, 2)}
+    write_json(marker_path, marker)
+    log(f"generate: {seconds:.1f} s, {marker['bytes']:,} bytes")
+    return path, dict(marker, reused=False)
+
+
+def imported_rows(output, rows):
+    """Successful rows as reported by `contacts-api import`, else `rows`."""
+    for key in ("success_count", "imported", "success"):
+        found = re.findall(rf'"?{key}"?\s*[:=]?\s*(\d+)', output)
+        if found:
+            return int(found[-1])
+    return rows
+
+
+def ensure_import(args, csv_path, csv_info):
+    data_dir = os.path.join(args.out_dir, "data")
+    marker_path = data_dir + ".json"
+    marker = read_json(marker_path)
+    wanted = {"rows": args.rows, "seed": args.seed, "csv_bytes": csv_info["bytes"]}
+    if (args.keep_data and marker and os.path.isdir(data_dir)
+            and all(marker.get(k) == v for k, v in wanted.items())):
+        log(f"import: reusing {data_dir} ({marker['imported']:,} contacts)")
+        return data_dir, dict(marker, reused=True)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    if os.path.exists(marker_path):
+        os.remove(marker_path)
+    os.makedirs(data_dir)
+    log(f"import: {csv_path} -> {data_dir}")
+    seconds, output = run_logged([args.binary, "import", csv_path],
+                                 clean_env(CONTACTS_DATA_DIR=data_dir),
+                                 os.path.join(args.out_dir, "import.log"), 1800)
+    imported = imported_rows(output, args.rows)
+    marker = dict(wanted, imported=imported, seconds=round(seconds, 2),
+                  rows_per_s=round(args.rows / seconds) if seconds > 0 else None)
+    write_json(marker_path, marker)
+    log(f"import: {seconds:.1f} s, {marker['rows_per_s']:,} rows/s, {imported:,} contacts")
+    return data_dir, dict(marker, reused=False)
+
+
+# ---------------------------------------------------------------- server
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path, headers=None, timeout=120):
+    """GET path; returns (status, parsed JSON body or None, seconds)."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers or {})
+    start = time.monotonic()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, body = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status, body = e.code, e.read()
+    seconds = time.monotonic() - start
+    try:
+        return status, json.loads(body), seconds
+    except ValueError:
+        return status, None, seconds
+
+
+class Server:
+    """contacts-api serve on a free port, stopped by PID."""
+
+    def __init__(self, binary, data_dir, log_path):
+        self.port = free_port()
+        self.log = open(log_path, "w")
+        env = clean_env(CONTACTS_DATA_DIR=data_dir, CONTACTS_HOST="127.0.0.1",
+                        CONTACTS_PORT=self.port, CONTACTS_CACHE_ENABLED="false")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([binary, "serve"], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.log_path = log_path
+
+    def wait_ready(self, expected, timeout):
+        """Waits for /api/health/ 200 and count == expected. Returns timings in seconds."""
+        listening = None
+        last_count, stable_since = None, None
+        deadline = self.started + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; "
+                                   f"{self.log_path} ends with:\n{self.log_tail()}")
+            try:
+                status, body, _ = http_get(self.port, "/api/health/", timeout=5)
+                if status == 200 and listening is None:
+                    listening = time.monotonic() - self.started
+                if status == 200 and health_says_ready(body):
+                    _, body, _ = http_get(self.port, "/api/contacts/count/", timeout=60)
+                    count = (body or {}).get("count")
+                    now = time.monotonic()
+                    if count == expected:
+                        return {"listening_s": listening, "ready_s": now - self.started,
+                                "count": count}
+                    if count != last_count:
+                        last_count, stable_since = count, now
+                    elif (isinstance(count, int) and abs(count - expected) <= 0.01 * expected
+                          and now - stable_since >= 10):
+                        log(f"server: count {count:,} stays within 1% of {expected:,}; "
+                            "taking it as ready (estimated count)")
+                        return {"listening_s": listening, "ready_s": stable_since - self.started,
+                                "count": count}
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready after {timeout:.0f} s (last count {last_count}); "
+                           f"see {self.log_path}")
+
+    def log_tail(self, lines=15):
+        self.log.flush()
+        with open(self.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+    def memory(self):
+        values = {}
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    key, _, rest = line.partition(":")
+                    if key in ("VmHWM", "VmRSS"):
+                        values[key] = int(rest.split()[0]) * 1024
+        except OSError:
+            pass
+        return values
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                log("server: no exit 20 s after SIGTERM; sending SIGKILL")
+                self.proc.kill()
+                self.proc.wait(timeout=20)
+        self.log.close()
+
+
+def health_says_ready(body):
+    """False only when the health body says the server is still building its index."""
+    if not isinstance(body, dict):
+        return True
+    if body.get("ready") is False:
+        return False
+    return str(body.get("index", "")).lower() not in ("building", "loading", "starting")
+
+
+# ---------------------------------------------------------------- queries
+
+def loadgen(args, port, paths, requests=0, duration=0.0, concurrency=1, warmup=0, headers=()):
+    cmd = [args.bench, "--host", "127.0.0.1", "--port", str(port), "--concurrency",
+           str(concurrency), "--warmup", str(warmup), "--timeout", "60"]
+    if requests:
+        cmd += ["--requests", str(requests)]
+    if duration:
+        cmd += ["--duration", str(duration)]
+    for path in paths:
+        cmd += ["--path", path]
+    for header in headers:
+        cmd += ["--header", header]
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          timeout=2 * duration + 60 * (warmup + 2))
+    if proc.returncode != 0:
+        raise RuntimeError(f"contacts-bench exited {proc.returncode}: {proc.stderr.strip()}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def describe(body):
+    """A short sanity summary of a response body."""
+    if not isinstance(body, dict):
+        return "no JSON body"
+    if "results" in body:
+        n = len(body["results"])
+        return f"{n} result{'' if n == 1 else 's'}" + (", has next" if body.get("next") else "")
+    if "total_contacts" in body:
+        return (f"total_contacts {body['total_contacts']:,}, "
+                f"{len(body.get('top_countries') or [])} top countries")
+    if "count" in body:
+        return f"count {body['count']:,}" if isinstance(body["count"], int) else "count ?"
+    if "id" in body:
+        return f"contact {body['id']}"
+    return "keys: " + ", ".join(sorted(body)[:5])
+
+
+def local_target(url):
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+def cursor_page_50(port):
+    """Follows 49 `next` links from the first page; returns the 50th page's target."""
+    target = "/api/contacts/"
+    for page in range(1, 50):
+        status, body, _ = http_get(port, target)
+        if status != 200 or not isinstance(body, dict) or not body.get("next"):
+            raise RuntimeError(f"cursor walk stopped at page {page}: status {status}")
+        target = local_target(body["next"])
+    return target
+
+
+def sample_ids(port, q2_target):
+    """Up to 10 existing contact ids from different parts of the data."""
+    ids = []
+    for target, take in (("/api/contacts/", 3), (q2_target, 3), ("/api/contacts/?ordering=id&limit=2", 2),
+                         ("/api/contacts/?ordering=-employees,country&limit=50", 2)):
+        status, body, _ = http_get(port, target)
+        if status == 200 and isinstance(body, dict):
+            rows = body.get("results") or []
+            ids += [r["id"] for r in rows[::max(1, len(rows) // take)][:take] if "id" in r]
+    return list(dict.fromkeys(ids))[:10]
+
+
+def run_query(args, port, qid, desc, paths, target_ms, headers):
+    """Checks every path answers 200, then measures them sequentially."""
+    entry = {"id": qid, "description": desc, "paths": paths, "target_p99_ms": target_ms,
+             "headers": list(headers)}
+    header_dict = dict(h.split(": ", 1) for h in headers)
+    check_seconds = 0.0
+    for path in paths:
+        status, body, seconds = http_get(port, path, header_dict)
+        check_seconds = max(check_seconds, seconds)
+        entry.setdefault("sanity", describe(body))
+        if status != 200:
+            entry.update(check_status=status, sanity=f"HTTP {status}: {json.dumps(body)[:200]}",
+                         passed=False)
+            log(f"{qid}: {path} answered {status}; not measured")
+            return entry
+    requests, warmup = args.requests, args.warmup
+    if check_seconds * (requests + warmup) > args.query_budget:
+        requests = max(args.min_requests, int(args.query_budget / max(check_seconds, 1e-6)))
+        warmup = warmup if check_seconds * warmup <= 5 else 2
+    result = loadgen(args, port, paths, requests=requests, duration=args.query_cap,
+                     warmup=warmup, headers=headers)
+    p99 = result.get("p99_ms")
+    entry.update(result, warmup=warmup, check_status=200,
+                 passed=bool(p99 is not None and p99 < target_ms and result["errors"] == 0
+                             and result["non_2xx"] == 0))
+    log(f"{qid}: {entry['sanity']}; {result['requests']} requests, p50 {fmt_ms(result['p50_ms'])}"
+        f" ms, p99 {fmt_ms(p99)} ms, errors {result['errors']}, non-2xx {result['non_2xx']}"
+        f" -> {'pass' if entry['passed'] else 'FAIL'}")
+    return entry
+
+
+def run_query_mix(args, port):
+    q2 = cursor_page_50(port)
+    ids = sample_ids(port, q2)
+    if not ids:
+        raise RuntimeError("no contact ids found for Q10")
+    entries = []
+    for qid, desc, path, target_ms, headers in QUERY_MIX:
+        paths = {"Q2": [q2], "Q10": [f"/api/contacts/{i}/" for i in ids]}.get(qid, [path])
+        entries.append(run_query(args, port, qid, desc, paths, target_ms, headers))
+    return entries
+
+
+def run_concurrent(args, port):
+    qid, desc, path, target_ms, headers = next(q for q in QUERY_MIX if q[0] == CONCURRENT_QUERY)
+    result = loadgen(args, port, [path], duration=args.concurrent_seconds,
+                     concurrency=args.concurrency, warmup=2 * args.concurrency, headers=headers)
+    p99 = result.get("p99_ms")
+    entry = dict(result, id=f"{qid} x{args.concurrency}", description=f"{desc}, "
+                 f"{args.concurrency} concurrent clients for {args.concurrent_seconds:g} s",
+                 paths=[path], target_p99_ms=target_ms, sanity=f"{result['rps']:,.0f} req/s",
+                 passed=bool(p99 is not None and p99 < target_ms and result["errors"] == 0
+                             and result["non_2xx"] == 0))
+    log(f"{entry['id']}: {result['requests']} requests, {result['rps']:.0f} req/s, "
+        f"p99 {fmt_ms(p99)} ms -> {'pass' if entry['passed'] else 'FAIL'}")
+    return entry
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
+    args.binary, args.bench = os.path.abspath(args.binary), os.path.abspath(args.bench)
+    args.out_dir = os.path.abspath(args.out_dir)
+    os.makedirs(args.out_dir, exist_ok=True)
+    for tool in (args.binary, args.bench):
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"run_bench: {tool} is not an executable; build first (make build)")
+    results = {"rows": args.rows, "seed": args.seed, "machine": machine_info()}
+    started = time.monotonic()
+    server = None
+    try:
+        csv_path, results["generate"] = ensure_csv(args)
+        data_dir, results["import"] = ensure_import(args, csv_path, results["generate"])
+        server = Server(args.binary, data_dir, os.path.join(args.out_dir, "server.log"))
+        results["startup"] = server.wait_ready(results["import"]["imported"], args.ready_timeout)
+        log(f"server: ready after {results['startup']['ready_s']:.1f} s on port {server.port}, "
+            f"{results['startup']['count']:,} contacts")
+        results["queries"] = run_query_mix(args, server.port)
+        results["concurrent"] = run_concurrent(args, server.port)
+        results["memory"] = server.memory()
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+        results["error"] = str(e)
+        log(f"run_bench: {e}")
+        if server is not None:
+            results["memory"] = server.memory()
+    finally:
+        if server is not None:
+            server.stop()
+    results["total_seconds"] = round(time.monotonic() - started, 1)
+    results["missed_targets"] = missed_targets(results)
+    report = markdown(results)
+    with open(os.path.join(args.out_dir, "results.md"), "w") as f:
+        f.write(report)
+    write_json(os.path.join(args.out_dir, "results.json"), results)
+    log("\n" + report)
+    log(f"Written to {os.path.join(args.out_dir, 'results.md')} and results.json "
+        f"({results['total_seconds']:.0f} s in all).")
+    if results.get("error"):
+        return 2
+    return 1 if args.strict and results["missed_targets"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
