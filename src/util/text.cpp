@@ -1,5 +1,6 @@
 #include "util/text.h"
 
+#include <unicode/uchar.h>
 #include <unicode/ustring.h>
 #include <unicode/utf8.h>
 

@@ -121,8 +121,9 @@ std::optional<int64_t> parse_datetime(std::string_view s) {
     // No zone designator: taken as UTC.
   } else if (s[pos] == 'Z' || s[pos] == 'z') {
     ++pos;
-  } else if (s[pos] == '+' || s[pos] == '-') {
-    const int sign = s[pos] == '+' ? 1 : -1;
+  } else if (s[pos] == '+' || s[pos] == '-' || s[pos] == ' ') {
+    // ' ' is a '+' that reached us through form decoding of an unencoded query string.
+    const int sign = s[pos] == '-' ? -1 : 1;
     int oh, om = 0;
     if (!digits(s, pos + 1, 2, oh)) return std::nullopt;
     pos += 3;

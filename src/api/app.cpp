@@ -1,0 +1,238 @@
+#include "api/app.h"
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "api/contacts_handlers.h"
+#include "query/parse.h"
+#include "util/error.h"
+#include "util/json_writer.h"
+#include "util/text.h"
+
+namespace contacts::api {
+namespace {
+
+constexpr const char* kJson = "application/json; charset=utf-8";
+constexpr const char* kReadMethods = "GET, HEAD, OPTIONS";
+
+enum class RouteKind { root, favicon, health, list, count, analytics, retrieve, field };
+enum class CacheFamily { none, list, field, analytics };
+
+struct RouteMatch {
+  RouteKind kind;
+  CacheFamily cache = CacheFamily::none;
+  int64_t id = 0;
+  FieldEndpoint field = FieldEndpoint::title;
+};
+
+// Matches a path without its trailing slash.
+std::optional<RouteMatch> match_route(std::string_view path) {
+  if (path == "/" || path.empty()) return RouteMatch{RouteKind::root};
+  if (path == "/favicon.ico") return RouteMatch{RouteKind::favicon};
+  if (path == "/api/health") return RouteMatch{RouteKind::health};
+  constexpr std::string_view kContacts = "/api/contacts";
+  if (path == kContacts) return RouteMatch{RouteKind::list, CacheFamily::list};
+  if (path.substr(0, kContacts.size() + 1) != "/api/contacts/") return std::nullopt;
+  const std::string_view rest = path.substr(kContacts.size() + 1);
+  if (rest.find('/') != std::string_view::npos) return std::nullopt;
+  if (rest == "count") return RouteMatch{RouteKind::count, CacheFamily::list};
+  if (rest == "analytics") return RouteMatch{RouteKind::analytics, CacheFamily::analytics};
+  if (auto f = field_endpoint_named(rest)) {
+    return RouteMatch{RouteKind::field, CacheFamily::field, 0, *f};
+  }
+  if (rest.empty() || rest.size() > 18) return std::nullopt;
+  int64_t id = 0;
+  for (char c : rest) {
+    if (c < '0' || c > '9') return std::nullopt;
+    id = id * 10 + (c - '0');
+  }
+  if (id <= 0) return std::nullopt;
+  return RouteMatch{RouteKind::retrieve, CacheFamily::none, id};
+}
+
+bool valid_request_id(const std::string& id) {
+  if (id.empty() || id.size() > 200) return false;
+  for (unsigned char c : id) {
+    if (c < 0x20 || c > 0x7E) return false;
+  }
+  return true;
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+bool valid_host(std::string_view h) {
+  if (h.empty() || h.size() > 255) return false;
+  for (char c : h) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string first_value(const std::string* header) {
+  if (!header) return {};
+  return std::string(text::trim(std::string_view(*header).substr(0, header->find(','))));
+}
+
+std::string base_url(const http::Request& req, const Settings& settings) {
+  std::string scheme = "http";
+  std::string host = first_value(req.header("host"));
+  if (settings.trust_proxy) {
+    const std::string proto = text::ascii_lower(first_value(req.header("x-forwarded-proto")));
+    if (proto == "https" || proto == "http") scheme = proto;
+    const std::string fwd_host = first_value(req.header("x-forwarded-host"));
+    if (valid_host(fwd_host)) host = fwd_host;
+  }
+  if (!valid_host(host)) host = settings.host + ":" + std::to_string(settings.port);
+  return scheme + "://" + host;
+}
+
+http::Response json_response(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.set_header("Content-Type", kJson);
+  return r;
+}
+
+std::chrono::seconds ttl_for(CacheFamily family, const Settings& s) {
+  switch (family) {
+    case CacheFamily::list: return std::chrono::seconds(s.list_cache_ttl_s);
+    case CacheFamily::field: return std::chrono::seconds(s.field_cache_ttl_s);
+    case CacheFamily::analytics: return std::chrono::seconds(s.analytics_cache_ttl_s);
+    case CacheFamily::none: break;
+  }
+  return std::chrono::seconds(0);
+}
+
+void add_cors_headers(const http::Request& req, const Settings& settings, http::Response& res,
+                      bool preflight) {
+  if (settings.cors_allowed_origins.empty()) return;
+  const std::string* origin = req.header("origin");
+  if (!origin) return;
+  bool any = false, listed = false;
+  for (const auto& o : settings.cors_allowed_origins) {
+    any = any || o == "*";
+    listed = listed || o == *origin;
+  }
+  if (!any && !listed) return;
+  res.set_header("Access-Control-Allow-Origin", any ? "*" : *origin);
+  if (!any) res.set_header("Vary", "Origin");
+  res.set_header("Access-Control-Expose-Headers", "X-Request-Id, X-Cache-Hit");
+  if (preflight) {
+    res.set_header("Access-Control-Allow-Methods", kReadMethods);
+    const std::string* asked = req.header("access-control-request-headers");
+    res.set_header("Access-Control-Allow-Headers",
+                   asked && !asked->empty() ? *asked
+                                            : "Accept, Authorization, Cache-Control, Content-Type, "
+                                              "X-Request-Id");
+    res.set_header("Access-Control-Max-Age", "86400");
+  }
+}
+
+std::string root_index() {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("name", "contacts-api").key("endpoints").begin_array();
+  for (const char* p : {"/api/contacts/", "/api/contacts/{id}/", "/api/contacts/count/",
+                        "/api/contacts/analytics/", "/api/contacts/{field}/", "/api/health/"}) {
+    w.value(p);
+  }
+  w.end_array().end_object();
+  return out;
+}
+
+}  // namespace
+
+std::string RequestContext::link(const std::string& query) const {
+  return base_url + request.path + (query.empty() ? "" : "?" + query);
+}
+
+App::App(const Settings& settings, const ContactReader& reader)
+    : settings_(settings), reader_(reader), cache_(settings.cache_max_entries) {}
+
+http::Response App::handle(const http::Request& request) {
+  const std::string* given_id = request.header("x-request-id");
+  const std::string request_id =
+      given_id && valid_request_id(*given_id) ? *given_id : new_request_id();
+  std::string path = request.path;
+  if (path.size() > 1 && path.back() == '/') path.pop_back();
+  http::Response res;
+  try {
+    res = dispatch(request, path);
+  } catch (const ApiError& e) {
+    res = json_response(e.status(), json_detail(e.detail()));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"msg\":\"unhandled\"}\n",
+                 request_id.c_str());
+    res = json_response(500, json_detail("An error occurred while processing the request. "
+                                         "Please check your query parameters and try again."));
+  }
+  res.set_header("X-Request-Id", request_id);
+  add_cors_headers(request, settings_, res, request.method == "OPTIONS");
+  return res;
+}
+
+http::Response App::dispatch(const http::Request& request, const std::string& path) {
+  const auto route = match_route(path);
+  if (!route) return json_response(404, json_detail("Not found."));
+  const std::string& method = request.method;
+  if (method == "OPTIONS") {
+    http::Response r = json_response(200, "{}");
+    r.set_header("Allow", kReadMethods);
+    return r;
+  }
+  if (method != "GET" && method != "HEAD") {
+    http::Response r = json_response(405, json_detail("Method \"" + method + "\" not allowed."));
+    r.set_header("Allow", kReadMethods);
+    return r;
+  }
+  switch (route->kind) {
+    case RouteKind::root: return json_response(200, root_index());
+    case RouteKind::favicon: {
+      http::Response r;
+      r.status = 204;
+      return r;
+    }
+    case RouteKind::health: return json_response(200, "{\"status\":\"ok\"}");
+    default: break;
+  }
+  RequestContext ctx{request, QueryParams::parse(request.query), base_url(request, settings_)};
+  const std::string* cache_control = request.header("cache-control");
+  ctx.no_cache = cache_control && text::ascii_lower(*cache_control).find("no-cache") != std::string::npos;
+
+  const bool cacheable = settings_.cache_enabled && route->cache != CacheFamily::none;
+  std::string key;
+  if (cacheable) {
+    key = std::to_string(static_cast<int>(route->kind)) + "|" + path + "|" + ctx.base_url + "|" +
+          request.path + "|" + ctx.params.canonical() + "|" + std::to_string(reader_.generation());
+    if (!ctx.no_cache) {
+      if (auto hit = cache_.get(key)) {
+        http::Response r = json_response(200, std::move(*hit));
+        r.set_header("X-Cache-Hit", "true");
+        return r;
+      }
+    }
+  }
+  std::string body;
+  switch (route->kind) {
+    case RouteKind::list: body = list_contacts(ctx, reader_, settings_); break;
+    case RouteKind::count: body = count_contacts(ctx, reader_); break;
+    case RouteKind::analytics: body = contact_analytics(ctx, reader_); break;
+    case RouteKind::retrieve: body = retrieve_contact(reader_, route->id); break;
+    case RouteKind::field: body = field_values(ctx, reader_, route->field); break;
+    default: return json_response(404, json_detail("Not found."));
+  }
+  if (cacheable) cache_.put(key, body, ttl_for(route->cache, settings_));
+  return json_response(200, std::move(body));
+}
+
+}  // namespace contacts::api

@@ -1,0 +1,26 @@
+// Handlers of the contact read endpoints: parse -> query -> reader -> JSON.
+#pragma once
+
+#include <string>
+
+#include "api/request_context.h"
+#include "config/settings.h"
+#include "query/contact_query.h"
+#include "query/reader.h"
+#include "util/json_writer.h"
+
+namespace contacts::api {
+
+// Each returns a 200 JSON body or throws ApiError.
+std::string list_contacts(const RequestContext& ctx, const ContactReader& reader,
+                          const Settings& settings);
+std::string retrieve_contact(const ContactReader& reader, int64_t id);
+std::string count_contacts(const RequestContext& ctx, const ContactReader& reader);
+std::string contact_analytics(const RequestContext& ctx, const ContactReader& reader);
+std::string field_values(const RequestContext& ctx, const ContactReader& reader,
+                         FieldEndpoint field);
+
+// Writes the JSON object of one contact (list item or retrieve payload).
+void write_contact(JsonWriter& w, const Contact& c, bool with_meta);
+
+}  // namespace contacts::api

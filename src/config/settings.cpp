@@ -1,0 +1,72 @@
+#include "config/settings.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include "util/text.h"
+
+namespace contacts {
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? v : nullptr;
+}
+
+int64_t read_int(const char* name, int64_t fallback, int64_t min, int64_t max) {
+  const char* v = env(name);
+  if (!v) return fallback;
+  std::string_view s = text::trim(v);
+  int64_t out = 0;
+  auto res = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (res.ec != std::errc() || res.ptr != s.data() + s.size() || out < min || out > max) {
+    throw std::invalid_argument(std::string(name) + ": expected an integer between " +
+                                std::to_string(min) + " and " + std::to_string(max) +
+                                ", got '" + v + "'");
+  }
+  return out;
+}
+
+bool read_bool(const char* name, bool fallback) {
+  const char* v = env(name);
+  if (!v) return fallback;
+  const std::string s = text::ascii_lower(text::trim(v));
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  throw std::invalid_argument(std::string(name) + ": expected true or false, got '" + v + "'");
+}
+
+std::string read_string(const char* name, std::string fallback) {
+  const char* v = env(name);
+  return v ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+Settings Settings::from_environment() {
+  Settings s;
+  s.data_dir = read_string("CONTACTS_DATA_DIR", s.data_dir);
+  s.host = read_string("CONTACTS_HOST", s.host);
+  s.port = static_cast<uint16_t>(read_int("CONTACTS_PORT", s.port, 0, 65535));
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  s.threads = static_cast<unsigned>(read_int("CONTACTS_THREADS", cores, 1, 1024));
+  s.cache_enabled = read_bool("CONTACTS_CACHE_ENABLED", s.cache_enabled);
+  s.list_cache_ttl_s = read_int("CONTACTS_LIST_CACHE_TTL", s.list_cache_ttl_s, 0, 86400 * 365);
+  s.field_cache_ttl_s = read_int("CONTACTS_FIELD_CACHE_TTL", s.field_cache_ttl_s, 0, 86400 * 365);
+  s.analytics_cache_ttl_s =
+      read_int("CONTACTS_ANALYTICS_CACHE_TTL", s.analytics_cache_ttl_s, 0, 86400 * 365);
+  s.cache_max_entries = static_cast<size_t>(
+      read_int("CONTACTS_CACHE_MAX_ENTRIES", static_cast<int64_t>(s.cache_max_entries), 1,
+               10'000'000));
+  s.count_timeout_ms = read_int("CONTACTS_COUNT_TIMEOUT_MS", s.count_timeout_ms, 1, 3'600'000);
+  s.default_replica_read = read_bool("CONTACTS_DEFAULT_REPLICA_READ", s.default_replica_read);
+  s.trust_proxy = read_bool("CONTACTS_TRUST_PROXY", s.trust_proxy);
+  for (auto part : text::split_trimmed(read_string("CONTACTS_CORS_ALLOWED_ORIGINS", ""), ',')) {
+    s.cors_allowed_origins.emplace_back(part);
+  }
+  return s;
+}
+
+}  // namespace contacts

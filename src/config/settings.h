@@ -1,0 +1,32 @@
+// Every CONTACTS_* setting, read once from the environment and validated.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace contacts {
+
+struct Settings {
+  std::string data_dir = "./data";
+  std::string host = "127.0.0.1";
+  uint16_t port = 8000;
+  unsigned threads = 0;  // 0 = number of cores
+
+  bool cache_enabled = true;
+  int64_t list_cache_ttl_s = 60;
+  int64_t field_cache_ttl_s = 300;
+  int64_t analytics_cache_ttl_s = 300;
+  size_t cache_max_entries = 10000;
+
+  int64_t count_timeout_ms = 10000;
+  bool default_replica_read = false;
+  std::vector<std::string> cors_allowed_origins;  // "*" allowed; empty = CORS off
+  bool trust_proxy = false;
+
+  // Reads the process environment. Throws std::invalid_argument naming the variable when a
+  // value is invalid.
+  static Settings from_environment();
+};
+
+}  // namespace contacts

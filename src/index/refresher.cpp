@@ -1,0 +1,56 @@
+#include "index/refresher.h"
+
+#include <cstdio>
+#include <exception>
+
+namespace contacts::index {
+
+Refresher::Refresher(const Store& store, IndexReader& reader, std::chrono::milliseconds interval,
+                     std::function<void()> on_swap)
+    : store_(store), reader_(reader), interval_(interval), on_swap_(std::move(on_swap)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+Refresher::~Refresher() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  thread_.join();
+}
+
+void Refresher::refresh_now() {
+  std::lock_guard lock(build_mutex_);
+  if (store_.data_version() == reader_.snapshot()->data_version) return;
+  reader_.replace(build_snapshot(store_));
+  if (on_swap_) on_swap_();
+}
+
+void Refresher::run() {
+  uint64_t last_seen = reader_.snapshot()->data_version;
+  auto changed_since = std::chrono::steady_clock::time_point::min();
+  std::unique_lock lock(stop_mutex_);
+  while (!stop_cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
+    lock.unlock();
+    try {
+      const uint64_t version = store_.data_version();
+      const auto now = std::chrono::steady_clock::now();
+      if (version != reader_.snapshot()->data_version) {
+        // Wait for writes to settle (one quiet interval), but never more than 5 s.
+        if (changed_since == std::chrono::steady_clock::time_point::min()) changed_since = now;
+        if (version == last_seen || now - changed_since > std::chrono::seconds(5)) {
+          refresh_now();
+          changed_since = std::chrono::steady_clock::time_point::min();
+        }
+      }
+      last_seen = version;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"index refresh failed\",\"error\":\"%s\"}\n",
+                   e.what());
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace contacts::index

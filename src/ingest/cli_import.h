@@ -1,0 +1,31 @@
+// `contacts-api import FILE`: the CSV import into a Store, with a terminal progress bar.
+#pragma once
+
+#include <string>
+
+#include "ingest/csv_import.h"
+#include "store/store.h"
+
+namespace contacts::ingest {
+
+// Writes each batch to `store` (upsert by email). No job checkpoint: a command-line import
+// that is interrupted is simply run again (the upsert makes that safe).
+class StoreSink final : public BatchSink {
+ public:
+  explicit StoreSink(Store& store) : store_(store) {}
+  void commit(std::span<const ContactValues> rows, const ImportCounters& after) override;
+  uint64_t inserted() const { return inserted_; }
+  uint64_t updated() const { return updated_; }
+
+ private:
+  Store& store_;
+  uint64_t inserted_ = 0;
+  uint64_t updated_ = 0;
+};
+
+// Imports `path` into `store`, showing progress on stderr when it is a terminal. Returns the
+// result; prints a summary on stdout when `print_summary`.
+ImportResult import_file(Store& store, const std::string& path, const std::string& errors_path,
+                         bool print_summary);
+
+}  // namespace contacts::ingest

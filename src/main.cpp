@@ -1,0 +1,140 @@
+// contacts-api: one binary, several subcommands.
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "api/app.h"
+#include "config/settings.h"
+#include "http/server.h"
+#include "index/index_reader.h"
+#include "index/refresher.h"
+#include "ingest/cli_import.h"
+#include "ingest/generator.h"
+#include "store/sqlite/sqlite_store.h"
+#include "util/time.h"
+
+namespace {
+
+using namespace contacts;
+
+constexpr const char* kUsage =
+    "usage: contacts-api <command> [options]\n"
+    "  serve [--demo-rows N]                     serve the API (settings from CONTACTS_*)\n"
+    "  import FILE [--errors ERRORS_CSV]         import a CSV into the store\n"
+    "  generate --rows N [--seed S] --out FILE   write a demo Apollo-style CSV\n";
+
+// Value of `--name VALUE` in args, or `fallback`.
+std::string option(const std::vector<std::string>& args, const std::string& name,
+                   const std::string& fallback = "") {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == name) return args[i + 1];
+  }
+  return fallback;
+}
+
+uint64_t parse_count(const std::string& s, const char* what) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
+    throw std::invalid_argument(std::string(what) + ": expected a non-negative integer");
+  }
+  return std::stoull(s);
+}
+
+std::string default_errors_path(const Settings& settings) {
+  const auto dir = std::filesystem::path(settings.data_dir) / "errors";
+  std::filesystem::create_directories(dir);
+  std::string stamp = timeutil::format_rfc3339(timeutil::now_us());
+  for (char& c : stamp) {
+    if (c == ':' || c == '.') c = '-';
+  }
+  return (dir / ("import_" + stamp + "_errors.csv")).string();
+}
+
+int cmd_generate(const std::vector<std::string>& args) {
+  const uint64_t rows = parse_count(option(args, "--rows"), "--rows");
+  const uint64_t seed = parse_count(option(args, "--seed", "1"), "--seed");
+  const std::string out = option(args, "--out");
+  if (out.empty()) throw std::invalid_argument("--out FILE is required");
+  std::ofstream file(out, std::ios::binary | std::ios::trunc);
+  if (!file) throw std::runtime_error("cannot write " + out);
+  ingest::generate_csv(rows, seed, file);
+  file.close();
+  if (!file) throw std::runtime_error("error writing " + out);
+  std::printf("wrote %llu rows to %s\n", static_cast<unsigned long long>(rows), out.c_str());
+  return 0;
+}
+
+int cmd_import(const std::vector<std::string>& args) {
+  if (args.empty() || args[0].rfind("--", 0) == 0) throw std::invalid_argument("import FILE");
+  const Settings settings = Settings::from_environment();
+  SqliteStore store(settings.data_dir);
+  const std::string errors = option(args, "--errors", default_errors_path(settings));
+  const auto result = ingest::import_file(store, args[0], errors, /*print_summary=*/true);
+  return result.failed ? 1 : 0;
+}
+
+void load_demo_data(Store& store, const Settings& settings, uint64_t rows) {
+  if (rows == 0 || store.count() > 0) return;
+  const std::string csv = (std::filesystem::path(settings.data_dir) / "demo_contacts.csv").string();
+  std::printf("first start: generating %llu demo contacts...\n",
+              static_cast<unsigned long long>(rows));
+  std::fflush(stdout);
+  {
+    std::ofstream file(csv, std::ios::binary | std::ios::trunc);
+    ingest::generate_csv(rows, 42, file);
+  }
+  ingest::import_file(store, csv, default_errors_path(settings), /*print_summary=*/true);
+  std::filesystem::remove(csv);
+}
+
+int cmd_serve(const std::vector<std::string>& args) {
+  const Settings settings = Settings::from_environment();
+  SqliteStore store(settings.data_dir);
+  load_demo_data(store, settings, parse_count(option(args, "--demo-rows", "0"), "--demo-rows"));
+  const auto start = std::chrono::steady_clock::now();
+  index::IndexReader reader(index::build_snapshot(store));
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("read index loaded: %u contacts in %.2f s\n", reader.snapshot()->rows, load_s);
+  index::Refresher refresher(store, reader, std::chrono::milliseconds(500));
+  api::App app(settings, reader);
+  http::ServerOptions options;
+  options.host = settings.host;
+  options.port = settings.port;
+  options.threads = settings.threads;
+  http::serve(
+      options, [&app](const http::Request& r) { return app.handle(r); },
+      [&](uint16_t port) {
+        std::printf("listening on http://%s:%u\n", settings.host.c_str(), port);
+        std::fflush(stdout);
+      });
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "serve") return cmd_serve(args);
+    if (command == "import") return cmd_import(args);
+    if (command == "generate") return cmd_generate(args);
+    if (command == "--help" || command == "help" || command == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "unknown command '%s'\n%s", command.c_str(), kUsage);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "contacts-api %s: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+}

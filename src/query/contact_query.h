@@ -1,0 +1,96 @@
+// Typed, validated queries. A query that exists is valid: every check happens while parsing
+// (query/parse.h); stores and the read index only execute.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/contact.h"
+
+namespace contacts {
+
+// A text filter: case-insensitive substring (contains) or equality (exact). `folded` is the
+// value after Unicode case folding (text::fold) and is never empty.
+struct TextFilter {
+  TextField field;
+  std::string folded;
+  bool exact = false;
+};
+
+// Inclusive range on an integer field; a null value never matches.
+struct NumberRange {
+  NumberField field;
+  std::optional<int64_t> min;
+  std::optional<int64_t> max;
+};
+
+struct ContactFilter {
+  std::vector<TextFilter> text;
+  std::vector<NumberRange> numbers;
+  std::optional<int64_t> created_after_us, created_before_us;  // inclusive
+  std::optional<int64_t> updated_after_us, updated_before_us;  // inclusive
+  // Folded search terms: every term must be a substring of at least one searched field.
+  std::vector<std::string> search_terms;
+
+  bool empty() const {
+    return text.empty() && numbers.empty() && !created_after_us && !created_before_us &&
+           !updated_after_us && !updated_before_us && search_terms.empty();
+  }
+};
+
+// Sortable keys of the list endpoint (contract section 4).
+enum class SortKey : uint8_t {
+  created_at, updated_at, employees, annual_revenue, total_funding, latest_funding_amount,
+  first_name, last_name, title, company, email, city, state, country, company_address,
+  company_city, company_state, company_country, seniority, industry, id,
+};
+
+struct OrderTerm {
+  SortKey key;
+  bool descending = false;
+};
+
+// A position in the (created_at, id) order; the page starts just past it in walk direction.
+struct CursorToken {
+  int64_t created_at_us = 0;
+  int64_t id = 0;
+  bool backwards = false;  // a `previous` link: the page ends just before this position
+};
+
+inline constexpr uint32_t kPageSizeCap = 100;
+inline constexpr uint32_t kDefaultPageSize = 25;
+
+struct ListQuery {
+  ContactFilter filter;
+  std::vector<OrderTerm> ordering;   // never empty; ties broken by id in the first direction
+  std::string ordering_text;         // effective ordering as shown in meta, e.g. "-created_at"
+  bool cursor_strategy = true;       // ordering is created_at alone (either direction)
+  std::optional<CursorToken> cursor;
+  uint32_t page_size = kDefaultPageSize;  // page_size (cursor) or limit (limit-offset)
+  uint64_t offset = 0;
+  bool include_meta = false;
+  bool use_replica = false;
+};
+
+// The field endpoints (contract sections 6 and 10).
+enum class FieldEndpoint : uint8_t {
+  title, company, industry, keywords, technologies, company_address, contact_address,
+  city, state, country, company_city, company_state, company_country,
+};
+
+struct FieldQuery {
+  FieldEndpoint field;
+  std::string search_folded;  // "" = no search
+  bool distinct = false;
+  bool separated = false;  // only meaningful for keywords
+  uint32_t limit = kDefaultPageSize;
+  uint64_t offset = 0;
+};
+
+struct AnalyticsQuery {
+  uint32_t limit = 10;
+};
+
+}  // namespace contacts

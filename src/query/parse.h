@@ -1,0 +1,25 @@
+// Builds typed queries from request parameters. Every validation of the contract happens
+// here; each function throws ApiError (400, or 404 for a bad cursor) on invalid input.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "query/contact_query.h"
+#include "query/params.h"
+
+namespace contacts {
+
+ContactFilter parse_filter(const QueryParams& params);
+ListQuery parse_list_query(const QueryParams& params, bool default_use_replica);
+FieldQuery parse_field_query(FieldEndpoint field, const QueryParams& params);
+AnalyticsQuery parse_analytics_query(const QueryParams& params);
+
+// The endpoint of a field route segment ("title", "contact_address", ...), or nullopt.
+std::optional<FieldEndpoint> field_endpoint_named(std::string_view name);
+std::string_view field_endpoint_name(FieldEndpoint f);
+
+// "created_at, updated_at, ..." as listed in 400 messages.
+const std::string& valid_ordering_list();
+
+}  // namespace contacts

@@ -1,0 +1,37 @@
+// The embedded store: one SQLite file (WAL) in the data directory.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/sqlite/sqlite_handle.h"
+#include "store/store.h"
+
+namespace contacts {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates `<data_dir>/contacts.db` and applies the schema. Throws on failure.
+  explicit SqliteStore(const std::string& data_dir);
+  ~SqliteStore() override;
+
+  UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
+                            const std::function<void()>& on_commit = {}) override;
+  void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
+  uint64_t data_version() const override;
+  uint64_t count() const override;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct WriteStatements;
+  std::string path_;
+  mutable std::mutex write_mutex_;  // guards write_db_ and write_
+  sqlite::DbHandle write_db_;
+  std::unique_ptr<WriteStatements> write_;
+  mutable std::mutex read_mutex_;  // guards read_db_: cheap reads never wait for a write batch
+  sqlite::DbHandle read_db_;
+};
+
+}  // namespace contacts
