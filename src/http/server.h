@@ -1,6 +1,7 @@
 // A small HTTP/1.1 server (Boost.Beast inside, nothing of it in this header).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,27 +22,49 @@ struct Request {
   const std::string* header(std::string_view lower_name) const;
 };
 
+// The server adds Content-Length (the body's size; none for 204 and 304), Date (unless the
+// handler set one) and, when the connection closes, "Connection: close". It drops any
+// Content-Length, Transfer-Encoding or Connection the handler set ("Connection: close" still
+// closes the connection after this response), and any header whose name is not an HTTP token
+// or whose value contains control characters. A status outside 200..999 is answered as 500.
 struct Response {
   int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;  // Content-Length is added by the server
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Replaces the value of the header named `name` (case-insensitively; later duplicates are
+  // removed), or appends it. To send a header several times, push_back onto `headers`.
   void set_header(std::string name, std::string value);
 };
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8000;
-  unsigned threads = 2;
+  unsigned threads = 2;  // threads running the server (0 counts as 1)
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;
+  // Deadline for each stage of a connection: receiving a request's header, receiving its
+  // body, writing a response, and waiting for the next request on a kept-alive connection.
+  // A connection that misses it is closed without an answer.
+  std::chrono::milliseconds io_timeout{30'000};
+  // When true, SIGINT and SIGTERM stop the server. Set false when the caller handles signals
+  // itself (then use `register_stop`).
+  bool handle_signals = true;
+  // When set, serve() calls it once, before binding, with a function that stops the server:
+  // serve() returns once its threads finish their current handlers, dropping open connections
+  // (as on SIGTERM). That function is thread-safe and may be called any number of times, also
+  // before the server runs (serve() then returns right after on_listening) and after serve()
+  // returned (then it does nothing).
+  std::function<void(std::function<void()>)> register_stop;
 };
 
 // Called on a server thread for every well-formed request; must not throw
 // (the server answers 500 JSON if it does). Called concurrently from several threads.
 using Handler = std::function<Response(const Request&)>;
 
-// Listens and serves until SIGINT/SIGTERM, then returns. `on_listening` is called once
-// with the bound port (useful with port 0). Throws std::runtime_error when it cannot bind.
+// Listens and serves until SIGINT/SIGTERM (see `handle_signals`) or the stop function of
+// `register_stop`, then returns. `on_listening` is called once, on the calling thread, with the
+// bound port (useful with port 0) before any request is served. Throws std::runtime_error
+// ("cannot listen on HOST:PORT: reason") when it cannot bind.
 void serve(const ServerOptions& options, Handler handler,
            std::function<void(uint16_t)> on_listening = {});
 

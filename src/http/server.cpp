@@ -1,0 +1,369 @@
+// The only translation unit that includes Beast: it is slow to compile, keep it that way.
+#include "http/server.h"
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <csignal>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "http/server_wire.h"
+
+namespace contacts::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+constexpr std::string_view kMalformed = R"({"detail": "Malformed HTTP request."})";
+constexpr std::string_view kHeaderTooLarge = R"({"detail": "Request header fields too large."})";
+constexpr std::string_view kBodyTooLarge = R"({"detail": "Request body too large."})";
+constexpr std::string_view kInternalError =
+    R"({"detail": "An error occurred while processing the request. Please check your query parameters and try again."})";
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// After an error answer the client may still be sending; reading (and dropping) that for a
+// while lets it see the answer instead of a connection reset.
+constexpr std::chrono::milliseconds kLingerTime{5'000};
+constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+
+Response json_error(int status, std::string_view body) {
+  Response response;
+  response.status = status;
+  response.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+  response.body = body;
+  return response;
+}
+
+std::string_view reason_phrase(int status) {
+  const bhttp::status known = bhttp::int_to_status(static_cast<unsigned>(status));
+  if (known == bhttp::status::unknown) return "Unknown";
+  const auto reason = bhttp::obsolete_reason(known);
+  return {reason.data(), reason.size()};
+}
+
+// Copies the parsed message into `out`, reusing the strings `out` already holds.
+void fill_request(bhttp::request<bhttp::string_body>& message, Request& out) {
+  const auto method = message.method_string();
+  out.method.assign(method.data(), method.size());
+  const std::string_view target(message.target().data(), message.target().size());
+  out.target.assign(target);
+  const size_t question = target.find('?');
+  out.path.assign(target.substr(0, question));
+  if (question == std::string_view::npos) {
+    out.query.clear();
+  } else {
+    out.query.assign(target.substr(question + 1));
+  }
+  size_t count = 0;
+  for (const auto& field : message) {
+    if (count == out.headers.size()) out.headers.emplace_back();
+    auto& [name, value] = out.headers[count++];
+    name.assign(field.name_string().data(), field.name_string().size());
+    std::transform(name.begin(), name.end(), name.begin(), wire::ascii_lower);
+    value.assign(field.value().data(), field.value().size());
+  }
+  out.headers.resize(count);
+  out.body = std::move(message.body());
+}
+
+// Read-only state every connection shares; outlives the io_context.
+struct ServerContext {
+  const ServerOptions& options;
+  const Handler& handler;
+};
+
+// One connection: reads a request, answers it, and repeats while the connection is kept
+// alive. All its work runs on its strand, one operation at a time.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const ServerContext& context)
+      : stream_(std::move(socket)), context_(context) {}
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
+
+ private:
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(
+        static_cast<uint32_t>(std::min<size_t>(context_.options.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(context_.options.max_body_bytes);
+    stream_.expires_after(context_.options.io_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(error_code ec) {
+    if (ec) return fail_read(ec);
+    if (parser_->is_done()) return handle_request();
+    const auto& message = parser_->get();
+    const auto expect = message[bhttp::field::expect];
+    if (message.version() >= 11 && beast::iequals(expect, "100-continue")) {
+      stream_.expires_after(context_.options.io_timeout);
+      return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                              [self = shared_from_this()](error_code ec, size_t) {
+                                if (!ec) self->read_body();
+                              });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(context_.options.io_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](error_code ec, size_t) {
+                        if (ec) return self->fail_read(ec);
+                        self->handle_request();
+                      });
+  }
+
+  // Parse errors get an answer; a closed, reset or timed-out connection is just dropped.
+  void fail_read(error_code ec) {
+    if (ec == bhttp::error::end_of_stream) return shutdown_send();
+    if (ec.category() != bhttp::make_error_code(bhttp::error::bad_target).category()) {
+      return;  // the socket closes when the last handler lets go of this session
+    }
+    if (ec == bhttp::error::header_limit) return send_error(431, kHeaderTooLarge);
+    if (ec == bhttp::error::body_limit) return send_error(413, kBodyTooLarge);
+    send_error(400, kMalformed);
+  }
+
+  void handle_request() {
+    auto& message = parser_->get();
+    const wire::RequestFraming framing{message.method() == bhttp::verb::head, message.keep_alive(),
+                                       message.version() == 10};
+    fill_request(message, request_);
+    try {
+      response_ = context_.handler(request_);
+      if (!wire::is_writable_status(response_.status)) {
+        response_ = json_error(500, kInternalError);
+      }
+    } catch (...) {
+      response_ = json_error(500, kInternalError);
+    }
+    send_response(framing, false);
+  }
+
+  void send_error(int status, std::string_view body) {
+    response_ = json_error(status, body);
+    send_response(wire::RequestFraming{}, true);
+  }
+
+  // `linger`: drain what the client still sends before closing (after a rejected request).
+  void send_response(const wire::RequestFraming& request, bool linger) {
+    const wire::ResponseFraming framing =
+        wire::write_response_head(response_, reason_phrase(response_.status), request, head_);
+    const std::array<net::const_buffer, 2> buffers{
+        net::buffer(head_),
+        net::buffer(response_.body.data(), framing.send_body ? response_.body.size() : 0)};
+    stream_.expires_after(context_.options.io_timeout);
+    net::async_write(stream_, buffers,
+                     [self = shared_from_this(), keep_alive = framing.keep_alive, linger](
+                         error_code ec, size_t) { self->on_write(ec, keep_alive, linger); });
+  }
+
+  void on_write(error_code ec, bool keep_alive, bool linger) {
+    if (ec) return;
+    if (keep_alive) return read_header();
+    if (linger) return drain_and_close();
+    shutdown_send();
+  }
+
+  // Sends FIN, then reads and drops what the client still sends until it closes too.
+  void drain_and_close() {
+    shutdown_send();
+    buffer_.consume(buffer_.size());
+    stream_.expires_after(std::min(context_.options.io_timeout, kLingerTime));
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this()](error_code ec, size_t) {
+                              if (!ec) self->drain();
+                            });
+  }
+
+  // Sends FIN; the socket itself closes once no handler holds this session any more.
+  void shutdown_send() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  const ServerContext& context_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request request_;    // reused across requests to keep their allocations
+  Response response_;  // must outlive the write of its body
+  std::string head_;   // response head being written
+};
+
+// Accepts connections until the io_context stops; survives accept errors (e.g. EMFILE).
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& io, tcp::acceptor acceptor, const ServerContext& context)
+      : io_(io), acceptor_(std::move(acceptor)), retry_timer_(io), context_(context) {}
+
+  void accept() {
+    acceptor_.async_accept(net::make_strand(io_),
+                           [self = shared_from_this()](error_code ec, tcp::socket socket) {
+                             self->on_accept(ec, std::move(socket));
+                           });
+  }
+
+ private:
+  void on_accept(error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted) return;
+    if (ec && ec != net::error::connection_aborted) {
+      // Out of descriptors or memory: accepting again at once would spin on the same error.
+      retry_timer_.expires_after(kAcceptRetryDelay);
+      retry_timer_.async_wait([self = shared_from_this()](error_code wait_ec) {
+        if (!wait_ec) self->accept();
+      });
+      return;
+    }
+    if (!ec) {
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), context_)->start();
+    }
+    accept();
+  }
+
+  net::io_context& io_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;
+  const ServerContext& context_;
+};
+
+std::string host_port(const ServerOptions& options) {
+  const bool ipv6 = options.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
+}
+
+[[noreturn]] void throw_listen_error(const ServerOptions& options, const error_code& ec) {
+  throw std::runtime_error("cannot listen on " + host_port(options) + ": " + ec.message());
+}
+
+tcp::acceptor open_acceptor(net::io_context& io, const ServerOptions& options) {
+  error_code ec;
+  std::vector<tcp::endpoint> endpoints;
+  const net::ip::address address = net::ip::make_address(options.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(address, options.port);
+  } else {
+    tcp::resolver resolver(io);
+    const auto results =
+        resolver.resolve(options.host, std::to_string(options.port), tcp::resolver::passive, ec);
+    if (ec) throw_listen_error(options, ec);
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  }
+  for (const tcp::endpoint& endpoint : endpoints) {
+    tcp::acceptor acceptor(io);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) return acceptor;
+  }
+  throw_listen_error(options, endpoints.empty() ? net::error::host_not_found : ec);
+}
+
+// The stop function handed out by `register_stop`; harmless once serve() has returned.
+class StopSwitch {
+ public:
+  explicit StopSwitch(net::io_context& io) : io_(&io) {}
+  void stop() {
+    const std::lock_guard lock(mutex_);
+    if (io_ != nullptr) io_->stop();
+  }
+  void disconnect() {
+    const std::lock_guard lock(mutex_);
+    io_ = nullptr;
+  }
+
+ private:
+  std::mutex mutex_;
+  net::io_context* io_;
+};
+
+void run_until_stopped(net::io_context& io) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception&) {
+      // A failing handler must not take the whole server down; carry on with the others.
+    }
+  }
+}
+
+void run_threads(net::io_context& io, unsigned count) {
+  std::vector<std::thread> workers;
+  try {
+    for (unsigned i = 1; i < count; ++i) workers.emplace_back([&io] { run_until_stopped(io); });
+  } catch (...) {
+    io.stop();
+    for (auto& worker : workers) worker.join();
+    throw;
+  }
+  run_until_stopped(io);
+  for (auto& worker : workers) worker.join();
+}
+
+}  // namespace
+
+void serve(const ServerOptions& options, Handler handler,
+           std::function<void(uint16_t)> on_listening) {
+  const ServerContext context{options, handler};
+  const unsigned threads = std::max(1u, options.threads);
+  net::io_context io(static_cast<int>(threads));
+
+  const auto stop_switch = std::make_shared<StopSwitch>(io);
+  struct Disconnect {
+    StopSwitch& stop_switch;
+    ~Disconnect() { stop_switch.disconnect(); }
+  } disconnect_on_return{*stop_switch};
+  if (options.register_stop) options.register_stop([stop_switch] { stop_switch->stop(); });
+
+  tcp::acceptor acceptor = open_acceptor(io, options);
+  const uint16_t port = acceptor.local_endpoint().port();
+  std::optional<net::signal_set> signals;
+  if (options.handle_signals) {
+    signals.emplace(io, SIGINT, SIGTERM);
+    signals->async_wait([&io](error_code ec, int) {
+      if (!ec) io.stop();
+    });
+  }
+  std::make_shared<Listener>(io, std::move(acceptor), context)->accept();
+  if (on_listening) on_listening(port);
+  run_threads(io, threads);
+}
+
+}  // namespace contacts::http
