@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+
+#include "query/cursor.h"
+#include "query/params.h"
+#include "query/parse.h"
+#include "util/error.h"
+
+using namespace contacts;
+
+namespace {
+
+// Runs `fn` and returns the ApiError it throws (fails the test when it does not throw).
+template <typename Fn>
+ApiError error_of(Fn fn) {
+  try {
+    fn();
+  } catch (const ApiError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected an ApiError";
+  return ApiError(0, "");
+}
+
+}  // namespace
+
+TEST(QueryParams, DecodesAndLastValueWins) {
+  const auto p = QueryParams::parse("title=a%20b&title=c+d&x&empty=");
+  ASSERT_NE(p.get("title"), nullptr);
+  EXPECT_EQ(*p.get("title"), "c d");
+  EXPECT_EQ(*p.get("x"), "");
+  EXPECT_EQ(*p.get("empty"), "");
+  EXPECT_EQ(p.get("missing"), nullptr);
+}
+
+TEST(QueryParams, RejectsInvalidUtf8) {
+  const ApiError e = error_of([] { QueryParams::parse("title=%FF"); });
+  EXPECT_EQ(e.status(), 400);
+  EXPECT_EQ(e.detail(), "Query parameter is not valid UTF-8.");
+}
+
+TEST(QueryParams, CanonicalFormIgnoresParameterOrder) {
+  EXPECT_EQ(QueryParams::parse("a=1&b=2").canonical(), QueryParams::parse("b=2&a=1").canonical());
+  EXPECT_NE(QueryParams::parse("a=1&b=2").canonical(), QueryParams::parse("a=2&b=1").canonical());
+}
+
+TEST(QueryParams, TypedValuesNameTheParameterWhenInvalid) {
+  const auto p = QueryParams::parse("limit=abc&offset=-1&distinct=maybe&page_size=0&d=yesterday");
+  EXPECT_EQ(error_of([&] { p.get_uint("limit"); }).detail(),
+            "Invalid value for 'limit': must be a non-negative integer.");
+  EXPECT_EQ(error_of([&] { p.get_uint("offset"); }).detail(),
+            "Invalid value for 'offset': must be a non-negative integer.");
+  EXPECT_EQ(error_of([&] { p.get_bool("distinct"); }).detail(),
+            "Invalid value for 'distinct': expected true or false.");
+  EXPECT_EQ(error_of([&] { p.get_positive("page_size"); }).detail(),
+            "Invalid value for 'page_size': must be a positive integer.");
+  EXPECT_EQ(error_of([&] { p.get_datetime("d"); }).detail(),
+            "Invalid value for 'd': expected an ISO 8601 date or datetime.");
+}
+
+TEST(QueryParams, BooleansAcceptTheContractSpellings) {
+  const auto p = QueryParams::parse("a=TRUE&b=0&c=Yes&d=no&e=1&f=False");
+  EXPECT_EQ(p.get_bool("a"), true);
+  EXPECT_EQ(p.get_bool("b"), false);
+  EXPECT_EQ(p.get_bool("c"), true);
+  EXPECT_EQ(p.get_bool("d"), false);
+  EXPECT_EQ(p.get_bool("e"), true);
+  EXPECT_EQ(p.get_bool("f"), false);
+}
+
+TEST(ListQueryParsing, DefaultsToNewestFirstCursorPages) {
+  const ListQuery q = parse_list_query(QueryParams::parse(""), false);
+  EXPECT_TRUE(q.cursor_strategy);
+  EXPECT_EQ(q.ordering_text, "-created_at");
+  EXPECT_EQ(q.page_size, 25u);
+  EXPECT_TRUE(q.filter.empty());
+}
+
+TEST(ListQueryParsing, CustomOrderingUsesCappedLimitOffset) {
+  const ListQuery q = parse_list_query(QueryParams::parse("ordering=-employees,country&limit=500&offset=7"), false);
+  EXPECT_FALSE(q.cursor_strategy);
+  ASSERT_EQ(q.ordering.size(), 2u);
+  EXPECT_EQ(q.ordering[0].key, SortKey::employees);
+  EXPECT_TRUE(q.ordering[0].descending);
+  EXPECT_EQ(q.ordering[1].key, SortKey::country);
+  EXPECT_EQ(q.page_size, 100u);
+  EXPECT_EQ(q.offset, 7u);
+  EXPECT_EQ(q.ordering_text, "-employees,country");
+}
+
+TEST(ListQueryParsing, RejectsUnknownOrderingFieldsWithTheContractMessage) {
+  const ApiError e = error_of([] { parse_list_query(QueryParams::parse("ordering=password,-bogus,title"), false); });
+  EXPECT_EQ(e.status(), 400);
+  EXPECT_EQ(e.detail(),
+            "Invalid ordering field(s): password, bogus. Valid fields are: created_at, "
+            "updated_at, employees, annual_revenue, total_funding, latest_funding_amount, "
+            "first_name, last_name, title, company, email, city, state, country, "
+            "company_address, company_city, company_state, company_country, seniority, "
+            "industry, id");
+}
+
+TEST(ListQueryParsing, FiltersAreFoldedAndEmptyValuesIgnored) {
+  const ListQuery q = parse_list_query(
+      QueryParams::parse("title=MÜLLER&company=&email_status=Verified&employees_min=10&search=John,%20ENGINEER"), false);
+  ASSERT_EQ(q.filter.text.size(), 2u);
+  EXPECT_EQ(q.filter.text[0].field, TextField::title);
+  EXPECT_EQ(q.filter.text[0].folded, "müller");
+  EXPECT_FALSE(q.filter.text[0].exact);
+  EXPECT_EQ(q.filter.text[1].field, TextField::email_status);
+  EXPECT_TRUE(q.filter.text[1].exact);
+  ASSERT_EQ(q.filter.numbers.size(), 1u);
+  EXPECT_EQ(q.filter.numbers[0].min, 10);
+  EXPECT_FALSE(q.filter.numbers[0].max);
+  EXPECT_EQ(q.filter.search_terms, (std::vector<std::string>{"john", "engineer"}));
+}
+
+TEST(ListQueryParsing, ForgedCursorIs404) {
+  const ApiError e = error_of([] { parse_list_query(QueryParams::parse("cursor=' OR 1=1 --"), false); });
+  EXPECT_EQ(e.status(), 404);
+  EXPECT_EQ(e.detail(), "Invalid cursor");
+}
+
+TEST(CursorToken, RoundTripsAndRejectsTampering) {
+  const CursorToken t{1704067200123456LL, 42, true};
+  const std::string text = encode_cursor(t);
+  const auto back = decode_cursor(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->created_at_us, t.created_at_us);
+  EXPECT_EQ(back->id, 42);
+  EXPECT_TRUE(back->backwards);
+  EXPECT_FALSE(decode_cursor(text.substr(0, text.size() - 2)));
+  EXPECT_FALSE(decode_cursor(text + "A"));
+  EXPECT_FALSE(decode_cursor("bm90IGEgY3Vyc29y"));
+  EXPECT_FALSE(decode_cursor(""));
+}
+
+TEST(FieldQueryParsing, ReadsModesAndCapsLimit) {
+  const FieldQuery q = parse_field_query(FieldEndpoint::keywords,
+                                         QueryParams::parse("separated=true&distinct=1&search=Cloud&limit=1000"));
+  EXPECT_TRUE(q.separated);
+  EXPECT_TRUE(q.distinct);
+  EXPECT_EQ(q.search_folded, "cloud");
+  EXPECT_EQ(q.limit, 100u);
+}
+
+TEST(AnalyticsQueryParsing, CapsAt50AndRejectsZero) {
+  EXPECT_EQ(parse_analytics_query(QueryParams::parse("")).limit, 10u);
+  EXPECT_EQ(parse_analytics_query(QueryParams::parse("limit=99")).limit, 50u);
+  EXPECT_EQ(error_of([] { parse_analytics_query(QueryParams::parse("limit=0")); }).status(), 400);
+}

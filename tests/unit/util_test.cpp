@@ -1,0 +1,66 @@
+#include <gtest/gtest.h>
+
+#include "util/json_writer.h"
+#include "util/text.h"
+#include "util/time.h"
+
+using namespace contacts;
+
+TEST(TextFold, FoldsUnicodeCaseLikePythonCasefold) {
+  EXPECT_EQ(text::fold("MÜLLER"), "müller");
+  EXPECT_EQ(text::fold("Éclair"), "éclair");
+  EXPECT_EQ(text::fold("Straße"), "strasse");
+  EXPECT_EQ(text::fold("ASCII Only"), "ascii only");
+  EXPECT_EQ(text::fold(""), "");
+}
+
+TEST(TextUtf8, RejectsMalformedSequences) {
+  EXPECT_TRUE(text::is_valid_utf8("héllo 山田"));
+  EXPECT_FALSE(text::is_valid_utf8("\xFF"));
+  EXPECT_FALSE(text::is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(text::is_valid_utf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(text::is_valid_utf8("abc\xE2\x82"));       // truncated
+  EXPECT_FALSE(text::is_valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+}
+
+TEST(TextSplit, TrimsPartsAndDropsEmptyOnes) {
+  const auto parts = text::split_trimmed(" saas, cloud ,, b2b ,", ',');
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0], "saas");
+  EXPECT_EQ(parts[1], "cloud");
+  EXPECT_EQ(parts[2], "b2b");
+}
+
+TEST(TimeFormat, WritesRfc3339WithZSuffix) {
+  EXPECT_EQ(timeutil::format_rfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(timeutil::format_rfc3339(1704067200000000LL + 123456), "2024-01-01T00:00:00.123456Z");
+}
+
+TEST(TimeParse, AcceptsDatesDatetimesAndOffsets) {
+  const int64_t midnight = 1704067200000000LL;  // 2024-01-01T00:00:00Z
+  EXPECT_EQ(timeutil::parse_datetime("2024-01-01"), midnight);
+  EXPECT_EQ(timeutil::parse_datetime("2024-01-01T00:00:00Z"), midnight);
+  EXPECT_EQ(timeutil::parse_datetime("2024-01-01T02:00:00+02:00"), midnight);
+  EXPECT_EQ(timeutil::parse_datetime("2024-01-01T02:00:00 02:00"), midnight);  // decoded '+'
+  EXPECT_EQ(timeutil::parse_datetime("2023-12-31T23:00:00-01:00"), midnight);
+  EXPECT_EQ(timeutil::parse_datetime("2024-01-01T00:00:00.5Z"), midnight + 500000);
+  EXPECT_FALSE(timeutil::parse_datetime("yesterday"));
+  EXPECT_FALSE(timeutil::parse_datetime("2024-02-30"));
+  EXPECT_FALSE(timeutil::parse_datetime("2024-01-01T25:00:00Z"));
+  EXPECT_FALSE(timeutil::parse_datetime("2024-01-01T00:00:00Zjunk"));
+}
+
+TEST(JsonWriter, EscapesStringsAndSeparatesValues) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("a", std::string_view("x\"y\\\n\x01")).field("n", int64_t{-5});
+  w.key("list").begin_array().value(true).null().value(std::optional<int64_t>{}).end_array();
+  w.end_object();
+  EXPECT_EQ(out, R"({"a":"x\"y\\\n\u0001","n":-5,"list":[true,null,null]})");
+}
+
+TEST(JsonWriter, ReplacesInvalidUtf8Bytes) {
+  std::string out;
+  append_json_string(out, "a\xFF" "b");
+  EXPECT_EQ(out, "\"a\xEF\xBF\xBD" "b\"");
+}
