@@ -6,10 +6,21 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "model/contact.h"
 
 namespace contacts {
+
+// A user who can sign in. Only a salted, slow hash of the password is ever stored.
+struct UserRecord {
+  int64_t id = 0;
+  std::string username;
+  std::string password_hash;
+  bool is_staff = false;  // admin: may use the import endpoints
+  bool is_active = true;
+};
 
 struct UpsertCounts {
   uint64_t inserted = 0;
@@ -37,6 +48,13 @@ class Store {
   virtual uint64_t data_version() const = 0;
 
   virtual uint64_t count() const = 0;
+
+  // Creates `username`, or replaces the password hash and staff flag of the existing user
+  // of that name. Returns the user's id.
+  virtual int64_t save_user(const std::string& username, const std::string& password_hash,
+                            bool is_staff) = 0;
+  // The user named `username` (exact match), or nullopt.
+  virtual std::optional<UserRecord> find_user(std::string_view username) const = 0;
 };
 
 }  // namespace contacts

@@ -190,3 +190,15 @@ TEST_F(StoreAndIndex, RefresherPicksUpWritesFromTheStore) {
   EXPECT_EQ(reader_->count(ContactFilter{}), 6u);
   EXPECT_GT(reader_->generation(), gen);
 }
+
+TEST_F(StoreAndIndex, UsersAreSavedOnceAndUpdatedByName) {
+  const int64_t id = store_->save_user("admin", "hash-1", true);
+  EXPECT_EQ(store_->save_user("admin", "hash-2", false), id);
+  const auto u = store_->find_user("admin");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->password_hash, "hash-2");
+  EXPECT_FALSE(u->is_staff);
+  EXPECT_TRUE(u->is_active);
+  EXPECT_FALSE(store_->find_user("Admin"));
+  EXPECT_FALSE(store_->find_user("nobody"));
+}

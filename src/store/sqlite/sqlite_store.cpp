@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "util/text.h"
+#include "util/time.h"
 
 namespace contacts {
 namespace {
@@ -40,7 +41,14 @@ std::string schema_sql() {
       "CREATE UNIQUE INDEX IF NOT EXISTS contacts_email_key ON contacts(email_key) "
       "WHERE email_key IS NOT NULL;"
       "CREATE INDEX IF NOT EXISTS contacts_version ON contacts(version);"
-      "INSERT OR IGNORE INTO store_meta(key, value) VALUES('data_version', 0);";
+      "INSERT OR IGNORE INTO store_meta(key, value) VALUES('data_version', 0);"
+      "CREATE TABLE IF NOT EXISTS users("
+      "id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "username TEXT NOT NULL UNIQUE,"
+      "password_hash TEXT NOT NULL,"
+      "is_staff INTEGER NOT NULL DEFAULT 0,"
+      "is_active INTEGER NOT NULL DEFAULT 1,"
+      "created_at INTEGER NOT NULL);";
   return sql;
 }
 
@@ -172,6 +180,41 @@ uint64_t SqliteStore::count() const {
   sqlite::Statement st(read_db_.get(), "SELECT count(*) FROM contacts");
   st.step();
   return static_cast<uint64_t>(st.column_int(0));
+}
+
+int64_t SqliteStore::save_user(const std::string& username, const std::string& password_hash,
+                               bool is_staff) {
+  std::lock_guard lock(write_mutex_);
+  sqlite::Statement st(write_db_.get(),
+                       "INSERT INTO users(username, password_hash, is_staff, created_at) "
+                       "VALUES(?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
+                       "password_hash = excluded.password_hash, is_staff = excluded.is_staff "
+                       "RETURNING id");
+  st.bind(1, username);
+  st.bind(2, password_hash);
+  st.bind(3, int64_t{is_staff ? 1 : 0});
+  st.bind(4, timeutil::now_us());
+  st.step();
+  const int64_t id = st.column_int(0);
+  while (st.step()) {
+  }
+  return id;
+}
+
+std::optional<UserRecord> SqliteStore::find_user(std::string_view username) const {
+  std::lock_guard lock(read_mutex_);
+  sqlite::Statement st(read_db_.get(),
+                       "SELECT id, username, password_hash, is_staff, is_active FROM users "
+                       "WHERE username = ?");
+  st.bind(1, username);
+  if (!st.step()) return std::nullopt;
+  UserRecord u;
+  u.id = st.column_int(0);
+  u.username = st.column_text(1);
+  u.password_hash = st.column_text(2);
+  u.is_staff = st.column_int(3) != 0;
+  u.is_active = st.column_int(4) != 0;
+  return u;
 }
 
 }  // namespace contacts

@@ -21,6 +21,9 @@ class SqliteStore final : public Store {
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
   uint64_t count() const override;
+  int64_t save_user(const std::string& username, const std::string& password_hash,
+                    bool is_staff) override;
+  std::optional<UserRecord> find_user(std::string_view username) const override;
 
   const std::string& path() const { return path_; }
 
