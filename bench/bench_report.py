@@ -36,7 +36,9 @@ def summary_rows(results):
                      "< 60 s for 1M rows", per_million < 60))
     if start:
         rows.append(("start-up to ready (index built, count right)",
-                     f"{start['ready_s']:.1f} s (listening after {start['listening_s']:.1f} s)",
+                     f"{start['ready_s']:.1f} s (listening after {start['listening_s']:.1f} s)"
+                     + (f"; server counts {start['count']:,} contacts, the import reported "
+                        f"{start['import_reported']:,} new" if "import_reported" in start else ""),
                      "-", None))
     if mem:
         rows.append(("server memory at the end", f"peak {fmt_bytes(mem.get('VmHWM'))} (VmHWM), "

@@ -165,9 +165,9 @@ def ensure_csv(args):
 
 
 def imported_rows(output, rows):
-    """Successful rows as reported by `contacts-api import`, else `rows`."""
-    for key in ("success_count", "imported", "success"):
-        found = re.findall(rf'"?{key}"?\s*[:=]?\s*(\d+)', output)
+    """Contacts the import created, as `contacts-api import` reports them, else `rows`."""
+    for pattern in (r"(\d+) new\b", r'"?success(?:_count)?"?\s*[:=]\s*(\d+)', r"imported (\d+)"):
+        found = re.findall(pattern, output)
         if found:
             return int(found[-1])
     return rows
@@ -258,11 +258,11 @@ class Server:
                     if count != last_count:
                         last_count, stable_since = count, now
                     elif (isinstance(count, int) and abs(count - expected) <= 0.01 * expected
-                          and now - stable_since >= 10):
-                        log(f"server: count {count:,} stays within 1% of {expected:,}; "
-                            "taking it as ready (estimated count)")
+                          and now - stable_since >= 3):
+                        log(f"server: count {count:,} stays within 1% of the {expected:,} "
+                            "contacts the import reported; taking it as ready")
                         return {"listening_s": listening, "ready_s": stable_since - self.started,
-                                "count": count}
+                                "count": count, "import_reported": expected}
             except (OSError, urllib.error.URLError):
                 pass
             time.sleep(0.1)
