@@ -202,3 +202,14 @@ TEST_F(StoreAndIndex, UsersAreSavedOnceAndUpdatedByName) {
   EXPECT_FALSE(store_->find_user("Admin"));
   EXPECT_FALSE(store_->find_user("nobody"));
 }
+
+TEST_F(StoreAndIndex, UpsertCountsAnUpdateOfARowCreatedInTheSameBatch) {
+  const UpsertCounts c = store_->upsert_batch(
+      std::vector<ContactValues>{person("A", "dup@x.com", "", "", 1),
+                                 person("B", "DUP@x.com", "", "", 2),
+                                 person("C", "other@x.com", "", "", 3)},
+      7000);
+  EXPECT_EQ(c.inserted, 2u);
+  EXPECT_EQ(c.updated, 1u);
+  EXPECT_EQ(store_->count(), 7u);
+}

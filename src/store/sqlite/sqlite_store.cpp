@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "util/text.h"
 #include "util/time.h"
@@ -61,7 +62,7 @@ std::string upsert_sql() {
   for (const auto& f : text_fields()) sql += std::string(f.name) + "=excluded." + std::string(f.name) + ",";
   for (const auto& f : number_fields()) sql += std::string(f.name) + "=excluded." + std::string(f.name) + ",";
   sql += "meta_data=excluded.meta_data,updated_at=excluded.updated_at,version=excluded.version "
-         "RETURNING created_at = updated_at";
+         "RETURNING id, created_at = updated_at";
   return sql;
 }
 
@@ -113,6 +114,7 @@ UpsertCounts SqliteStore::upsert_batch(std::span<const ContactValues> rows, int6
     const int64_t version = write_->read_version.column_int(0);
     auto& st = write_->upsert;
     std::string email_key;
+    std::unordered_set<int64_t> created_here;
     for (const ContactValues& row : rows) {
       st.reset();
       int i = 1;
@@ -131,9 +133,14 @@ UpsertCounts SqliteStore::upsert_batch(std::span<const ContactValues> rows, int6
       st.bind(i++, now_us);
       st.bind(i++, now_us);
       st.bind(i++, version);
-      // RETURNING yields created_at = updated_at: 1 for a new row. A row updated in the same
-      // microsecond it was created counts as new, which only matters for the statistics.
-      if (st.step() && st.column_int(0) == 0) ++counts.updated; else ++counts.inserted;
+      // A row is new when created_at = updated_at and it was not created earlier in this
+      // batch (a later row of the same batch with the same email updates it).
+      const bool stepped = st.step();
+      if (stepped && st.column_int(1) != 0 && created_here.insert(st.column_int(0)).second) {
+        ++counts.inserted;
+      } else {
+        ++counts.updated;
+      }
       while (st.step()) {
       }
     }
