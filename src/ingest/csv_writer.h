@@ -1,0 +1,17 @@
+// RFC 4180 output, shared by the errors CSV and the generator.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace contacts::ingest {
+
+// Appends `field` to `out`, between double quotes (inner quotes doubled) when it contains a
+// comma, a quote, CR or LF, or starts or ends with a space or tab (which readers may trim).
+void append_csv_field(std::string& out, std::string_view field);
+
+// Appends `fields` separated by commas, then "\r\n".
+void append_csv_record(std::string& out, std::span<const std::string_view> fields);
+
+}  // namespace contacts::ingest
