@@ -4,7 +4,7 @@ import json
 import socket
 import urllib.parse
 
-TIMEOUT = 120
+TIMEOUT = 30
 
 
 class Response:

@@ -21,6 +21,7 @@ class Shutdown(unittest.TestCase):
                 s.name, s.stderr_tail(1500)))
 
     def test_no_sanitizer_reports_in_server_logs(self):
+        self.assertTrue(CTX.servers, CTX.error or "no server was started")
         for s in CTX.servers:
             log = s.stderr_tail(10 ** 7)
             for marker in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
