@@ -63,7 +63,8 @@ Settings Settings::from_environment() {
   s.count_timeout_ms = read_int("CONTACTS_COUNT_TIMEOUT_MS", s.count_timeout_ms, 1, 3'600'000);
   s.default_replica_read = read_bool("CONTACTS_DEFAULT_REPLICA_READ", s.default_replica_read);
   s.trust_proxy = read_bool("CONTACTS_TRUST_PROXY", s.trust_proxy);
-  for (auto part : text::split_trimmed(read_string("CONTACTS_CORS_ALLOWED_ORIGINS", ""), ',')) {
+  const std::string origins = read_string("CONTACTS_CORS_ALLOWED_ORIGINS", "");
+  for (auto part : text::split_trimmed(origins, ',')) {
     s.cors_allowed_origins.emplace_back(part);
   }
   return s;
