@@ -12,7 +12,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "auth/base64url.h"
+#include "util/base64url.h"
 #include "auth/random_bytes.h"
 #include "util/json_writer.h"
 

@@ -13,12 +13,13 @@
 #include <thread>
 #include <vector>
 
-#include "auth/base64url.h"
+#include "util/base64url.h"
 #include "auth/bearer.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
 #include "auth/secret_key.h"
 
+using namespace contacts;
 using namespace contacts::auth;
 namespace fs = std::filesystem;
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace contacts::auth {
+namespace contacts {
 
 // `bytes` in the URL-safe alphabet, no '=' padding.
 std::string base64url_encode(std::string_view bytes);
@@ -15,4 +15,4 @@ std::string base64url_encode(std::string_view bytes);
 // has exactly one accepted text.
 std::optional<std::string> base64url_decode(std::string_view text);
 
-}  // namespace contacts::auth
+}  // namespace contacts

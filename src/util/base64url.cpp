@@ -1,8 +1,8 @@
-#include "auth/base64url.h"
+#include "util/base64url.h"
 
 #include <cstdint>
 
-namespace contacts::auth {
+namespace contacts {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -56,4 +56,4 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace contacts::auth
+}  // namespace contacts
