@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "api/app.h"
+#include "auth/password.h"
+#include "auth/secret_key.h"
 #include "config/settings.h"
 #include "http/server.h"
 #include "index/index_reader.h"
@@ -25,7 +27,10 @@ constexpr const char* kUsage =
     "usage: contacts-api <command> [options]\n"
     "  serve [--demo-rows N]                     serve the API (settings from CONTACTS_*)\n"
     "  import FILE [--errors ERRORS_CSV]         import a CSV into the store\n"
-    "  generate --rows N [--seed S] --out FILE   write a demo Apollo-style CSV\n";
+    "  generate --rows N [--seed S] --out FILE   write a demo Apollo-style CSV\n"
+    "  create-admin --username NAME              create (or reset) an admin user\n"
+    "  create-user --username NAME               create (or reset) a user\n"
+    "      the password is read from CONTACTS_PASSWORD or the first line of standard input\n";
 
 // Value of `--name VALUE` in args, or `fallback`.
 std::string option(const std::vector<std::string>& args, const std::string& name,
@@ -76,6 +81,27 @@ int cmd_import(const std::vector<std::string>& args) {
   return result.failed ? 1 : 0;
 }
 
+int cmd_create_user(const std::vector<std::string>& args, bool is_staff) {
+  const std::string username = option(args, "--username");
+  if (username.empty() || username.size() > 150) {
+    throw std::invalid_argument("--username NAME is required (at most 150 characters)");
+  }
+  std::string password;
+  if (auto from_env = password_from_environment()) {
+    password = *from_env;
+  } else {
+    std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+  }
+  if (password.empty()) throw std::invalid_argument("the password must not be empty");
+  const Settings settings = Settings::from_environment();
+  SqliteStore store(settings.data_dir);
+  const int64_t id = store.save_user(username, auth::hash_password(password), is_staff);
+  std::printf("%s '%s' saved (id %lld)\n", is_staff ? "admin" : "user", username.c_str(),
+              static_cast<long long>(id));
+  return 0;
+}
+
 void load_demo_data(Store& store, const Settings& settings, uint64_t rows) {
   if (rows == 0 || store.count() > 0) return;
   const std::string csv = (std::filesystem::path(settings.data_dir) / "demo_contacts.csv").string();
@@ -100,7 +126,9 @@ int cmd_serve(const std::vector<std::string>& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("read index loaded: %u contacts in %.2f s\n", reader.snapshot()->rows, load_s);
   index::Refresher refresher(store, reader, std::chrono::milliseconds(500));
-  api::App app(settings, reader);
+  api::Authenticator authenticator(
+      settings, store, auth::load_or_create_secret_key(settings.data_dir, settings.secret_key));
+  api::App app(settings, reader, authenticator);
   http::ServerOptions options;
   options.host = settings.host;
   options.port = settings.port;
@@ -127,6 +155,8 @@ int main(int argc, char** argv) {
     if (command == "serve") return cmd_serve(args);
     if (command == "import") return cmd_import(args);
     if (command == "generate") return cmd_generate(args);
+    if (command == "create-admin") return cmd_create_user(args, /*is_staff=*/true);
+    if (command == "create-user") return cmd_create_user(args, /*is_staff=*/false);
     if (command == "--help" || command == "help" || command == "-h") {
       std::fputs(kUsage, stdout);
       return 0;

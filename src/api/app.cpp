@@ -16,7 +16,11 @@ namespace {
 constexpr const char* kJson = "application/json; charset=utf-8";
 constexpr const char* kReadMethods = "GET, HEAD, OPTIONS";
 
-enum class RouteKind { root, favicon, health, list, count, analytics, retrieve, field };
+enum class RouteKind {
+  root, favicon, health, list, count, analytics, retrieve, field, token, token_refresh,
+  import_info,
+};
+constexpr const char* kPostMethods = "POST, OPTIONS";
 enum class CacheFamily { none, list, field, analytics };
 
 struct RouteMatch {
@@ -31,6 +35,9 @@ std::optional<RouteMatch> match_route(std::string_view path) {
   if (path == "/" || path.empty()) return RouteMatch{RouteKind::root};
   if (path == "/favicon.ico") return RouteMatch{RouteKind::favicon};
   if (path == "/api/health") return RouteMatch{RouteKind::health};
+  if (path == "/api/auth/token") return RouteMatch{RouteKind::token};
+  if (path == "/api/auth/token/refresh") return RouteMatch{RouteKind::token_refresh};
+  if (path == "/api/contacts/import") return RouteMatch{RouteKind::import_info};
   constexpr std::string_view kContacts = "/api/contacts";
   if (path == kContacts) return RouteMatch{RouteKind::list, CacheFamily::list};
   if (path.substr(0, kContacts.size() + 1) != "/api/contacts/") return std::nullopt;
@@ -128,7 +135,7 @@ void add_cors_headers(const http::Request& req, const Settings& settings, http::
   if (!any) res.set_header("Vary", "Origin");
   res.set_header("Access-Control-Expose-Headers", "X-Request-Id, X-Cache-Hit");
   if (preflight) {
-    res.set_header("Access-Control-Allow-Methods", kReadMethods);
+    res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
     const std::string* asked = req.header("access-control-request-headers");
     res.set_header("Access-Control-Allow-Headers",
                    asked && !asked->empty() ? *asked
@@ -156,8 +163,8 @@ std::string RequestContext::link(const std::string& query) const {
   return base_url + request.path + (query.empty() ? "" : "?" + query);
 }
 
-App::App(const Settings& settings, const ContactReader& reader)
-    : settings_(settings), reader_(reader), cache_(settings.cache_max_entries) {}
+App::App(const Settings& settings, const ContactReader& reader, Authenticator& auth)
+    : settings_(settings), reader_(reader), auth_(auth), cache_(settings.cache_max_entries) {}
 
 http::Response App::handle(const http::Request& request) {
   const std::string* given_id = request.header("x-request-id");
@@ -170,6 +177,7 @@ http::Response App::handle(const http::Request& request) {
     res = dispatch(request, path);
   } catch (const ApiError& e) {
     res = json_response(e.status(), json_detail(e.detail()));
+    if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"msg\":\"unhandled\"}\n",
                  request_id.c_str());
@@ -185,17 +193,26 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
   const auto route = match_route(path);
   if (!route) return json_response(404, json_detail("Not found."));
   const std::string& method = request.method;
+  const bool post_route = route->kind == RouteKind::token || route->kind == RouteKind::token_refresh;
+  const char* allow = post_route ? kPostMethods : kReadMethods;
   if (method == "OPTIONS") {
     http::Response r = json_response(200, "{}");
-    r.set_header("Allow", kReadMethods);
+    r.set_header("Allow", allow);
     return r;
   }
-  if (method != "GET" && method != "HEAD") {
+  const bool allowed = post_route ? method == "POST" : (method == "GET" || method == "HEAD");
+  if (!allowed) {
     http::Response r = json_response(405, json_detail("Method \"" + method + "\" not allowed."));
-    r.set_header("Allow", kReadMethods);
+    r.set_header("Allow", allow);
     return r;
   }
   switch (route->kind) {
+    case RouteKind::token: return json_response(200, auth_.obtain_tokens(request.body));
+    case RouteKind::token_refresh: return json_response(200, auth_.refresh_access(request.body));
+    case RouteKind::import_info:
+      auth_.require_admin(request);
+      return json_response(
+          200, json_detail("Upload contacts CSV via POST multipart/form-data with field 'file'."));
     case RouteKind::root: return json_response(200, root_index());
     case RouteKind::favicon: {
       http::Response r;
@@ -205,6 +222,7 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
     case RouteKind::health: return json_response(200, "{\"status\":\"ok\"}");
     default: break;
   }
+  if (settings_.reads_require_auth) auth_.require_user(request);
   RequestContext ctx{request, QueryParams::parse(request.query), base_url(request, settings_)};
   const std::string* cache_control = request.header("cache-control");
   ctx.no_cache = cache_control && text::ascii_lower(*cache_control).find("no-cache") != std::string::npos;

@@ -67,7 +67,18 @@ Settings Settings::from_environment() {
   for (auto part : text::split_trimmed(origins, ',')) {
     s.cors_allowed_origins.emplace_back(part);
   }
+  s.secret_key = read_string("CONTACTS_SECRET_KEY", "");
+  s.access_token_minutes = read_int("CONTACTS_ACCESS_TOKEN_MINUTES", s.access_token_minutes, 1,
+                                    60 * 24 * 365);
+  s.refresh_token_days = read_int("CONTACTS_REFRESH_TOKEN_DAYS", s.refresh_token_days, 1, 3650);
+  s.reads_require_auth = read_bool("CONTACTS_READS_REQUIRE_AUTH", s.reads_require_auth);
   return s;
+}
+
+std::optional<std::string> password_from_environment() {
+  const char* v = std::getenv("CONTACTS_PASSWORD");
+  if (!v) return std::nullopt;
+  return std::string(v);
 }
 
 }  // namespace contacts

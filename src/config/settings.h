@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,17 @@ struct Settings {
   std::vector<std::string> cors_allowed_origins;  // "*" allowed; empty = CORS off
   bool trust_proxy = false;
 
+  std::string secret_key;  // "" = generated once and kept in the data directory
+  int64_t access_token_minutes = 30;
+  int64_t refresh_token_days = 1;
+  bool reads_require_auth = false;
+
   // Reads the process environment. Throws std::invalid_argument naming the variable when a
   // value is invalid.
   static Settings from_environment();
 };
+
+// CONTACTS_PASSWORD, for the create-admin/create-user commands; nullopt when unset.
+std::optional<std::string> password_from_environment();
 
 }  // namespace contacts

@@ -32,6 +32,7 @@ MODULES = [
     "test_parameter_errors",
     "test_cache",
     "test_malformed_requests",
+    "test_auth",
 ]
 AFTER_STOP_MODULES = ["test_shutdown"]
 
