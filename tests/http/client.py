@@ -131,6 +131,19 @@ class RawResult:
         return json.loads(self.body.decode("utf-8"))
 
 
+def _recv_until(s, buf, done):
+    """Appends what the socket sends to `buf` until done(buf), end of stream or a reset."""
+    while not done(buf):
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
 def raw_exchange(host, port, data, close_wait=0.3):
     """Send raw bytes, read one HTTP response, then see whether the server closes."""
     s = socket.create_connection((host, port), timeout=TIMEOUT)
@@ -140,15 +153,7 @@ def raw_exchange(host, port, data, close_wait=0.3):
             s.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer and close before reading everything
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                break
-            buf += chunk
+        buf = _recv_until(s, b"", lambda b: b"\r\n\r\n" in b)
         res.raw = buf
         if b"\r\n\r\n" not in buf:
             res.closed = True
@@ -160,14 +165,7 @@ def raw_exchange(host, port, data, close_wait=0.3):
             k, _, v = line.partition(":")
             res.headers.append((k.strip(), v.strip()))
         length = int(res.header("Content-Length") or "0")
-        while len(rest) < length:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                break
-            rest += chunk
+        rest = _recv_until(s, rest, lambda b: len(b) >= length)
         res.body = rest[:length]
         s.settimeout(close_wait)
         try:
