@@ -2,6 +2,9 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
+
+#include "util/json_writer.h"
 
 namespace contacts::index {
 
@@ -46,8 +49,14 @@ void Refresher::run() {
       }
       last_seen = version;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"index refresh failed\",\"error\":\"%s\"}\n",
-                   e.what());
+      std::string line;
+      JsonWriter(line)
+          .begin_object()
+          .field("level", "error")
+          .field("msg", "index refresh failed")
+          .field("error", std::string_view(e.what()))
+          .end_object();
+      std::fprintf(stderr, "%s\n", line.c_str());
     }
     lock.lock();
   }

@@ -62,13 +62,7 @@ std::string fold(std::string_view s) {
       break;
     }
   }
-  if (ascii || !is_valid_utf8(s)) {
-    std::string out(s);
-    for (char& c : out) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-  }
+  if (ascii || !is_valid_utf8(s)) return ascii_lower(s);
   // UTF-8 -> UTF-16, fold, -> UTF-8.
   UErrorCode err = U_ZERO_ERROR;
   std::u16string wide(s.size(), u'\0');
