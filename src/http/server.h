@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,13 +13,25 @@
 
 namespace contacts::http {
 
+// Receives a request body in chunks, for routes whose bodies are too large to hold in memory.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  // The next bytes of the body, in order. Returning false stops reading: the server answers
+  // 400 {"detail": "Malformed request body."} without calling the handler.
+  virtual bool write(std::string_view bytes) = 0;
+};
+
 struct Request {
   std::string method;  // "GET", "POST", ... as sent
   std::string target;  // raw request target, e.g. "/api/contacts/?title=x"
   std::string path;    // target before '?', not decoded
   std::string query;   // target after '?', not decoded ("" when absent)
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;
+  std::string body;  // empty when the body went to a BodySink
+  // The sink the body was streamed to (see ServerOptions::route_body), or nullptr. It stays
+  // alive until the response is written.
+  BodySink* streamed_body = nullptr;
   // Value of the first header named `lower_name`, or nullptr.
   const std::string* header(std::string_view lower_name) const;
 };
@@ -34,6 +48,13 @@ struct Response {
   // Replaces the value of the header named `name` (case-insensitively; later duplicates are
   // removed), or appends it. To send a header several times, push_back onto `headers`.
   void set_header(std::string name, std::string value);
+};
+
+// What to do with the body of a request, decided from its head alone.
+struct BodyRoute {
+  std::optional<Response> reject;  // answer this at once; the body is never read
+  std::unique_ptr<BodySink> sink;         // stream the body here (limit: max_streamed_body_bytes)
+  // Neither set: the body is read into Request::body (limit: max_body_bytes).
 };
 
 struct ServerOptions {
@@ -55,6 +76,12 @@ struct ServerOptions {
   // before the server runs (serve() then returns right after on_listening) and after serve()
   // returned (then it does nothing).
   std::function<void(std::function<void()>)> register_stop;
+  // Called on a server thread once a request's header is read, before its body. May be empty.
+  std::function<BodyRoute(const Request& head)> route_body;
+  // Limit for streamed bodies; larger ones (by Content-Length, or as they arrive) get 413
+  // {"detail": "Request body too large."}. Each chunk read of a streamed body has its own
+  // io_timeout deadline, so a large upload is not cut off by the per-stage deadline.
+  uint64_t max_streamed_body_bytes = 2ULL * 1024 * 1024 * 1024;
 };
 
 // Called on a server thread for every well-formed request; must not throw
