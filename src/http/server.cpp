@@ -13,12 +13,16 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <csignal>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,12 +46,15 @@ constexpr std::string_view kHeaderTooLarge = R"({"detail": "Request header field
 constexpr std::string_view kBodyTooLarge = R"({"detail": "Request body too large."})";
 constexpr std::string_view kInternalError =
     R"({"detail": "An error occurred while processing the request. Please check your query parameters and try again."})";
+constexpr std::string_view kMalformedBody = R"({"detail": "Malformed request body."})";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // After an error answer the client may still be sending; reading (and dropping) that for a
 // while lets it see the answer instead of a connection reset.
 constexpr std::chrono::milliseconds kLingerTime{5'000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+// Size of the buffer a streamed body is read into; what a streaming connection holds at most.
+constexpr size_t kStreamChunkBytes = 64 * 1024;
 
 Response json_error(int status, std::string_view body) {
   Response response;
@@ -64,8 +71,8 @@ std::string_view reason_phrase(int status) {
   return {reason.data(), reason.size()};
 }
 
-// Copies the parsed message into `out`, reusing the strings `out` already holds.
-void fill_request(bhttp::request<bhttp::string_body>& message, Request& out) {
+// Copies the parsed head into `out` (body empty), reusing the strings `out` already holds.
+void fill_head(const bhttp::request_header<>& message, Request& out) {
   const auto method = message.method_string();
   out.method.assign(method.data(), method.size());
   const std::string_view target(message.target().data(), message.target().size());
@@ -86,7 +93,8 @@ void fill_request(bhttp::request<bhttp::string_body>& message, Request& out) {
     value.assign(field.value().data(), field.value().size());
   }
   out.headers.resize(count);
-  out.body = std::move(message.body());
+  out.body.clear();
+  out.streamed_body = nullptr;
 }
 
 // Read-only state every connection shares; outlives the io_context.
@@ -97,6 +105,10 @@ struct ServerContext {
 
 // One connection: reads a request, answers it, and repeats while the connection is kept
 // alive. All its work runs on its strand, one operation at a time.
+//
+// The header is read with an empty_body parser whose body limit is off; once the route is
+// known it becomes a string_body parser (body in memory, max_body_bytes) or a buffer_body
+// parser (body streamed in chunks to a BodySink, max_streamed_body_bytes).
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const ServerContext& context)
@@ -107,39 +119,118 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  using Step = void (Session::*)();
+
   void read_header() {
-    parser_.emplace();
-    parser_->header_limit(
+    head_parser_.emplace();
+    head_parser_->header_limit(
         static_cast<uint32_t>(std::min<size_t>(context_.options.max_header_bytes, UINT32_MAX)));
-    parser_->body_limit(context_.options.max_body_bytes);
+    // Checked in on_header, once the route is known. Not boost::none: Beast 1.74 compares a
+    // Content-Length against an empty limit as if the limit were smaller.
+    head_parser_->body_limit(std::numeric_limits<uint64_t>::max());
     stream_.expires_after(context_.options.io_timeout);
     bhttp::async_read_header(
-        stream_, buffer_, *parser_,
+        stream_, buffer_, *head_parser_,
         [self = shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(error_code ec) {
     if (ec) return fail_read(ec);
-    if (parser_->is_done()) return handle_request();
-    const auto& message = parser_->get();
-    const auto expect = message[bhttp::field::expect];
-    if (message.version() >= 11 && beast::iequals(expect, "100-continue")) {
-      stream_.expires_after(context_.options.io_timeout);
-      return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                              [self = shared_from_this()](error_code ec, size_t) {
-                                if (!ec) self->read_body();
-                              });
+    const auto& message = head_parser_->get();
+    framing_ = wire::RequestFraming{message.method() == bhttp::verb::head, message.keep_alive(),
+                                    message.version() == 10};
+    expects_continue_ =
+        message.version() >= 11 && beast::iequals(message[bhttp::field::expect], "100-continue");
+    fill_head(message, request_);
+    const auto content_length = head_parser_->content_length();
+
+    BodyRoute route;
+    if (context_.options.route_body) {
+      try {
+        route = context_.options.route_body(request_);
+      } catch (...) {
+        return send_error(500, kInternalError);
+      }
     }
-    read_body();
+    if (route.reject) return send_rejection(std::move(*route.reject));
+    if (route.sink) {
+      if (content_length && *content_length > context_.options.max_streamed_body_bytes) {
+        return send_error(413, kBodyTooLarge);
+      }
+      sink_ = std::move(route.sink);
+      stream_parser_.emplace(std::move(*head_parser_));
+      head_parser_.reset();
+      stream_parser_->body_limit(context_.options.max_streamed_body_bytes);
+      streamed_bytes_ = 0;
+      chunk_.resize(kStreamChunkBytes);
+      return continue_then(&Session::read_stream_chunk);
+    }
+    if (content_length && *content_length > context_.options.max_body_bytes) {
+      return send_error(413, kBodyTooLarge);
+    }
+    string_parser_.emplace(std::move(*head_parser_));
+    head_parser_.reset();
+    string_parser_->body_limit(context_.options.max_body_bytes);
+    continue_then(&Session::read_body);
+  }
+
+  // Answers "Expect: 100-continue" (when the body is still to come), then runs `next`.
+  void continue_then(Step next) {
+    const bool done = stream_parser_ ? stream_parser_->is_done() : string_parser_->is_done();
+    if (done || !expects_continue_) return (this->*next)();
+    stream_.expires_after(context_.options.io_timeout);
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = shared_from_this(), next](error_code ec, size_t) {
+                       if (!ec) ((*self).*next)();
+                     });
   }
 
   void read_body() {
+    if (string_parser_->is_done()) return on_body_read();
     stream_.expires_after(context_.options.io_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
+    bhttp::async_read(stream_, buffer_, *string_parser_,
                       [self = shared_from_this()](error_code ec, size_t) {
                         if (ec) return self->fail_read(ec);
-                        self->handle_request();
+                        self->on_body_read();
                       });
+  }
+
+  void on_body_read() {
+    request_.body = std::move(string_parser_->get().body());
+    string_parser_.reset();
+    handle_request();
+  }
+
+  // One read from the socket (its own deadline) into chunk_, handed to the sink.
+  void read_stream_chunk() {
+    if (stream_parser_->is_done()) {
+      stream_parser_.reset();
+      std::vector<char>().swap(chunk_);
+      request_.streamed_body = sink_.get();
+      return handle_request();
+    }
+    auto& body = stream_parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    body.more = true;
+    stream_.expires_after(context_.options.io_timeout);
+    bhttp::async_read_some(
+        stream_, buffer_, *stream_parser_,
+        [self = shared_from_this()](error_code ec, size_t) { self->on_stream_chunk(ec); });
+  }
+
+  void on_stream_chunk(error_code ec) {
+    if (ec == bhttp::error::need_buffer) ec = {};  // chunk_ is full
+    if (ec) return fail_read(ec);
+    const size_t received = chunk_.size() - stream_parser_->get().body().size;
+    streamed_bytes_ += received;
+    if (streamed_bytes_ > context_.options.max_streamed_body_bytes) {
+      return send_error(413, kBodyTooLarge);
+    }
+    if (received > 0 && !sink_->write(std::string_view(chunk_.data(), received))) {
+      return send_error(400, kMalformedBody);
+    }
+    read_stream_chunk();
   }
 
   // Parse errors get an answer; a closed, reset or timed-out connection is just dropped.
@@ -154,10 +245,6 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void handle_request() {
-    auto& message = parser_->get();
-    const wire::RequestFraming framing{message.method() == bhttp::verb::head, message.keep_alive(),
-                                       message.version() == 10};
-    fill_request(message, request_);
     try {
       response_ = context_.handler(request_);
       if (!wire::is_writable_status(response_.status)) {
@@ -166,10 +253,18 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (...) {
       response_ = json_error(500, kInternalError);
     }
-    send_response(framing, false);
+    send_response(framing_, false);
+  }
+
+  // The route's answer to a request whose body is never read; the connection closes after it.
+  void send_rejection(Response response) {
+    response_ = std::move(response);
+    if (!wire::is_writable_status(response_.status)) response_ = json_error(500, kInternalError);
+    send_response(wire::RequestFraming{framing_.head, false, framing_.http10}, true);
   }
 
   void send_error(int status, std::string_view body) {
+    release_body();
     response_ = json_error(status, body);
     send_response(wire::RequestFraming{}, true);
   }
@@ -188,10 +283,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_write(error_code ec, bool keep_alive, bool linger) {
+    release_body();
     if (ec) return;
     if (keep_alive) return read_header();
     if (linger) return drain_and_close();
     shutdown_send();
+  }
+
+  // Drops the sink (its destructor runs now, not when the connection closes) and the parsers.
+  void release_body() {
+    request_.streamed_body = nullptr;
+    sink_.reset();
+    stream_parser_.reset();
+    string_parser_.reset();
+    std::vector<char>().swap(chunk_);
   }
 
   // Sends FIN, then reads and drops what the client still sends until it closes too.
@@ -218,7 +323,15 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   const ServerContext& context_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  // At most one parser is set: the head's until the route is known, then the body's.
+  std::optional<bhttp::request_parser<bhttp::empty_body>> head_parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
+  wire::RequestFraming framing_;  // of the request being served
+  bool expects_continue_ = false;
+  std::unique_ptr<BodySink> sink_;  // of a streamed request; lives until its answer is written
+  std::vector<char> chunk_;         // receives a streamed body, kStreamChunkBytes at a time
+  uint64_t streamed_bytes_ = 0;
   Request request_;    // reused across requests to keep their allocations
   Response response_;  // must outlive the write of its body
   std::string head_;   // response head being written

@@ -1,184 +1,33 @@
 // The HTTP server over real sockets (plain POSIX on the client side, so no Beast here).
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <cerrno>
 #include <csignal>
 #include <future>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "http/server.h"
 #include "http/server_wire.h"
+#include "http_test_support.h"
 
 namespace contacts::http {
 namespace {
 
-// Echoes what the server parsed, so tests can check the Request it built.
-Response echo_handler(const Request& request) {
-  if (request.path == "/throw") throw std::runtime_error("secret: /etc/db.sqlite SELECT *");
-  Response response;
-  if (request.path == "/status") {
-    response.status = std::stoi(request.query);
-    return response;
-  }
-  response.set_header("Content-Type", "text/plain");
-  const std::string* probe = request.header("x-probe");
-  response.body = request.method + "|" + request.path + "|" + request.query + "|" +
-                  (probe != nullptr ? *probe : "") + "|" + request.body;
-  return response;
-}
-
-// serve() on a thread, on an ephemeral port, stopped through `register_stop`.
-class TestServer {
- public:
-  explicit TestServer(ServerOptions options = small_limits(), Handler handler = echo_handler) {
-    options.port = 0;
-    options.handle_signals = false;
-    options.register_stop = [this](std::function<void()> stop) { stop_ = std::move(stop); };
-    std::promise<uint16_t> listening;
-    auto port = listening.get_future();
-    thread_ = std::thread([options, handler, listening = std::move(listening)]() mutable {
-      try {
-        serve(options, handler, [&listening](uint16_t p) { listening.set_value(p); });
-      } catch (...) {
-        listening.set_exception(std::current_exception());
-      }
-    });
-    port_ = port.get();
-  }
-  ~TestServer() {
-    stop_();
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-
-  static ServerOptions small_limits() {
-    ServerOptions options;
-    options.threads = 4;
-    options.max_header_bytes = 8 * 1024;
-    options.max_body_bytes = 4 * 1024;
-    return options;
-  }
-
- private:
-  std::function<void()> stop_;
-  std::thread thread_;
-  uint16_t port_ = 0;
-};
-
-struct ParsedResponse {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-cased names
-  std::string body;
-  std::string header(const std::string& name) const {
-    const auto it = headers.find(name);
-    return it == headers.end() ? "<absent>" : it->second;
-  }
-};
-
-// A blocking client connection with a 5 s receive timeout, so a broken server fails a test
-// instead of hanging it.
-class Client {
- public:
-  explicit Client(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    if (fd_ < 0) throw std::runtime_error("socket");
-    const timeval timeout{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-      ::close(fd_);
-      throw std::runtime_error("connect");
-    }
-  }
-  ~Client() { ::close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  void send(const std::string& data) {
-    for (size_t sent = 0; sent < data.size();) {
-      const ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) throw std::runtime_error("send");
-      sent += static_cast<size_t>(n);
-    }
-  }
-
-  // Reads one response framed by Content-Length (none for HEAD).
-  ParsedResponse read_response(bool head_request = false) {
-    size_t end;
-    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill()) throw std::runtime_error("connection closed inside a response head");
-    }
-    ParsedResponse response;
-    response.status = std::stoi(buffer_.substr(9, 3));
-    size_t line = buffer_.find("\r\n") + 2;
-    while (line < end) {
-      const size_t next = buffer_.find("\r\n", line);
-      const size_t colon = buffer_.find(':', line);
-      std::string name = buffer_.substr(line, colon - line);
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      response.headers[name] = buffer_.substr(colon + 2, next - colon - 2);
-      line = next + 2;
-    }
-    buffer_.erase(0, end + 4);
-    const auto length = response.headers.find("content-length");
-    const size_t body_size =
-        head_request || length == response.headers.end() ? 0 : std::stoul(length->second);
-    while (buffer_.size() < body_size) {
-      if (!fill()) throw std::runtime_error("connection closed inside a body");
-    }
-    response.body = buffer_.substr(0, body_size);
-    buffer_.erase(0, body_size);
-    return response;
-  }
-
-  // True when the server closed the connection (EOF or reset) with nothing more to read.
-  bool closed_by_server() { return buffer_.empty() && !fill(); }
-
- private:
-  bool fill() {
-    char chunk[16384];
-    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      throw std::runtime_error("timed out waiting for the server");
-    }
-    if (n <= 0) return false;
-    buffer_.append(chunk, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_;
-  std::string buffer_;
-};
-
-std::string get(const std::string& target, const std::string& extra_headers = "") {
-  return "GET " + target + " HTTP/1.1\r\nHost: test\r\n" + extra_headers + "\r\n";
-}
-
-std::string post(const std::string& target, const std::string& body) {
-  return "POST " + target +
-         " HTTP/1.1\r\nHost: test\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-         body;
-}
-
-constexpr const char* kJson = "application/json; charset=utf-8";
+using namespace contacts::http::testing;
 
 TEST(HttpServer, GetWithQueryReachesHandlerSplitIntoPathAndQuery) {
   TestServer server;
@@ -279,15 +128,6 @@ TEST(HttpServer, ExpectContinueGetsAnInterimResponseBeforeTheBody) {
   EXPECT_EQ(client.read_response().status, 100);
   client.send("abc");
   EXPECT_EQ(client.read_response().body, "POST|/up|||abc");
-}
-
-void expect_json_error_and_close(Client& client, int status, const std::string& detail) {
-  const ParsedResponse response = client.read_response();
-  EXPECT_EQ(response.status, status);
-  EXPECT_EQ(response.header("content-type"), kJson);
-  EXPECT_EQ(response.header("connection"), "close");
-  EXPECT_EQ(response.body, R"({"detail": ")" + detail + R"("})");
-  EXPECT_TRUE(client.closed_by_server());
 }
 
 TEST(HttpServer, OversizedHeaderGets431AndServerKeepsServing) {
@@ -485,6 +325,248 @@ TEST(HttpServer, StopBeforeRunningReturnsRightAfterListening) {
   bool listened = false;
   serve(options, echo_handler, [&](uint16_t) { listened = true; });
   EXPECT_TRUE(listened);
+}
+
+// Streamed bodies (ServerOptions::route_body).
+
+// Counts and hashes (FNV-1a) what it receives; `fail_after` bytes in, write() returns false.
+class HashingSink : public BodySink {
+ public:
+  explicit HashingSink(std::atomic<int>& live, uint64_t fail_after = UINT64_MAX)
+      : live_(live), fail_after_(fail_after) {
+    ++live_;
+  }
+  ~HashingSink() override { --live_; }
+  bool write(std::string_view bytes) override {
+    for (const char c : bytes) hash_ = (hash_ ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    bytes_ += bytes.size();
+    ++writes_;
+    return bytes_ < fail_after_;
+  }
+  std::string summary() const {
+    return "bytes=" + std::to_string(bytes_) + " hash=" + std::to_string(hash_);
+  }
+
+ private:
+  std::atomic<int>& live_;
+  const uint64_t fail_after_;
+  uint64_t hash_ = 14695981039346656037ULL;
+  uint64_t bytes_ = 0;
+  uint64_t writes_ = 0;
+};
+
+std::string expected_summary(const std::string& body) {
+  std::atomic<int> live{0};
+  HashingSink sink(live);
+  sink.write(body);
+  return sink.summary();
+}
+
+// /upload streams to a HashingSink, /fail-sink to one that refuses its first 1000 bytes,
+// /reject is refused from its head; everything else is read into memory and echoed.
+class StreamingServer {
+ public:
+  explicit StreamingServer(uint64_t max_streamed = 64ULL * 1024 * 1024)
+      : server_(options(max_streamed), [](const Request& request) -> Response {
+          if (request.streamed_body == nullptr) return echo_handler(request);
+          Response response;
+          response.body = request.path + " " +
+                          dynamic_cast<HashingSink&>(*request.streamed_body).summary();
+          return response;
+        }) {}
+  uint16_t port() const { return server_.port(); }
+  int live_sinks() const { return live_sinks_.load(); }
+  int routed() const { return routed_.load(); }
+
+ private:
+  ServerOptions options(uint64_t max_streamed) {
+    ServerOptions options = TestServer::small_limits();
+    options.max_streamed_body_bytes = max_streamed;
+    options.route_body = [this](const Request& head) {
+      ++routed_;
+      BodyRoute route;
+      if (head.path == "/upload") route.sink = std::make_unique<HashingSink>(live_sinks_);
+      if (head.path == "/fail-sink") route.sink = std::make_unique<HashingSink>(live_sinks_, 1000);
+      if (head.path == "/reject") {
+        route.reject.emplace();
+        route.reject->status = 403;
+        route.reject->body = "no uploads here";
+      }
+      return route;
+    };
+    return options;
+  }
+
+  std::atomic<int> live_sinks_{0};
+  std::atomic<int> routed_{0};
+  TestServer server_;  // last: stopped before the counters go
+};
+
+std::string test_payload(size_t size) {
+  std::string payload(size, '\0');
+  uint64_t state = 88172645463325252ULL;
+  for (char& c : payload) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    c = static_cast<char>(state);
+  }
+  return payload;
+}
+
+std::string chunked(const std::string& body, size_t chunk_size) {
+  std::string out;
+  char size_line[32];
+  for (size_t at = 0; at < body.size(); at += chunk_size) {
+    const size_t n = std::min(chunk_size, body.size() - at);
+    std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+    out += size_line;
+    out.append(body, at, n);
+    out += "\r\n";
+  }
+  return out + "0\r\n\r\n";
+}
+
+// Polls until the server has dropped every sink (it does so right after writing the answer).
+bool sinks_released(const StreamingServer& server) {
+  for (int i = 0; i < 200 && server.live_sinks() != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return server.live_sinks() == 0;
+}
+
+TEST(HttpServerStreaming, ContentLengthUploadArrivesByteIdentical) {
+  StreamingServer server;
+  const std::string payload = test_payload(20 * 1024 * 1024 + 7);
+  Client client(server.port());
+  client.send(post("/upload", payload));
+  const ParsedResponse response = client.read_response();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "/upload " + expected_summary(payload));
+  EXPECT_EQ(response.header("connection"), "<absent>");
+  EXPECT_TRUE(sinks_released(server));
+}
+
+TEST(HttpServerStreaming, ChunkedUploadArrivesByteIdentical) {
+  StreamingServer server;
+  const std::string payload = test_payload(20 * 1024 * 1024 + 3);
+  Client client(server.port());
+  client.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              chunked(payload, 100'000));
+  const ParsedResponse response = client.read_response();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "/upload " + expected_summary(payload));
+}
+
+TEST(HttpServerStreaming, KeepAliveContinuesAfterStreamedRequests) {
+  StreamingServer server;
+  Client client(server.port());
+  const std::string first = test_payload(300'000);
+  client.send(post("/upload", first));
+  EXPECT_EQ(client.read_response().body, "/upload " + expected_summary(first));
+  client.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              chunked("abc", 2) + post("/upload", "") + post("/echo", "small"));
+  EXPECT_EQ(client.read_response().body, "/upload " + expected_summary("abc"));
+  EXPECT_EQ(client.read_response().body, "/upload " + expected_summary(""));
+  EXPECT_EQ(client.read_response().body, "POST|/echo|||small");
+  EXPECT_TRUE(sinks_released(server));
+}
+
+TEST(HttpServerStreaming, ExpectContinueIsAnsweredBeforeAStreamedBody) {
+  StreamingServer server;
+  Client client(server.port());
+  client.send(
+      "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(client.read_response().status, 100);
+  client.send("hello");
+  EXPECT_EQ(client.read_response().body, "/upload " + expected_summary("hello"));
+}
+
+TEST(HttpServerStreaming, RejectedRouteIsAnsweredWithoutReadingTheBody) {
+  StreamingServer server;
+  Client client(server.port());
+  // A body that never comes, and no 100 Continue: the answer can only come from the head.
+  client.send(
+      "POST /reject HTTP/1.1\r\nHost: t\r\nContent-Length: 10000000000\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  const ParsedResponse response = client.read_response();
+  EXPECT_EQ(response.status, 403);
+  EXPECT_EQ(response.body, "no uploads here");
+  EXPECT_EQ(response.header("connection"), "close");
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(HttpServerStreaming, ContentLengthOverTheStreamLimitGets413AtOnce) {
+  StreamingServer server(1024 * 1024);
+  Client client(server.port());
+  client.send(
+      "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  expect_json_error_and_close(client, 413, "Request body too large.");
+  EXPECT_TRUE(sinks_released(server));
+}
+
+TEST(HttpServerStreaming, ChunkedBodyOverTheStreamLimitGets413) {
+  StreamingServer server(1024 * 1024);
+  Client client(server.port());
+  client.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              chunked(test_payload(2 * 1024 * 1024), 10'000));
+  expect_json_error_and_close(client, 413, "Request body too large.");
+  EXPECT_TRUE(sinks_released(server));
+}
+
+TEST(HttpServerStreaming, BodyAtTheStreamLimitIsAccepted) {
+  StreamingServer server(1024 * 1024);
+  const std::string payload = test_payload(1024 * 1024);
+  Client client(server.port());
+  client.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              chunked(payload, 10'000));
+  EXPECT_EQ(client.read_response().body, "/upload " + expected_summary(payload));
+}
+
+TEST(HttpServerStreaming, SinkRefusingTheBodyGets400) {
+  StreamingServer server;
+  Client client(server.port());
+  client.send(post("/fail-sink", test_payload(1024 * 1024)));
+  expect_json_error_and_close(client, 400, "Malformed request body.");
+  EXPECT_TRUE(sinks_released(server));
+}
+
+TEST(HttpServerStreaming, RoutesWithoutASinkKeepTheInMemoryBodyAndItsLimit) {
+  StreamingServer server;
+  {
+    Client client(server.port());
+    client.send(post("/echo", "in memory") + get("/x"));
+    EXPECT_EQ(client.read_response().body, "POST|/echo|||in memory");
+    EXPECT_EQ(client.read_response().body, "GET|/x|||");
+  }
+  EXPECT_EQ(server.routed(), 2);
+  Client client(server.port());
+  client.send(post("/echo", std::string(64 * 1024, 'b')));  // max_body_bytes is 4 KiB
+  expect_json_error_and_close(client, 413, "Request body too large.");
+}
+
+TEST(HttpServerStreaming, EachChunkReadHasItsOwnDeadline) {
+  std::atomic<int> live{0};
+  ServerOptions options = TestServer::small_limits();
+  options.io_timeout = std::chrono::milliseconds(300);
+  options.route_body = [&live](const Request&) {
+    BodyRoute route;
+    route.sink = std::make_unique<HashingSink>(live);
+    return route;
+  };
+  TestServer server(options, [](const Request& request) {
+    Response response;
+    response.body = dynamic_cast<HashingSink&>(*request.streamed_body).summary();
+    return response;
+  });
+  Client client(server.port());
+  client.send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n");
+  for (int i = 0; i < 10; ++i) {  // 1 s in all, well over one io_timeout
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    client.send("x");
+  }
+  EXPECT_EQ(client.read_response().body, expected_summary(std::string(10, 'x')));
 }
 
 TEST(HttpServerWire, HandlerHeadersThatWouldBreakFramingAreDropped) {
