@@ -1,5 +1,7 @@
 // contacts-api: one binary, several subcommands.
+#include <csignal>
 #include <cstdio>
+#include <memory>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include "index/refresher.h"
 #include "ingest/cli_import.h"
 #include "ingest/generator.h"
+#include "ingest/import_jobs.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/time.h"
 
@@ -28,6 +31,7 @@ constexpr const char* kUsage =
     "  serve [--demo-rows N]                     serve the API (settings from CONTACTS_*)\n"
     "  import FILE [--errors ERRORS_CSV]         import a CSV into the store\n"
     "  generate --rows N [--seed S] --out FILE   write a demo Apollo-style CSV\n"
+    "  worker                                    run import jobs (CONTACTS_IMPORT_WORKERS threads)\n"
     "  create-admin --username NAME              create (or reset) an admin user\n"
     "  create-user --username NAME               create (or reset) a user\n"
     "      the password is read from CONTACTS_PASSWORD or the first line of standard input\n";
@@ -116,6 +120,36 @@ void load_demo_data(Store& store, const Settings& settings, uint64_t rows) {
   std::filesystem::remove(csv);
 }
 
+ingest::JobRunnerOptions job_runner_options(const Settings& settings, unsigned workers,
+                                           std::function<void()> before_complete) {
+  ingest::JobRunnerOptions o;
+  o.data_dir = settings.data_dir;
+  o.workers = workers;
+  o.lease_seconds = settings.import_lease_seconds;
+  o.before_complete = std::move(before_complete);
+  return o;
+}
+
+// `contacts-api worker`: runs import jobs until SIGINT/SIGTERM.
+int cmd_worker() {
+  const Settings settings = Settings::from_environment();
+  SqliteStore store(settings.data_dir);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // worker threads inherit the mask
+  {
+    ingest::JobRunner runner(store, job_runner_options(settings,
+                                                       std::max(1u, settings.import_workers), {}));
+    std::printf("import worker running (%u threads)\n", std::max(1u, settings.import_workers));
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&signals, &sig);
+  }
+  return 0;
+}
+
 int cmd_serve(const std::vector<std::string>& args) {
   const Settings settings = Settings::from_environment();
   SqliteStore store(settings.data_dir);
@@ -126,13 +160,25 @@ int cmd_serve(const std::vector<std::string>& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("read index loaded: %u contacts in %.2f s\n", reader.snapshot()->rows, load_s);
   index::Refresher refresher(store, reader, std::chrono::milliseconds(500));
+  std::unique_ptr<ingest::JobRunner> runner;
+  if (settings.import_workers > 0) {
+    runner = std::make_unique<ingest::JobRunner>(
+        store, job_runner_options(settings, settings.import_workers,
+                                  [&refresher] { refresher.refresh_now(); }));
+  }
   api::Authenticator authenticator(
       settings, store, auth::load_or_create_secret_key(settings.data_dir, settings.secret_key));
-  api::App app(settings, reader, authenticator);
+  api::ImportEndpoints imports(settings, store, reader, [&runner] {
+    if (runner) runner->notify();
+  });
+  api::App app(settings, reader, authenticator, imports);
   http::ServerOptions options;
   options.host = settings.host;
   options.port = settings.port;
   options.threads = settings.threads;
+  options.route_body = [&app](const http::Request& head) { return app.route_body(head); };
+  // Multipart framing around the file: the file itself is checked against the exact limit.
+  options.max_streamed_body_bytes = settings.max_upload_bytes + 64 * 1024;
   http::serve(
       options, [&app](const http::Request& r) { return app.handle(r); },
       [&](uint16_t port) {
@@ -155,6 +201,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return cmd_serve(args);
     if (command == "import") return cmd_import(args);
     if (command == "generate") return cmd_generate(args);
+    if (command == "worker") return cmd_worker();
     if (command == "create-admin") return cmd_create_user(args, /*is_staff=*/true);
     if (command == "create-user") return cmd_create_user(args, /*is_staff=*/false);
     if (command == "--help" || command == "help" || command == "-h") {

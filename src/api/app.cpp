@@ -18,8 +18,9 @@ constexpr const char* kReadMethods = "GET, HEAD, OPTIONS";
 
 enum class RouteKind {
   root, favicon, health, list, count, analytics, retrieve, field, token, token_refresh,
-  import_info,
+  import_info, import_job, import_errors,
 };
+constexpr const char* kImportMethods = "GET, POST, HEAD, OPTIONS";
 constexpr const char* kPostMethods = "POST, OPTIONS";
 enum class CacheFamily { none, list, field, analytics };
 
@@ -30,6 +31,33 @@ struct RouteMatch {
   FieldEndpoint field = FieldEndpoint::title;
 };
 
+// A positive decimal id of at most 18 digits, or 0.
+int64_t parse_id(std::string_view s) {
+  if (s.empty() || s.size() > 18) return 0;
+  int64_t id = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return 0;
+    id = id * 10 + (c - '0');
+  }
+  return id;
+}
+
+// /api/contacts/import/{id} and /api/contacts/import/{id}/errors.
+std::optional<RouteMatch> match_import_job(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/contacts/import/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  std::string_view rest = path.substr(kPrefix.size());
+  RouteKind kind = RouteKind::import_job;
+  constexpr std::string_view kErrors = "/errors";
+  if (rest.size() > kErrors.size() && rest.substr(rest.size() - kErrors.size()) == kErrors) {
+    kind = RouteKind::import_errors;
+    rest.remove_suffix(kErrors.size());
+  }
+  const int64_t id = parse_id(rest);
+  if (id <= 0) return std::nullopt;
+  return RouteMatch{kind, CacheFamily::none, id};
+}
+
 // Matches a path without its trailing slash.
 std::optional<RouteMatch> match_route(std::string_view path) {
   if (path == "/" || path.empty()) return RouteMatch{RouteKind::root};
@@ -38,6 +66,7 @@ std::optional<RouteMatch> match_route(std::string_view path) {
   if (path == "/api/auth/token") return RouteMatch{RouteKind::token};
   if (path == "/api/auth/token/refresh") return RouteMatch{RouteKind::token_refresh};
   if (path == "/api/contacts/import") return RouteMatch{RouteKind::import_info};
+  if (auto job = match_import_job(path)) return job;
   constexpr std::string_view kContacts = "/api/contacts";
   if (path == kContacts) return RouteMatch{RouteKind::list, CacheFamily::list};
   if (path.substr(0, kContacts.size() + 1) != "/api/contacts/") return std::nullopt;
@@ -48,12 +77,7 @@ std::optional<RouteMatch> match_route(std::string_view path) {
   if (auto f = field_endpoint_named(rest)) {
     return RouteMatch{RouteKind::field, CacheFamily::field, 0, *f};
   }
-  if (rest.empty() || rest.size() > 18) return std::nullopt;
-  int64_t id = 0;
-  for (char c : rest) {
-    if (c < '0' || c > '9') return std::nullopt;
-    id = id * 10 + (c - '0');
-  }
+  const int64_t id = parse_id(rest);
   if (id <= 0) return std::nullopt;
   return RouteMatch{RouteKind::retrieve, CacheFamily::none, id};
 }
@@ -163,13 +187,42 @@ std::string RequestContext::link(const std::string& query) const {
   return base_url + request.path + (query.empty() ? "" : "?" + query);
 }
 
-App::App(const Settings& settings, const ContactReader& reader, Authenticator& auth)
-    : settings_(settings), reader_(reader), auth_(auth), cache_(settings.cache_max_entries) {}
+App::App(const Settings& settings, const ContactReader& reader, Authenticator& auth,
+         const ImportEndpoints& imports)
+    : settings_(settings),
+      reader_(reader),
+      auth_(auth),
+      imports_(imports),
+      cache_(settings.cache_max_entries) {}
+
+http::BodyRoute App::route_body(const http::Request& head) {
+  std::string path = head.path;
+  if (path.size() > 1 && path.back() == '/') path.pop_back();
+  const auto route = match_route(path);
+  if (!route || route->kind != RouteKind::import_info || head.method != "POST") return {};
+  http::BodyRoute body;
+  try {
+    auth_.require_admin(head);
+    body = imports_.route_upload(head);
+  } catch (const ApiError& e) {
+    body.reject = json_response(e.status(), json_detail(e.detail()));
+    if (e.status() == 401) body.reject->set_header("WWW-Authenticate", "Bearer");
+  } catch (const std::exception&) {
+    body.reject = json_response(500, json_detail("An error occurred while processing the request. "
+                                                 "Please check your query parameters and try again."));
+  }
+  if (body.reject) finish(head, *body.reject);
+  return body;
+}
+
+void App::finish(const http::Request& request, http::Response& res) const {
+  const std::string* given_id = request.header("x-request-id");
+  res.set_header("X-Request-Id", given_id && valid_request_id(*given_id) ? *given_id
+                                                                          : new_request_id());
+  add_cors_headers(request, settings_, res, request.method == "OPTIONS");
+}
 
 http::Response App::handle(const http::Request& request) {
-  const std::string* given_id = request.header("x-request-id");
-  const std::string request_id =
-      given_id && valid_request_id(*given_id) ? *given_id : new_request_id();
   std::string path = request.path;
   if (path.size() > 1 && path.back() == '/') path.pop_back();
   http::Response res;
@@ -179,13 +232,19 @@ http::Response App::handle(const http::Request& request) {
     res = json_response(e.status(), json_detail(e.detail()));
     if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"msg\":\"unhandled\"}\n",
-                 request_id.c_str());
+    std::string line;
+    JsonWriter(line)
+        .begin_object()
+        .field("level", "error")
+        .field("msg", "unhandled error")
+        .field("path", std::string_view(request.path))
+        .field("error", std::string_view(e.what()))
+        .end_object();
+    std::fprintf(stderr, "%s\n", line.c_str());
     res = json_response(500, json_detail("An error occurred while processing the request. "
                                          "Please check your query parameters and try again."));
   }
-  res.set_header("X-Request-Id", request_id);
-  add_cors_headers(request, settings_, res, request.method == "OPTIONS");
+  finish(request, res);
   return res;
 }
 
@@ -194,13 +253,15 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
   if (!route) return json_response(404, json_detail("Not found."));
   const std::string& method = request.method;
   const bool post_route = route->kind == RouteKind::token || route->kind == RouteKind::token_refresh;
-  const char* allow = post_route ? kPostMethods : kReadMethods;
+  const bool import_route = route->kind == RouteKind::import_info;
+  const char* allow = post_route ? kPostMethods : import_route ? kImportMethods : kReadMethods;
   if (method == "OPTIONS") {
     http::Response r = json_response(200, "{}");
     r.set_header("Allow", allow);
     return r;
   }
-  const bool allowed = post_route ? method == "POST" : (method == "GET" || method == "HEAD");
+  const bool allowed = (method == "POST" && (post_route || import_route)) ||
+                       (!post_route && (method == "GET" || method == "HEAD"));
   if (!allowed) {
     http::Response r = json_response(405, json_detail("Method \"" + method + "\" not allowed."));
     r.set_header("Allow", allow);
@@ -211,8 +272,17 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
     case RouteKind::token_refresh: return json_response(200, auth_.refresh_access(request.body));
     case RouteKind::import_info:
       auth_.require_admin(request);
+      if (method == "POST") return imports_.finish_upload(request);
       return json_response(
           200, json_detail("Upload contacts CSV via POST multipart/form-data with field 'file'."));
+    case RouteKind::import_job: {
+      auth_.require_admin(request);
+      RequestContext ctx{request, QueryParams(), base_url(request, settings_)};
+      return json_response(200, imports_.job_status(ctx, route->id));
+    }
+    case RouteKind::import_errors:
+      auth_.require_admin(request);
+      return imports_.job_errors(route->id);
     case RouteKind::root: return json_response(200, root_index());
     case RouteKind::favicon: {
       http::Response r;

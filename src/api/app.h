@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/auth_handlers.h"
+#include "api/import_handlers.h"
 #include "cache/response_cache.h"
 #include "config/settings.h"
 #include "http/server.h"
@@ -15,16 +16,23 @@ namespace contacts::api {
 // Thread-safe: handle() is called concurrently from the server's threads.
 class App {
  public:
-  App(const Settings& settings, const ContactReader& reader, Authenticator& auth);
+  App(const Settings& settings, const ContactReader& reader, Authenticator& auth,
+      const ImportEndpoints& imports);
   // Never throws: every failure becomes the contract's JSON error.
   http::Response handle(const http::Request& request);
+  // Decides, from the head alone, whether a request body is streamed (uploads) or rejected
+  // before it is read. For http::ServerOptions::route_body. Never throws.
+  http::BodyRoute route_body(const http::Request& head);
 
  private:
   struct Route;
   http::Response dispatch(const http::Request& request, const std::string& path);
+  // Request id and CORS headers of every answer.
+  void finish(const http::Request& request, http::Response& response) const;
   const Settings& settings_;
   const ContactReader& reader_;
   Authenticator& auth_;
+  const ImportEndpoints& imports_;
   ResponseCache cache_;
 };
 

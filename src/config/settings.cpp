@@ -72,6 +72,12 @@ Settings Settings::from_environment() {
                                     60 * 24 * 365);
   s.refresh_token_days = read_int("CONTACTS_REFRESH_TOKEN_DAYS", s.refresh_token_days, 1, 3650);
   s.reads_require_auth = read_bool("CONTACTS_READS_REQUIRE_AUTH", s.reads_require_auth);
+  s.max_upload_bytes = static_cast<uint64_t>(
+      read_int("CONTACTS_MAX_UPLOAD_BYTES", static_cast<int64_t>(s.max_upload_bytes), 1,
+               INT64_MAX));
+  s.import_workers = static_cast<unsigned>(read_int("CONTACTS_IMPORT_WORKERS", 1, 0, 64));
+  s.import_lease_seconds =
+      read_int("CONTACTS_IMPORT_LEASE_SECONDS", s.import_lease_seconds, 1, 3600);
   return s;
 }
 

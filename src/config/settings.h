@@ -30,6 +30,10 @@ struct Settings {
   int64_t refresh_token_days = 1;
   bool reads_require_auth = false;
 
+  uint64_t max_upload_bytes = 2ULL * 1024 * 1024 * 1024;
+  unsigned import_workers = 1;  // inside `serve`; 0 = none
+  int64_t import_lease_seconds = 15;  // a job whose worker stops heartbeating is resumed after it
+
   // Reads the process environment. Throws std::invalid_argument naming the variable when a
   // value is invalid.
   static Settings from_environment();

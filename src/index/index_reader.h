@@ -25,6 +25,7 @@ class IndexReader final : public ContactReader {
   AnalyticsSnapshot analytics(const AnalyticsQuery& q) const override;
   FieldPage field_values(const FieldQuery& q) const override;
   uint64_t generation() const override { return generation_.load(); }
+  uint64_t data_version() const override { return snapshot()->data_version; }
 
  private:
   mutable std::mutex mutex_;

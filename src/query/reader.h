@@ -56,6 +56,8 @@ class ContactReader {
   virtual FieldPage field_values(const FieldQuery& q) const = 0;
   // Changes whenever the data seen by readers changes (used in cache keys).
   virtual uint64_t generation() const = 0;
+  // The store's data_version that readers see at least (every write committed up to it).
+  virtual uint64_t data_version() const = 0;
 };
 
 }  // namespace contacts

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,40 @@ struct UserRecord {
   bool is_active = true;
 };
 
+// An import job (contract section 8). Times in microseconds since the epoch.
+struct ImportJob {
+  int64_t id = 0;
+  std::string status;  // "pending", "running", "completed" or "failed"
+  uint64_t total_rows = 0;
+  uint64_t success_count = 0;
+  uint64_t error_count = 0;
+  uint64_t errors_file_bytes = 0;  // size of the errors CSV at the last checkpoint
+  std::string upload_file_path;
+  std::string error_file_path;  // "" until the job finishes with errors
+  std::string message;          // "Queued", "Processing", "Completed" or why it failed
+  std::optional<int64_t> started_at_us;
+  std::optional<int64_t> finished_at_us;
+  int64_t created_at_us = 0;
+  int64_t updated_at_us = 0;
+  uint64_t data_version = 0;  // the store's data_version when the job finished
+};
+
+// Progress of a running job, committed in the same transaction as the rows it counts.
+struct JobCheckpoint {
+  int64_t job_id = 0;
+  std::string worker;  // the claim this progress belongs to
+  uint64_t total_rows = 0;
+  uint64_t success_count = 0;
+  uint64_t error_count = 0;
+  uint64_t errors_file_bytes = 0;
+};
+
+// Thrown by upsert_batch when the checkpoint's worker no longer holds the job.
+class LeaseLostError : public std::runtime_error {
+ public:
+  LeaseLostError() : std::runtime_error("import job lease lost") {}
+};
+
 struct UpsertCounts {
   uint64_t inserted = 0;
   uint64_t updated = 0;
@@ -36,10 +71,11 @@ class Store {
   // Writes `rows` in one transaction. A row whose lower-cased (case-folded) non-empty email
   // matches an existing contact replaces every field of it (same id and created_at, new
   // updated_at); other rows become new contacts with fresh ids. Rows are applied in order,
-  // so a later row of the same batch wins. `on_commit` runs inside the transaction (for
-  // job checkpoints), and its failure rolls the batch back.
+  // so a later row of the same batch wins. With a `checkpoint`, the job's counters are written
+  // in the same transaction; when `checkpoint->worker` no longer holds the job (its lease was
+  // taken over), nothing is written and LeaseLostError is thrown.
   virtual UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
-                                    const std::function<void()>& on_commit = {}) = 0;
+                                    const JobCheckpoint* checkpoint = nullptr) = 0;
 
   // Calls `fn` for every contact with version > `since_version`, in id order.
   virtual void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const = 0;
@@ -55,6 +91,22 @@ class Store {
                             bool is_staff) = 0;
   // The user named `username` (exact match), or nullopt.
   virtual std::optional<UserRecord> find_user(std::string_view username) const = 0;
+
+  // A new job, "pending" with message "Queued".
+  virtual ImportJob create_job(const std::string& upload_file_path, int64_t now_us) = 0;
+  virtual std::optional<ImportJob> get_job(int64_t id) const = 0;
+  // Takes the oldest job that is pending, or running under an expired lease, for `worker`
+  // until `lease_until_us`: it becomes "running"/"Processing". nullopt when there is none.
+  // Two callers never get the same job while its lease holds.
+  virtual std::optional<ImportJob> claim_job(const std::string& worker, int64_t now_us,
+                                             int64_t lease_until_us) = 0;
+  // Extends the lease; false when `worker` no longer holds the job.
+  virtual bool renew_lease(int64_t job_id, const std::string& worker, int64_t lease_until_us) = 0;
+  // Ends the job as "completed" or "failed" with `message`; false when `worker` no longer
+  // holds it. Records the current data_version in the job.
+  virtual bool finish_job(int64_t job_id, const std::string& worker, const std::string& status,
+                          const std::string& message, const std::string& error_file_path,
+                          int64_t now_us) = 0;
 };
 
 }  // namespace contacts

@@ -189,6 +189,20 @@ def run_import(label, path, data_dir, errors_path=None):
     return info
 
 
+def create_user(data_dir, command, name, password, via_stdin):
+    env = import_env(data_dir)
+    args = [CTX.binary, command, "--username", name]
+    if via_stdin:
+        p = subprocess.run(args, env=env, input=(password + "\n").encode(),
+                           capture_output=True, timeout=120)
+    else:
+        env["CONTACTS_PASSWORD"] = password
+        p = subprocess.run(args, env=env, capture_output=True, timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("%s failed: %s" % (command, p.stderr.decode()))
+    return p
+
+
 def walk_pages(c, path, params, max_pages=5000, headers=None):
     """GET path?params and follow `next` links; returns the list of page bodies."""
     r = c.get(path, params, headers=headers)

@@ -33,6 +33,7 @@ MODULES = [
     "test_cache",
     "test_malformed_requests",
     "test_auth",
+    "test_import_jobs",
 ]
 AFTER_STOP_MODULES = ["test_shutdown"]
 

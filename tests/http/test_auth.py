@@ -35,20 +35,6 @@ def claims(**over):
     return c
 
 
-def create_user(data_dir, command, name, password, via_stdin):
-    env = harness.import_env(data_dir)
-    args = [CTX.binary, command, "--username", name]
-    if via_stdin:
-        p = harness.subprocess.run(args, env=env, input=(password + "\n").encode(),
-                                   capture_output=True, timeout=120)
-    else:
-        env["CONTACTS_PASSWORD"] = password
-        p = harness.subprocess.run(args, env=env, capture_output=True, timeout=120)
-    if p.returncode != 0:
-        raise AssertionError("%s failed: %s" % (command, p.stderr.decode()))
-    return p
-
-
 class AuthServers:
     """Two servers on one store: reads public, and reads requiring a token."""
     public = None
@@ -61,8 +47,8 @@ def servers():
         try:
             data = os.path.join(CTX.root, "data-auth")
             os.makedirs(data, exist_ok=True)
-            create_user(data, "create-admin", ADMIN[0], ADMIN[1], via_stdin=True)
-            create_user(data, "create-user", USER[0], USER[1], via_stdin=False)
+            harness.create_user(data, "create-admin", ADMIN[0], ADMIN[1], via_stdin=True)
+            harness.create_user(data, "create-user", USER[0], USER[1], via_stdin=False)
             AuthServers.public = harness.Server("auth", CTX.binary, data, CTX.root)
             AuthServers.protected = harness.Server(
                 "auth-reads", CTX.binary, data, CTX.root, {"CONTACTS_READS_REQUIRE_AUTH": "true"})

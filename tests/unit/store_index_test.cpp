@@ -213,3 +213,49 @@ TEST_F(StoreAndIndex, UpsertCountsAnUpdateOfARowCreatedInTheSameBatch) {
   EXPECT_EQ(c.updated, 1u);
   EXPECT_EQ(store_->count(), 7u);
 }
+
+TEST_F(StoreAndIndex, JobsAreClaimedOnceAndResumedAfterTheLeaseExpires) {
+  const ImportJob job = store_->create_job("/tmp/upload.csv", 100);
+  EXPECT_EQ(job.status, "pending");
+  EXPECT_EQ(job.message, "Queued");
+  const auto first = store_->claim_job("w1", 200, 1000);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->id, job.id);
+  EXPECT_EQ(first->status, "running");
+  EXPECT_EQ(first->message, "Processing");
+  EXPECT_EQ(first->started_at_us, 200);
+  EXPECT_FALSE(store_->claim_job("w2", 500, 1500)) << "lease still held by w1";
+  const auto second = store_->claim_job("w2", 1001, 2000);
+  ASSERT_TRUE(second) << "lease expired: another worker resumes the job";
+  EXPECT_EQ(second->started_at_us, 200);
+  EXPECT_FALSE(store_->renew_lease(job.id, "w1", 3000));
+  EXPECT_TRUE(store_->renew_lease(job.id, "w2", 3000));
+}
+
+TEST_F(StoreAndIndex, CheckpointCommitsWithTheRowsAndOnlyForTheLeaseHolder) {
+  const ImportJob job = store_->create_job("/tmp/upload.csv", 100);
+  ASSERT_TRUE(store_->claim_job("w1", 200, 10'000));
+  JobCheckpoint cp{job.id, "w1", 3, 2, 1, 42};
+  store_->upsert_batch(std::vector<ContactValues>{person("J", "j@x.com", "", "", 1)}, 300, &cp);
+  auto now = store_->get_job(job.id);
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->total_rows, 3u);
+  EXPECT_EQ(now->success_count, 2u);
+  EXPECT_EQ(now->error_count, 1u);
+  EXPECT_EQ(now->errors_file_bytes, 42u);
+
+  JobCheckpoint stale{job.id, "someone-else", 9, 9, 0, 0};
+  EXPECT_THROW(store_->upsert_batch(std::vector<ContactValues>{person("K", "k@x.com", "", "", 1)},
+                                    400, &stale),
+               LeaseLostError);
+  EXPECT_EQ(store_->count(), 6u) << "the stale batch was rolled back";
+  EXPECT_EQ(store_->get_job(job.id)->total_rows, 3u);
+
+  EXPECT_FALSE(store_->finish_job(job.id, "someone-else", "completed", "Completed", "", 500));
+  EXPECT_TRUE(store_->finish_job(job.id, "w1", "completed", "Completed", "", 500));
+  now = store_->get_job(job.id);
+  EXPECT_EQ(now->status, "completed");
+  EXPECT_EQ(now->finished_at_us, 500);
+  EXPECT_EQ(now->data_version, store_->data_version());
+  EXPECT_FALSE(store_->claim_job("w2", 600, 700)) << "finished jobs are never claimed";
+}

@@ -49,7 +49,22 @@ std::string schema_sql() {
       "password_hash TEXT NOT NULL,"
       "is_staff INTEGER NOT NULL DEFAULT 0,"
       "is_active INTEGER NOT NULL DEFAULT 1,"
-      "created_at INTEGER NOT NULL);";
+      "created_at INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS import_jobs("
+      "id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "status TEXT NOT NULL,"
+      "total_rows INTEGER NOT NULL DEFAULT 0,"
+      "success_count INTEGER NOT NULL DEFAULT 0,"
+      "error_count INTEGER NOT NULL DEFAULT 0,"
+      "errors_file_bytes INTEGER NOT NULL DEFAULT 0,"
+      "upload_file_path TEXT NOT NULL,"
+      "error_file_path TEXT NOT NULL DEFAULT '',"
+      "message TEXT NOT NULL,"
+      "started_at INTEGER, finished_at INTEGER,"
+      "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+      "worker TEXT NOT NULL DEFAULT '', lease_expires_at INTEGER NOT NULL DEFAULT 0,"
+      "data_version INTEGER NOT NULL DEFAULT 0);"
+      "CREATE INDEX IF NOT EXISTS import_jobs_status ON import_jobs(status, id);";
   return sql;
 }
 
@@ -101,7 +116,7 @@ SqliteStore::SqliteStore(const std::string& data_dir) {
 SqliteStore::~SqliteStore() = default;
 
 UpsertCounts SqliteStore::upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
-                                       const std::function<void()>& on_commit) {
+                                       const JobCheckpoint* checkpoint) {
   std::lock_guard lock(write_mutex_);
   UpsertCounts counts;
   sqlite3* db = write_db_.get();
@@ -144,7 +159,21 @@ UpsertCounts SqliteStore::upsert_batch(std::span<const ContactValues> rows, int6
       while (st.step()) {
       }
     }
-    if (on_commit) on_commit();
+    if (checkpoint) {
+      sqlite::Statement cp(db,
+                           "UPDATE import_jobs SET total_rows = ?, success_count = ?, "
+                           "error_count = ?, errors_file_bytes = ?, updated_at = ? "
+                           "WHERE id = ? AND worker = ? AND status = 'running'");
+      cp.bind(1, static_cast<int64_t>(checkpoint->total_rows));
+      cp.bind(2, static_cast<int64_t>(checkpoint->success_count));
+      cp.bind(3, static_cast<int64_t>(checkpoint->error_count));
+      cp.bind(4, static_cast<int64_t>(checkpoint->errors_file_bytes));
+      cp.bind(5, now_us);
+      cp.bind(6, checkpoint->job_id);
+      cp.bind(7, checkpoint->worker);
+      cp.step();
+      if (sqlite3_changes(db) != 1) throw LeaseLostError();
+    }
     sqlite::exec(db, "COMMIT;");
   } catch (...) {
     sqlite::exec(db, "ROLLBACK;");
@@ -222,6 +251,111 @@ std::optional<UserRecord> SqliteStore::find_user(std::string_view username) cons
   u.is_staff = st.column_int(3) != 0;
   u.is_active = st.column_int(4) != 0;
   return u;
+}
+
+namespace {
+
+constexpr const char* kJobColumns =
+    "id, status, total_rows, success_count, error_count, errors_file_bytes, upload_file_path, "
+    "error_file_path, message, started_at, finished_at, created_at, updated_at, data_version";
+
+ImportJob read_job(const sqlite::Statement& st) {
+  ImportJob j;
+  j.id = st.column_int(0);
+  j.status = st.column_text(1);
+  j.total_rows = static_cast<uint64_t>(st.column_int(2));
+  j.success_count = static_cast<uint64_t>(st.column_int(3));
+  j.error_count = static_cast<uint64_t>(st.column_int(4));
+  j.errors_file_bytes = static_cast<uint64_t>(st.column_int(5));
+  j.upload_file_path = st.column_text(6);
+  j.error_file_path = st.column_text(7);
+  j.message = st.column_text(8);
+  if (!st.column_is_null(9)) j.started_at_us = st.column_int(9);
+  if (!st.column_is_null(10)) j.finished_at_us = st.column_int(10);
+  j.created_at_us = st.column_int(11);
+  j.updated_at_us = st.column_int(12);
+  j.data_version = static_cast<uint64_t>(st.column_int(13));
+  return j;
+}
+
+}  // namespace
+
+ImportJob SqliteStore::create_job(const std::string& upload_file_path, int64_t now_us) {
+  std::lock_guard lock(write_mutex_);
+  sqlite::Statement st(write_db_.get(),
+                       std::string("INSERT INTO import_jobs(status, upload_file_path, message, "
+                                   "created_at, updated_at) VALUES('pending', ?, 'Queued', ?, ?) "
+                                   "RETURNING ") + kJobColumns);
+  st.bind(1, upload_file_path);
+  st.bind(2, now_us);
+  st.bind(3, now_us);
+  st.step();
+  ImportJob job = read_job(st);
+  while (st.step()) {
+  }
+  return job;
+}
+
+std::optional<ImportJob> SqliteStore::get_job(int64_t id) const {
+  std::lock_guard lock(read_mutex_);
+  sqlite::Statement st(read_db_.get(),
+                       std::string("SELECT ") + kJobColumns + " FROM import_jobs WHERE id = ?");
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return read_job(st);
+}
+
+std::optional<ImportJob> SqliteStore::claim_job(const std::string& worker, int64_t now_us,
+                                                int64_t lease_until_us) {
+  std::lock_guard lock(write_mutex_);
+  // One statement: SQLite serialises writers, so two processes never claim the same row.
+  sqlite::Statement st(
+      write_db_.get(),
+      std::string("UPDATE import_jobs SET status = 'running', message = 'Processing', "
+                  "worker = ?1, lease_expires_at = ?2, started_at = coalesce(started_at, ?3), "
+                  "updated_at = ?3 WHERE id = (SELECT id FROM import_jobs WHERE status = "
+                  "'pending' OR (status = 'running' AND lease_expires_at < ?3) ORDER BY id "
+                  "LIMIT 1) RETURNING ") + kJobColumns);
+  st.bind(1, worker);
+  st.bind(2, lease_until_us);
+  st.bind(3, now_us);
+  if (!st.step()) return std::nullopt;
+  ImportJob job = read_job(st);
+  while (st.step()) {
+  }
+  return job;
+}
+
+bool SqliteStore::renew_lease(int64_t job_id, const std::string& worker, int64_t lease_until_us) {
+  std::lock_guard lock(write_mutex_);
+  sqlite::Statement st(write_db_.get(),
+                       "UPDATE import_jobs SET lease_expires_at = ? WHERE id = ? AND worker = ? "
+                       "AND status = 'running'");
+  st.bind(1, lease_until_us);
+  st.bind(2, job_id);
+  st.bind(3, worker);
+  st.step();
+  return sqlite3_changes(write_db_.get()) == 1;
+}
+
+bool SqliteStore::finish_job(int64_t job_id, const std::string& worker, const std::string& status,
+                             const std::string& message, const std::string& error_file_path,
+                             int64_t now_us) {
+  std::lock_guard lock(write_mutex_);
+  sqlite::Statement st(
+      write_db_.get(),
+      "UPDATE import_jobs SET status = ?, message = ?, error_file_path = ?, finished_at = ?, "
+      "updated_at = ?, lease_expires_at = 0, data_version = (SELECT value FROM store_meta "
+      "WHERE key = 'data_version') WHERE id = ? AND worker = ? AND status = 'running'");
+  st.bind(1, status);
+  st.bind(2, message);
+  st.bind(3, error_file_path);
+  st.bind(4, now_us);
+  st.bind(5, now_us);
+  st.bind(6, job_id);
+  st.bind(7, worker);
+  st.step();
+  return sqlite3_changes(write_db_.get()) == 1;
 }
 
 }  // namespace contacts

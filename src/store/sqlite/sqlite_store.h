@@ -17,13 +17,21 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
-                            const std::function<void()>& on_commit = {}) override;
+                            const JobCheckpoint* checkpoint = nullptr) override;
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
   uint64_t count() const override;
   int64_t save_user(const std::string& username, const std::string& password_hash,
                     bool is_staff) override;
   std::optional<UserRecord> find_user(std::string_view username) const override;
+  ImportJob create_job(const std::string& upload_file_path, int64_t now_us) override;
+  std::optional<ImportJob> get_job(int64_t id) const override;
+  std::optional<ImportJob> claim_job(const std::string& worker, int64_t now_us,
+                                     int64_t lease_until_us) override;
+  bool renew_lease(int64_t job_id, const std::string& worker, int64_t lease_until_us) override;
+  bool finish_job(int64_t job_id, const std::string& worker, const std::string& status,
+                  const std::string& message, const std::string& error_file_path,
+                  int64_t now_us) override;
 
   const std::string& path() const { return path_; }
 

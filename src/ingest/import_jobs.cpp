@@ -1,0 +1,185 @@
+#include "ingest/import_jobs.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "ingest/csv_import.h"
+#include "util/json_writer.h"
+#include "util/time.h"
+
+namespace contacts::ingest {
+namespace {
+
+// Stops the import at the next batch (shutdown, or the lease was lost).
+struct JobInterrupted {};
+
+void log_line(std::string_view level, std::string_view msg, int64_t job_id,
+              std::string_view error = {}) {
+  std::string line;
+  JsonWriter w(line);
+  w.begin_object().field("level", level).field("msg", msg).field("job_id", job_id);
+  if (!error.empty()) w.field("error", error);
+  w.end_object();
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+// Commits each batch with the job's counters in the same transaction.
+class JobSink final : public BatchSink {
+ public:
+  JobSink(Store& store, int64_t job_id, std::string worker, const std::atomic<bool>& stop,
+          const std::atomic<bool>& lease_lost)
+      : store_(store), stop_(stop), lease_lost_(lease_lost) {
+    checkpoint_.job_id = job_id;
+    checkpoint_.worker = std::move(worker);
+  }
+
+  void commit(std::span<const ContactValues> rows, const ImportCounters& after) override {
+    if (stop_ || lease_lost_) throw JobInterrupted{};
+    checkpoint_.total_rows = after.total_rows;
+    checkpoint_.success_count = after.success;
+    checkpoint_.error_count = after.errors;
+    checkpoint_.errors_file_bytes = after.errors_file_bytes;
+    try {
+      store_.upsert_batch(rows, timeutil::now_us(), &checkpoint_);
+    } catch (const LeaseLostError&) {
+      throw JobInterrupted{};
+    }
+  }
+
+ private:
+  Store& store_;
+  const std::atomic<bool>& stop_;
+  const std::atomic<bool>& lease_lost_;
+  JobCheckpoint checkpoint_;
+};
+
+// Renews a job's lease every third of its length until destroyed.
+class Heartbeat {
+ public:
+  Heartbeat(Store& store, int64_t job_id, const std::string& worker, int64_t lease_seconds,
+            std::atomic<bool>& lost)
+      : thread_([&store, job_id, worker, lease_seconds, &lost, this] {
+          const auto period = std::chrono::milliseconds(lease_seconds * 1000 / 3);
+          std::unique_lock lock(mutex_);
+          while (!cv_.wait_for(lock, period, [this] { return done_; })) {
+            const int64_t until = timeutil::now_us() + lease_seconds * 1'000'000;
+            try {
+              if (!store.renew_lease(job_id, worker, until)) lost = true;
+            } catch (const std::exception&) {
+              // A busy store: try again at the next beat; the lease still holds for a while.
+            }
+          }
+        }) {}
+  ~Heartbeat() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+std::string worker_name(unsigned index) {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(index);
+}
+
+}  // namespace
+
+std::string job_errors_path(const std::string& data_dir, int64_t id) {
+  return (std::filesystem::path(data_dir) / "errors" / ("job_" + std::to_string(id) + "_errors.csv"))
+      .string();
+}
+
+JobRunner::JobRunner(Store& store, JobRunnerOptions options)
+    : store_(store), options_(std::move(options)) {
+  std::filesystem::create_directories(std::filesystem::path(options_.data_dir) / "errors");
+  for (unsigned i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { work(i); });
+}
+
+JobRunner::~JobRunner() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_flag_ = true;
+  wake_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void JobRunner::notify() { wake_.notify_one(); }
+
+void JobRunner::work(unsigned index) {
+  const std::string worker = worker_name(index);
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    std::optional<ImportJob> job;
+    try {
+      const int64_t now = timeutil::now_us();
+      job = store_.claim_job(worker, now, now + options_.lease_seconds * 1'000'000);
+    } catch (const std::exception& e) {
+      log_line("error", "claiming an import job failed", 0, e.what());
+    }
+    if (job) {
+      run_job(*job, worker);
+      continue;
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+  }
+}
+
+void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
+  const std::string errors_path = job_errors_path(options_.data_dir, job.id);
+  log_line("info", job.total_rows > 0 ? "resuming import job" : "starting import job", job.id);
+  std::atomic<bool> lease_lost{false};
+  ImportOptions options;
+  options.batch_size = options_.batch_size;
+  options.errors_path = errors_path;
+  options.resume_from = {job.total_rows, job.success_count, job.error_count,
+                         job.errors_file_bytes};
+  try {
+    ImportResult result;
+    {
+      Heartbeat heartbeat(store_, job.id, worker, options_.lease_seconds, lease_lost);
+      JobSink sink(store_, job.id, worker, stop_flag_, lease_lost);
+      result = import_csv(job.upload_file_path, sink, options);
+    }
+    if (result.failed) {
+      store_.finish_job(job.id, worker, "failed", result.failure_reason, "", timeutil::now_us());
+      log_line("info", "import job failed", job.id, result.failure_reason);
+      return;
+    }
+    if (options_.before_complete) options_.before_complete();
+    const bool has_errors = result.counters.errors > 0;
+    store_.finish_job(job.id, worker, "completed", "Completed", has_errors ? errors_path : "",
+                      timeutil::now_us());
+    log_line("info", "import job completed", job.id);
+  } catch (const JobInterrupted&) {
+    log_line("info", "import job interrupted; it will be resumed", job.id);
+  } catch (const std::exception& e) {
+    log_line("error", "import job failed", job.id, e.what());
+    try {
+      store_.finish_job(job.id, worker, "failed",
+                        "Import failed: the uploaded file could not be processed.", "",
+                        timeutil::now_us());
+    } catch (const std::exception&) {
+      // The lease runs out and another worker retries the job.
+    }
+  }
+}
+
+}  // namespace contacts::ingest
