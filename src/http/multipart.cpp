@@ -111,7 +111,8 @@ std::optional<std::string> multipart_boundary(std::string_view content_type) {
   if (!parsed || parsed->type != "multipart/form-data") return std::nullopt;
   const std::string* boundary = parsed->parameter("boundary");
   if (boundary == nullptr || boundary->empty() || boundary->size() > kMaxBoundaryChars ||
-      boundary->back() == ' ' || !std::all_of(boundary->begin(), boundary->end(), is_boundary_char)) {
+      boundary->back() == ' ' ||
+      !std::all_of(boundary->begin(), boundary->end(), is_boundary_char)) {
     return std::nullopt;
   }
   return *boundary;
@@ -137,12 +138,22 @@ bool MultipartFileSink::write(std::string_view bytes) {
   while (!bytes.empty()) {
     bool ok = true;
     switch (state_) {
-      case State::kPreamble: ok = on_preamble(bytes); break;
-      case State::kBoundaryLine: ok = on_boundary_line(bytes); break;
-      case State::kHeaders: ok = on_headers(bytes); break;
-      case State::kContent: ok = on_content(bytes); break;
-      case State::kDone: return true;  // the epilogue is ignored
-      case State::kFailed: return false;
+      case State::kPreamble:
+        ok = on_preamble(bytes);
+        break;
+      case State::kBoundaryLine:
+        ok = on_boundary_line(bytes);
+        break;
+      case State::kHeaders:
+        ok = on_headers(bytes);
+        break;
+      case State::kContent:
+        ok = on_content(bytes);
+        break;
+      case State::kDone:
+        return true;  // the epilogue is ignored
+      case State::kFailed:
+        return false;
     }
     if (!ok) return false;
   }
@@ -300,7 +311,8 @@ bool MultipartFileSink::emit(std::string_view content) {
   file_bytes_ += content.size();
   if (out_.size() + content.size() > kOutputChunkBytes && !flush()) return false;
   if (content.size() >= kOutputChunkBytes) {
-    if (!write_all(fd_, content)) return fail("cannot write " + path_ + ": " + std::strerror(errno));
+    if (!write_all(fd_, content))
+      return fail("cannot write " + path_ + ": " + std::strerror(errno));
     return true;
   }
   out_.append(content);

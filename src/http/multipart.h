@@ -73,13 +73,13 @@ class MultipartFileSink : public BodySink {
   bool keep_ = false;
   State state_ = State::kPreamble;
   std::string error_;
-  size_t matched_ = 0;   // kPreamble: bytes of "--boundary" matched so far
-  std::string pending_;  // kBoundaryLine: the line so far; kHeaders: the header block so far;
-                         // kContent: a tail that may begin the delimiter
-  bool writing_part_ = false;    // the current part goes to the file
-  bool limit_part_ = false;      // the current part is skipped and limited to 1 MiB
-  uint64_t part_bytes_ = 0;      // content bytes of the current part
-  std::string out_;              // file content waiting to be written
+  size_t matched_ = 0;         // kPreamble: bytes of "--boundary" matched so far
+  std::string pending_;        // kBoundaryLine: the line so far; kHeaders: the header block so far;
+                               // kContent: a tail that may begin the delimiter
+  bool writing_part_ = false;  // the current part goes to the file
+  bool limit_part_ = false;    // the current part is skipped and limited to 1 MiB
+  uint64_t part_bytes_ = 0;    // content bytes of the current part
+  std::string out_;            // file content waiting to be written
   bool found_field_ = false;
   uint64_t file_bytes_ = 0;
   std::string client_filename_;

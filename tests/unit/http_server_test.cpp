@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdint>
-#include <cstdio>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
+#include <cstdio>
 #include <future>
 #include <optional>
 #include <stdexcept>
@@ -370,8 +370,8 @@ class StreamingServer {
       : server_(options(max_streamed), [](const Request& request) -> Response {
           if (request.streamed_body == nullptr) return echo_handler(request);
           Response response;
-          response.body = request.path + " " +
-                          dynamic_cast<HashingSink&>(*request.streamed_body).summary();
+          response.body =
+              request.path + " " + dynamic_cast<HashingSink&>(*request.streamed_body).summary();
           return response;
         }) {}
   uint16_t port() const { return server_.port(); }
