@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmark of contacts-api: generation, import, start-up, the query mix, memory.
+"""Benchmark of contacts-api: generation, import, start-up, the query mix, memory, HTTP import.
 
 Usage (what `make bench` runs):
   python3 bench/run_bench.py --binary ./build/contacts-api --bench ./build/contacts-bench
 Quick check of the script itself:
   python3 bench/run_bench.py --binary ... --bench ... --rows 20000
+Only the HTTP import phase (upload, job, queries during the job, upload memory):
+  python3 bench/run_bench.py --binary ... --bench ... --only-http-import
 
 Writes bench/out/results.md and bench/out/results.json; see docs/benchmarks.md.
 Python 3 standard library only.
@@ -27,6 +29,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
 from bench_report import fmt_ms, markdown, missed_targets
+import http_import
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -79,7 +82,22 @@ def parse_args():
     p.add_argument("--concurrent-seconds", type=float, default=10.0)
     p.add_argument("--ready-timeout", type=float, default=600.0)
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    return p.parse_args()
+    g = p.add_argument_group("HTTP import phase")
+    g.add_argument("--skip-http-import", action="store_true",
+                   help="skip the HTTP import phase (upload, job, upload memory check)")
+    g.add_argument("--only-http-import", action="store_true",
+                   help="run only the HTTP import phase (no CLI import, no query mix)")
+    g.add_argument("--during-import-seconds", type=float, default=5.0,
+                   help="length of each Q1/Q3 run while the import job runs; 0 runs none "
+                   "(the import rate without readers)")
+    g.add_argument("--http-import-timeout", type=float, default=1800.0,
+                   help="limit for an upload and for the job to finish (s)")
+    g.add_argument("--upload-mib", type=int, default=1024,
+                   help="size of the file of the upload memory check; 0 skips the check")
+    args = p.parse_args()
+    if args.skip_http_import and args.only_http_import:
+        p.error("--skip-http-import and --only-http-import exclude each other")
+    return args
 
 
 # ---------------------------------------------------------------- machine and files
@@ -225,11 +243,11 @@ def http_get(port, path, headers=None, timeout=120):
 class Server:
     """contacts-api serve on a free port, stopped by PID."""
 
-    def __init__(self, binary, data_dir, log_path):
+    def __init__(self, binary, data_dir, log_path, **settings):
         self.port = free_port()
         self.log = open(log_path, "w")
         env = clean_env(CONTACTS_DATA_DIR=data_dir, CONTACTS_HOST="127.0.0.1",
-                        CONTACTS_PORT=self.port, CONTACTS_CACHE_ENABLED="false")
+                        CONTACTS_PORT=self.port, CONTACTS_CACHE_ENABLED="false", **settings)
         self.started = time.monotonic()
         self.proc = subprocess.Popen([binary, "serve"], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
@@ -296,6 +314,10 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=20)
         self.log.close()
+
+
+class SkipQueries(Exception):
+    """--only-http-import: leave the CLI import, start-up and query phases out."""
 
 
 def health_says_ready(body):
@@ -430,6 +452,38 @@ def run_concurrent(args, port):
     return entry
 
 
+# ---------------------------------------------------------------- HTTP import
+
+def run_http_phase(args, csv_path, results):
+    """Upload + job (+ Q1/Q3 during the job), then the upload memory check."""
+    ctx = {
+        "binary": args.binary, "out_dir": args.out_dir, "log": log, "env_factory": clean_env,
+        "ready_timeout": args.ready_timeout, "job_timeout": args.http_import_timeout,
+        "query_seconds": args.during_import_seconds,
+        "server_factory": lambda data_dir, log_path, workers: Server(
+            args.binary, data_dir, log_path, CONTACTS_IMPORT_WORKERS=workers),
+        "loadgen": lambda port, paths, duration: loadgen(args, port, paths, duration=duration),
+    }
+    errors = []
+    results["http_import"] = {}
+    try:
+        http_import.run_http_import(ctx, csv_path, args.rows, results["http_import"])
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+        results["http_import"]["error"] = str(e)
+        errors.append(f"HTTP import: {e}")
+        log(f"run_bench: HTTP import: {e}")
+    if args.upload_mib > 0:
+        results["upload_memory"] = {}
+        try:
+            http_import.run_upload_memory(ctx, csv_path, args.upload_mib * 1024 * 1024,
+                                          results["upload_memory"])
+        except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+            results["upload_memory"]["error"] = str(e)
+            errors.append(f"upload memory check: {e}")
+            log(f"run_bench: upload memory check: {e}")
+    return errors
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -444,8 +498,11 @@ def main():
     results = {"rows": args.rows, "seed": args.seed, "machine": machine_info()}
     started = time.monotonic()
     server = None
+    csv_path = None
     try:
         csv_path, results["generate"] = ensure_csv(args)
+        if args.only_http_import:
+            raise SkipQueries()
         data_dir, results["import"] = ensure_import(args, csv_path, results["generate"])
         server = Server(args.binary, data_dir, os.path.join(args.out_dir, "server.log"))
         results["startup"] = server.wait_ready(results["import"]["imported"], args.ready_timeout)
@@ -454,6 +511,8 @@ def main():
         results["queries"] = run_query_mix(args, server.port)
         results["concurrent"] = run_concurrent(args, server.port)
         results["memory"] = server.memory()
+    except SkipQueries:
+        pass
     except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
         results["error"] = str(e)
         log(f"run_bench: {e}")
@@ -462,6 +521,11 @@ def main():
     finally:
         if server is not None:
             server.stop()
+    if not args.skip_http_import and csv_path is not None:
+        errors = run_http_phase(args, csv_path, results)
+        if errors:
+            results["error"] = "; ".join(([results["error"]] if results.get("error") else [])
+                                         + errors)
     results["total_seconds"] = round(time.monotonic() - started, 1)
     results["missed_targets"] = missed_targets(results)
     report = markdown(results)
