@@ -4,6 +4,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "http/multipart.h"
 #include "util/error.h"
@@ -63,7 +64,9 @@ http::BodyRoute ImportEndpoints::route_upload(const http::Request& head) const {
     return route;
   }
   const std::string path = (std::filesystem::path(uploads_dir_) / new_upload_name()).string();
-  route.sink = std::make_unique<http::MultipartFileSink>(*boundary, "file", path);
+  auto sink = std::make_unique<http::MultipartFileSink>(*boundary, "file", path);
+  if (!sink->opened()) throw std::runtime_error("cannot create upload file: " + sink->error());
+  route.sink = std::move(sink);
   return route;
 }
 

@@ -40,9 +40,12 @@ void Refresher::run() {
       const uint64_t version = store_.data_version();
       const auto now = std::chrono::steady_clock::now();
       if (version != reader_.snapshot()->data_version) {
-        // Wait for writes to settle (one quiet interval), but never more than 5 s.
+        // Wait for writes to settle (one quiet interval), but never more than 30 s: a long
+        // import is not rebuilt over and over while it runs (each rebuild competes with it for
+        // the CPU and briefly doubles the index's memory). A job in this process refreshes
+        // explicitly before it says "completed".
         if (changed_since == std::chrono::steady_clock::time_point::min()) changed_since = now;
-        if (version == last_seen || now - changed_since > std::chrono::seconds(5)) {
+        if (version == last_seen || now - changed_since > std::chrono::seconds(30)) {
           refresh_now();
           changed_since = std::chrono::steady_clock::time_point::min();
         }

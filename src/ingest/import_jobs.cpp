@@ -117,7 +117,13 @@ JobRunner::~JobRunner() {
   for (auto& t : threads_) t.join();
 }
 
-void JobRunner::notify() { wake_.notify_one(); }
+void JobRunner::notify() {
+  {
+    std::lock_guard lock(mutex_);
+    ++pending_wakes_;  // not lost when no worker is waiting right now
+  }
+  wake_.notify_one();
+}
 
 void JobRunner::work(unsigned index) {
   const std::string worker = worker_name(index);
@@ -138,7 +144,9 @@ void JobRunner::work(unsigned index) {
       continue;
     }
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+    wake_.wait_for(lock, options_.poll_interval,
+                   [this] { return stopping_ || pending_wakes_ > 0; });
+    if (pending_wakes_ > 0) --pending_wakes_;
   }
 }
 

@@ -43,6 +43,7 @@ class JobRunner {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  unsigned pending_wakes_ = 0;  // notify() calls no worker has taken yet
   std::atomic<bool> stop_flag_{false};
   std::vector<std::thread> threads_;
 };
