@@ -85,6 +85,14 @@ def http_import_rows(results):
                      (f"{rps:,} rows/s; " if rps is not None else "") + counters,
                      f">= {HTTP_IMPORT_ROWS_PER_S:,} rows/s, completed",
                      status == "completed" and rps is not None and rps >= HTTP_IMPORT_ROWS_PER_S))
+    re = hi.get("reimport") or {}
+    if re.get("job_id") is not None:
+        rows.append(("HTTP re-import of the same file (every row an update; Q1/Q3 measured "
+                     "during this job)",
+                     f"{fmt_s(re.get('total_s') or 0)} s to `completed`, "
+                     f"{fmt_int(re.get('rows_per_s'))} rows/s; status {re.get('status')}, "
+                     f"server counts {fmt_int(re.get('count_after'))} contacts (rows without an "
+                     f"e-mail are created again, as contract section 8 says)", "-", None))
     mem = hi.get("memory") or {}
     if mem.get("peak_rss_bytes") is not None:
         rows.append(("server memory during upload + job (1 worker)",

@@ -307,54 +307,39 @@ def queries_during_job(loadgen, port, poller, seconds, timeout_at, log):
     return runs
 
 
-def run_http_import(ctx, csv_path, rows, result):
-    """The HTTP import of `csv_path` into a fresh server; figures go into `result` (also
-    when it raises). `ctx` supplies binary, out_dir, server_factory(data_dir, log_path,
-    workers), env_factory, loadgen(port, paths, duration), log, ready_timeout,
-    job_timeout, query_seconds."""
+def import_pass(ctx, server, token, csv_path, query_seconds, label):
+    """Uploads `csv_path`, runs the readers (if `query_seconds`) while the job runs, and
+    waits for the job. Returns the figures of this pass."""
     log = ctx["log"]
-    data_dir = os.path.join(ctx["out_dir"], "data-http")
-    shutil.rmtree(data_dir, ignore_errors=True)
-    os.makedirs(data_dir)
-    log_path = os.path.join(ctx["out_dir"], "server-http.log")
-    username, password = create_admin(ctx["binary"], data_dir, ctx["env_factory"],
-                                      os.path.join(ctx["out_dir"], "create-admin.log"))
-    result.update(rows=rows, csv=os.path.basename(csv_path),
-                  csv_bytes=os.path.getsize(csv_path), workers=1)
-    server = ctx["server_factory"](data_dir, log_path, workers=1)
+    out = {}
     poller = None
     try:
-        server.wait_ready(0, ctx["ready_timeout"])
-        token = get_token(server.port, username, password)
-        result["idle_rss_bytes"] = proc_status(server.proc.pid).get("VmRSS")
-        log(f"http-import: uploading {csv_path} ({result['csv_bytes']:,} bytes) "
-            f"to port {server.port}")
         with RssSampler(server.proc.pid) as sampler:
             t0 = time.monotonic()
             up = upload_file(server.port, token, csv_path, timeout=ctx["job_timeout"])
-            result.update(upload_s=round(up["seconds"], 3), upload_status=up["status"],
-                          upload_body=up["body"], upload_mb_per_s=round(
-                              up["body_bytes"] / 1e6 / up["seconds"], 1) if up["seconds"] else None)
+            out.update(upload_s=round(up["seconds"], 3), upload_status=up["status"],
+                       upload_body=up["body"], upload_mb_per_s=round(
+                           up["body_bytes"] / 1e6 / up["seconds"], 1) if up["seconds"] else None)
             if up["status"] != 201 or not isinstance(up["body"], dict) \
                     or "job_id" not in up["body"]:
                 raise RuntimeError(f"upload answered {up['status']}: {str(up['body'])[:300]}"
                                    + (f" ({up['send_error']})" if up["send_error"] else ""))
             job_id = up["body"]["job_id"]
-            result["job_id"] = job_id
-            log(f"http-import: upload {up['seconds']:.1f} s "
-                f"({result['upload_mb_per_s']} MB/s), job {job_id}")
+            out["job_id"] = job_id
+            log(f"{label}: upload {up['seconds']:.1f} s "
+                f"({out['upload_mb_per_s']} MB/s), job {job_id}")
             poller = JobPoller(server.port, token, job_id, t0).start()
             deadline = t0 + ctx["job_timeout"]
-            runs = queries_during_job(ctx["loadgen"], server.port, poller, ctx["query_seconds"],
+            runs = queries_during_job(ctx["loadgen"], server.port, poller, query_seconds,
                                       deadline, log)
             poller.done.wait(max(0.0, deadline - time.monotonic()))
             poller.stop()
-        result["memory"] = dict(sampler.result(), **{
+        out["memory"] = dict(sampler.result(), **{
             "VmHWM": proc_status(server.proc.pid).get("VmHWM")})
         job = poller.last or {}
         done_at = poller.first_seen.get("completed") or poller.first_seen.get("failed")
         total_rows = job.get("total_rows")
-        result.update(
+        out.update(
             status=job.get("status") if poller.done.is_set() else
             f"{job.get('status')} (timed out after {ctx['job_timeout']:.0f} s)",
             total_s=None if done_at is None else round(done_at, 2),
@@ -365,120 +350,51 @@ def run_http_import(ctx, csv_path, rows, result):
             polls=poller.polls, poll_errors=poller.errors,
             job_started_at=job.get("started_at"), job_finished_at=job.get("finished_at"))
         if done_at and isinstance(total_rows, int):
-            result["rows_per_s"] = round(total_rows / done_at)
+            out["rows_per_s"] = round(total_rows / done_at)
         _, count_body = request_json(server.port, "GET", "/api/contacts/count/")
-        result["count_after"] = (count_body or {}).get("count")
-        result["queries"] = [aggregate_runs(runs[qid], qid, path, ctx["query_seconds"] <= 0)
-                             for qid, path in DURING_IMPORT_QUERIES]
-        log(f"http-import: job {result['status']} after {result['total_s']} s; "
-            f"{total_rows} rows, {result.get('rows_per_s')} rows/s, peak VmRSS "
-            f"{(result['memory']['peak_rss_bytes'] or 0) / MIB:.0f} MiB")
-        return result
+        out["count_after"] = (count_body or {}).get("count")
+        out["queries"] = [aggregate_runs(runs[qid], qid, path, query_seconds <= 0)
+                          for qid, path in DURING_IMPORT_QUERIES]
+        log(f"{label}: job {out['status']} after {out['total_s']} s; "
+            f"{total_rows} rows, {out.get('rows_per_s')} rows/s, peak VmRSS "
+            f"{(out['memory']['peak_rss_bytes'] or 0) / MIB:.0f} MiB")
+        return out
     finally:
         if poller is not None:
             poller.stop()
-        server.stop()
 
 
-def ensure_big_csv(source, out_dir, target_bytes, log):
-    """A CSV of at least `target_bytes`: the header of `source` once, then its data rows
-    over and over, cut at a record end (quote parity even). Written once and reused."""
-    path = os.path.join(out_dir, "contacts_1gib.csv" if target_bytes == 1024 * MIB
-                        else f"contacts_{target_bytes // MIB}mib.csv")
-    marker_path = path + ".json"
-    src_bytes = os.path.getsize(source)
-    wanted = {"source": os.path.basename(source), "source_bytes": src_bytes,
-              "target_bytes": target_bytes}
-    try:
-        with open(marker_path) as f:
-            marker = json.load(f)
-    except (OSError, ValueError):
-        marker = None
-    if (marker and all(marker.get(k) == v for k, v in wanted.items())
-            and os.path.exists(path) and os.path.getsize(path) == marker.get("bytes")):
-        log(f"upload-memory: reusing {path} ({marker['bytes']:,} bytes)")
-        return path, marker
-    log(f"upload-memory: writing {path} (>= {target_bytes:,} bytes from {source})")
-    tmp = path + ".tmp"
-    written, passes, quotes = 0, 0, 0
-    with open(source, "rb") as src, open(tmp, "wb") as out:
-        header = src.readline()
-        if not header.endswith(b"\n"):
-            raise RuntimeError(f"{source} has no data rows")
-        data_start = src.tell()
-        out.write(header)
-        written = len(header)
-        finished = False
-        while not finished:
-            src.seek(data_start)
-            passes += 1
-            pass_bytes = 0
-            last = b"\n"
-            while not finished:
-                chunk = src.read(CHUNK)
-                if not chunk:
-                    break
-                pass_bytes += len(chunk)
-                last = chunk[-1:]
-                if written + len(chunk) >= target_bytes:
-                    # the first newline at or after the target that ends a record
-                    pos = chunk.find(b"\n", max(0, target_bytes - written - 1))
-                    while pos != -1 and (quotes + chunk.count(b'"', 0, pos)) % 2:
-                        pos = chunk.find(b"\n", pos + 1)
-                    if pos != -1:
-                        chunk = chunk[:pos + 1]
-                        finished = True
-                quotes += chunk.count(b'"')
-                out.write(chunk)
-                written += len(chunk)
-            if pass_bytes == 0:
-                raise RuntimeError(f"{source} has no data rows")
-            if not finished and last != b"\n":
-                out.write(b"\n")
-                written += 1
-    os.replace(tmp, path)
-    marker = dict(wanted, bytes=os.path.getsize(path), passes=passes)
-    with open(marker_path, "w") as f:
-        json.dump(marker, f, indent=2)
-        f.write("\n")
-    log(f"upload-memory: {marker['bytes']:,} bytes ({passes} passes over the data rows)")
-    return path, marker
-
-
-def run_upload_memory(ctx, source_csv, target_bytes, result):
-    """Uploads a ~target_bytes CSV to a server without import workers; VmRSS sampled.
-    Figures go into `result` (also when it raises)."""
+def run_http_import(ctx, csv_path, rows, result):
+    """The HTTP import of `csv_path` into a fresh server, then the same file again (every row
+    an update) with Q1/Q3 measured while that second job runs, so the readers query a full
+    store. Figures go into `result` (also when it raises): the first pass at the top level,
+    the second under "reimport", and the readers' figures in "queries". `ctx` supplies
+    binary, out_dir, server_factory(data_dir, log_path, workers), env_factory,
+    loadgen(port, paths, duration), log, ready_timeout, job_timeout, query_seconds."""
     log = ctx["log"]
-    big_path, big = ensure_big_csv(source_csv, ctx["out_dir"], target_bytes, log)
-    data_dir = os.path.join(ctx["out_dir"], "data-upload")
+    data_dir = os.path.join(ctx["out_dir"], "data-http")
     shutil.rmtree(data_dir, ignore_errors=True)
     os.makedirs(data_dir)
+    log_path = os.path.join(ctx["out_dir"], "server-http.log")
     username, password = create_admin(ctx["binary"], data_dir, ctx["env_factory"],
                                       os.path.join(ctx["out_dir"], "create-admin.log"))
-    server = ctx["server_factory"](data_dir, os.path.join(ctx["out_dir"], "server-upload.log"),
-                                   workers=0)
-    result.update(file=os.path.basename(big_path), file_bytes=big["bytes"], workers=0)
+    result.update(rows=rows, csv=os.path.basename(csv_path),
+                  csv_bytes=os.path.getsize(csv_path), workers=1)
+    server = ctx["server_factory"](data_dir, log_path, workers=1)
     try:
         server.wait_ready(0, ctx["ready_timeout"])
         token = get_token(server.port, username, password)
         result["idle_rss_bytes"] = proc_status(server.proc.pid).get("VmRSS")
-        log(f"upload-memory: uploading {big['bytes']:,} bytes to port {server.port}")
-        with RssSampler(server.proc.pid) as sampler:
-            up = upload_file(server.port, token, big_path, timeout=ctx["job_timeout"])
-        result.update(sampler.result(), upload_s=round(up["seconds"], 3),
-                      upload_status=up["status"], upload_body=up["body"],
-                      body_bytes=up["body_bytes"],
-                      mb_per_s=round(up["body_bytes"] / 1e6 / up["seconds"], 1),
-                      VmHWM=proc_status(server.proc.pid).get("VmHWM"))
-        if up["status"] != 201:
-            raise RuntimeError(f"upload of {big_path} answered {up['status']}: "
-                               f"{str(up['body'])[:300]}"
-                               + (f" ({up['send_error']})" if up["send_error"] else ""))
-        peak = result["peak_rss_bytes"] or 0
-        result["passed"] = peak < UPLOAD_RSS_TARGET_BYTES
-        log(f"upload-memory: {up['seconds']:.1f} s, {result['mb_per_s']} MB/s, peak VmRSS "
-            f"{peak / MIB:.0f} MiB (idle {(result['idle_rss_bytes'] or 0) / MIB:.0f} MiB)")
+        log(f"http-import: uploading {csv_path} ({result['csv_bytes']:,} bytes) "
+            f"to port {server.port}")
+        first = import_pass(ctx, server, token, csv_path, 0, "http-import")
+        first.pop("queries", None)
+        result.update(first)
+        log("http-import: the same file again, with readers on the full store")
+        token = get_token(server.port, username, password)
+        second = import_pass(ctx, server, token, csv_path, ctx["query_seconds"], "http-reimport")
+        result["queries"] = second.pop("queries")
+        result["reimport"] = second
         return result
     finally:
         server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)  # holds a copy of the upload
