@@ -271,3 +271,42 @@ class CrashResume(unittest.TestCase):
         self.assertEqual([row[0] for row in lines[1:]],
                          ["p%d" % i for i in range(997, self.ROWS + 1, 997)],
                          "the errors CSV lost or repeated rows")
+
+
+class SeparateWorker(unittest.TestCase):
+
+    def test_worker_process_runs_jobs_queued_by_a_server_without_workers(self):
+        s = ImportServer("noworkers", {"CONTACTS_IMPORT_WORKERS": "0"})
+        harness.create_user(s.data, "create-admin", ADMIN[0], ADMIN[1], via_stdin=False)
+        c = s.start()
+        auth = {"Authorization": "Bearer " + token(c, ADMIN)}
+        h = dict(auth, **{"Content-Type": "multipart/form-data; boundary=" + BOUNDARY})
+        r = c.request("POST", "/api/contacts/import/", headers=h,
+                      body=multipart("file", "w.csv", people_csv(2500, bad_every=500, prefix="wk")))
+        self.assertEqual(r.status, 201, r.describe())
+        job_id = r.json()["job_id"]
+        time.sleep(1.0)
+        job = c.get("/api/contacts/import/%d/" % job_id, headers=auth).json()
+        self.assertEqual((job["status"], job["message"], job["started_at"]), ("pending", "Queued", None))
+        env = harness.import_env(s.data)
+        env["CONTACTS_IMPORT_LEASE_SECONDS"] = "2"
+        worker = harness.subprocess.Popen([CTX.binary, "worker"], env=env,
+                                          stdout=harness.subprocess.DEVNULL,
+                                          stderr=harness.subprocess.PIPE)
+        try:
+            job = wait_job(self, c, auth, job_id, timeout=120)
+            self.assertEqual((job["status"], job["total_rows"], job["success_count"],
+                              job["error_count"]), ("completed", 2500, 2495, 5))
+            # "completed" is shown once this server reads the rows the other process wrote.
+            r = c.get("/api/contacts/count/", {"first_name": "wk"})
+            self.assertEqual(r.json(), {"count": 2495})
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                rc = worker.wait(20)
+            except harness.subprocess.TimeoutExpired:
+                worker.kill()
+                rc = worker.wait()
+            err = worker.stderr.read().decode("utf-8", "replace")
+        self.assertEqual(rc, 0, err)
+        self.assertIn('"msg":"import job completed"', err)
