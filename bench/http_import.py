@@ -398,3 +398,107 @@ def run_http_import(ctx, csv_path, rows, result):
         return result
     finally:
         server.stop()
+
+
+def ensure_big_csv(source, out_dir, target_bytes, log):
+    """A CSV of at least `target_bytes`: the header of `source` once, then its data rows
+    over and over, cut at a record end (quote parity even). Written once and reused."""
+    path = os.path.join(out_dir, "contacts_1gib.csv" if target_bytes == 1024 * MIB
+                        else f"contacts_{target_bytes // MIB}mib.csv")
+    marker_path = path + ".json"
+    src_bytes = os.path.getsize(source)
+    wanted = {"source": os.path.basename(source), "source_bytes": src_bytes,
+              "target_bytes": target_bytes}
+    try:
+        with open(marker_path) as f:
+            marker = json.load(f)
+    except (OSError, ValueError):
+        marker = None
+    if (marker and all(marker.get(k) == v for k, v in wanted.items())
+            and os.path.exists(path) and os.path.getsize(path) == marker.get("bytes")):
+        log(f"upload-memory: reusing {path} ({marker['bytes']:,} bytes)")
+        return path, marker
+    log(f"upload-memory: writing {path} (>= {target_bytes:,} bytes from {source})")
+    tmp = path + ".tmp"
+    written, passes, quotes = 0, 0, 0
+    with open(source, "rb") as src, open(tmp, "wb") as out:
+        header = src.readline()
+        if not header.endswith(b"\n"):
+            raise RuntimeError(f"{source} has no data rows")
+        data_start = src.tell()
+        out.write(header)
+        written = len(header)
+        finished = False
+        while not finished:
+            src.seek(data_start)
+            passes += 1
+            pass_bytes = 0
+            last = b"\n"
+            while not finished:
+                chunk = src.read(CHUNK)
+                if not chunk:
+                    break
+                pass_bytes += len(chunk)
+                last = chunk[-1:]
+                if written + len(chunk) >= target_bytes:
+                    # the first newline at or after the target that ends a record
+                    pos = chunk.find(b"\n", max(0, target_bytes - written - 1))
+                    while pos != -1 and (quotes + chunk.count(b'"', 0, pos)) % 2:
+                        pos = chunk.find(b"\n", pos + 1)
+                    if pos != -1:
+                        chunk = chunk[:pos + 1]
+                        finished = True
+                quotes += chunk.count(b'"')
+                out.write(chunk)
+                written += len(chunk)
+            if pass_bytes == 0:
+                raise RuntimeError(f"{source} has no data rows")
+            if not finished and last != b"\n":
+                out.write(b"\n")
+                written += 1
+    os.replace(tmp, path)
+    marker = dict(wanted, bytes=os.path.getsize(path), passes=passes)
+    with open(marker_path, "w") as f:
+        json.dump(marker, f, indent=2)
+        f.write("\n")
+    log(f"upload-memory: {marker['bytes']:,} bytes ({passes} passes over the data rows)")
+    return path, marker
+
+
+def run_upload_memory(ctx, source_csv, target_bytes, result):
+    """Uploads a ~target_bytes CSV to a server without import workers; VmRSS sampled.
+    Figures go into `result` (also when it raises)."""
+    log = ctx["log"]
+    big_path, big = ensure_big_csv(source_csv, ctx["out_dir"], target_bytes, log)
+    data_dir = os.path.join(ctx["out_dir"], "data-upload")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    os.makedirs(data_dir)
+    username, password = create_admin(ctx["binary"], data_dir, ctx["env_factory"],
+                                      os.path.join(ctx["out_dir"], "create-admin.log"))
+    server = ctx["server_factory"](data_dir, os.path.join(ctx["out_dir"], "server-upload.log"),
+                                   workers=0)
+    result.update(file=os.path.basename(big_path), file_bytes=big["bytes"], workers=0)
+    try:
+        server.wait_ready(0, ctx["ready_timeout"])
+        token = get_token(server.port, username, password)
+        result["idle_rss_bytes"] = proc_status(server.proc.pid).get("VmRSS")
+        log(f"upload-memory: uploading {big['bytes']:,} bytes to port {server.port}")
+        with RssSampler(server.proc.pid) as sampler:
+            up = upload_file(server.port, token, big_path, timeout=ctx["job_timeout"])
+        result.update(sampler.result(), upload_s=round(up["seconds"], 3),
+                      upload_status=up["status"], upload_body=up["body"],
+                      body_bytes=up["body_bytes"],
+                      mb_per_s=round(up["body_bytes"] / 1e6 / up["seconds"], 1),
+                      VmHWM=proc_status(server.proc.pid).get("VmHWM"))
+        if up["status"] != 201:
+            raise RuntimeError(f"upload of {big_path} answered {up['status']}: "
+                               f"{str(up['body'])[:300]}"
+                               + (f" ({up['send_error']})" if up["send_error"] else ""))
+        peak = result["peak_rss_bytes"] or 0
+        result["passed"] = peak < UPLOAD_RSS_TARGET_BYTES
+        log(f"upload-memory: {up['seconds']:.1f} s, {result['mb_per_s']} MB/s, peak VmRSS "
+            f"{peak / MIB:.0f} MiB (idle {(result['idle_rss_bytes'] or 0) / MIB:.0f} MiB)")
+        return result
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)  # holds a copy of the upload
