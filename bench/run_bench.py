@@ -293,16 +293,7 @@ class Server:
             return "".join(f.readlines()[-lines:])
 
     def memory(self):
-        values = {}
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
-                for line in f:
-                    key, _, rest = line.partition(":")
-                    if key in ("VmHWM", "VmRSS"):
-                        values[key] = int(rest.split()[0]) * 1024
-        except OSError:
-            pass
-        return values
+        return http_import.proc_status(self.proc.pid)
 
     def stop(self):
         if self.proc.poll() is None:
