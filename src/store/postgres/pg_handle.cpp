@@ -1,0 +1,155 @@
+#include "store/postgres/pg_handle.h"
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+namespace contacts::pg {
+namespace {
+
+std::runtime_error pg_error(PGconn* c, std::string_view what, const PGresult* r = nullptr) {
+  const char* msg = r ? PQresultErrorMessage(r) : nullptr;
+  if (!msg || !*msg) msg = c ? PQerrorMessage(c) : "no connection";
+  std::string text = "postgres: " + std::string(what) + ": " + msg;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return std::runtime_error(text);
+}
+
+Result checked(PGconn* c, PGresult* raw, std::string_view what) {
+  Result result(raw);
+  const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw pg_error(c, what, raw);
+  return result;
+}
+
+std::string_view first_words(std::string_view sql) { return sql.substr(0, 60); }
+
+}  // namespace
+
+ConnHandle connect(const std::string& url) {
+  const char* keys[] = {"dbname", "client_encoding", "application_name", nullptr};
+  const char* values[] = {url.c_str(), "UTF8", "contacts-api", nullptr};
+  ConnHandle conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
+  if (!conn) throw std::runtime_error("postgres: cannot allocate a connection");
+  if (PQstatus(conn.get()) != CONNECTION_OK) throw pg_error(conn.get(), "cannot connect");
+  // Notices ("already exists, skipping") are expected and are not errors.
+  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  return conn;
+}
+
+std::string_view Result::text(int row, int col) const {
+  return {PQgetvalue(res_.get(), row, col),
+          static_cast<size_t>(PQgetlength(res_.get(), row, col))};
+}
+
+int64_t Result::int64(int row, int col) const {
+  const std::string_view s = text(row, col);
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) {
+    throw std::runtime_error("postgres: not an integer: '" + std::string(s) + "'");
+  }
+  return v;
+}
+
+std::optional<int64_t> Result::optional_int64(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return int64(row, col);
+}
+
+uint64_t Result::affected() const {
+  const std::string_view s = PQcmdTuples(res_.get());
+  uint64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+Params& Params::add(std::string_view text) {
+  values_.emplace_back(std::string(text));
+  return *this;
+}
+
+Params& Params::add(int64_t value) {
+  values_.emplace_back(std::to_string(value));
+  return *this;
+}
+
+Params& Params::add(std::optional<int64_t> value) {
+  return value ? add(*value) : add_null();
+}
+
+Params& Params::add_null() {
+  values_.emplace_back(std::nullopt);
+  return *this;
+}
+
+std::vector<const char*> Params::pointers() const {
+  std::vector<const char*> out;
+  out.reserve(values_.size());
+  for (const auto& v : values_) out.push_back(v ? v->c_str() : nullptr);
+  return out;
+}
+
+Result exec(PGconn* c, const char* sql) {
+  return checked(c, PQexec(c, sql), first_words(sql));
+}
+
+Result exec(PGconn* c, const std::string& sql, const Params& params) {
+  const std::vector<const char*> values = params.pointers();
+  return checked(c,
+                 PQexecParams(c, sql.c_str(), params.size(), nullptr, values.data(), nullptr,
+                              nullptr, /*resultFormat=*/0),
+                 first_words(sql));
+}
+
+void append_copy_field(std::string& line, std::string_view value) {
+  for (const char ch : value) {
+    switch (ch) {
+      case '\\': line += "\\\\"; break;
+      case '\t': line += "\\t"; break;
+      case '\n': line += "\\n"; break;
+      case '\r': line += "\\r"; break;
+      default: line += ch;
+    }
+  }
+}
+
+void copy_in(PGconn* c, const std::string& copy_sql, std::string_view data) {
+  {
+    PGresult* raw = PQexec(c, copy_sql.c_str());
+    Result start(raw);
+    if (!raw || PQresultStatus(raw) != PGRES_COPY_IN) throw pg_error(c, "COPY", raw);
+  }
+  constexpr size_t kChunk = 1 << 20;
+  for (size_t off = 0; off < data.size(); off += kChunk) {
+    const size_t n = std::min(kChunk, data.size() - off);
+    if (PQputCopyData(c, data.data() + off, static_cast<int>(n)) != 1) {
+      PQputCopyEnd(c, "send failed");
+      while (PGresult* r = PQgetResult(c)) PQclear(r);
+      throw pg_error(c, "COPY data");
+    }
+  }
+  if (PQputCopyEnd(c, nullptr) != 1) throw pg_error(c, "COPY end");
+  std::optional<std::runtime_error> failure;
+  while (PGresult* raw = PQgetResult(c)) {
+    Result r(raw);
+    if (PQresultStatus(raw) != PGRES_COMMAND_OK && !failure) failure = pg_error(c, "COPY", raw);
+  }
+  if (failure) throw *failure;
+}
+
+Transaction::Transaction(PGconn* c, const char* begin_sql) : conn_(c) { exec(c, begin_sql); }
+
+Transaction::~Transaction() {
+  if (done_) return;
+  // A failed rollback leaves the connection outside PQTRANS_IDLE; the pool resets it.
+  PGresult* r = PQexec(conn_, "ROLLBACK");
+  PQclear(r);
+}
+
+void Transaction::commit() {
+  exec(conn_, "COMMIT");
+  done_ = true;
+}
+
+}  // namespace contacts::pg

@@ -1,0 +1,88 @@
+// RAII wrappers for libpq connections and results, and the few calls the store makes.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace contacts::pg {
+
+struct ConnCloser {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultClearer {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ConnHandle = std::unique_ptr<PGconn, ConnCloser>;
+
+// Opens a connection to `url` (a libpq URI or key=value string) with client_encoding UTF8.
+// Throws std::runtime_error with libpq's message on failure.
+ConnHandle connect(const std::string& url);
+
+// A query result. Values are read as text; numbers are parsed and checked.
+class Result {
+ public:
+  explicit Result(PGresult* r) : res_(r) {}
+  int rows() const { return PQntuples(res_.get()); }
+  bool is_null(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
+  std::string_view text(int row, int col) const;
+  // Throws std::runtime_error when the value is not an integer.
+  int64_t int64(int row, int col) const;
+  std::optional<int64_t> optional_int64(int row, int col) const;
+  bool boolean(int row, int col) const { return text(row, col) == "t"; }
+  // Rows touched by an INSERT/UPDATE/DELETE.
+  uint64_t affected() const;
+
+ private:
+  std::unique_ptr<PGresult, ResultClearer> res_;
+};
+
+// Query parameters, sent as text and typed by the server from their use in the query.
+class Params {
+ public:
+  Params& add(std::string_view text);
+  Params& add(const char* text) { return add(std::string_view(text)); }
+  Params& add(int64_t value);
+  Params& add(bool value) { return add(std::string_view(value ? "t" : "f")); }
+  Params& add(std::optional<int64_t> value);
+  Params& add_null();
+  int size() const { return static_cast<int>(values_.size()); }
+  // Pointers into this object: valid until the next add().
+  std::vector<const char*> pointers() const;
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+};
+
+// Runs `sql` (one or more statements, no parameters). Throws on failure.
+Result exec(PGconn* c, const char* sql);
+inline Result exec(PGconn* c, const std::string& sql) { return exec(c, sql.c_str()); }
+// Runs one parameterised statement. Throws on failure.
+Result exec(PGconn* c, const std::string& sql, const Params& params);
+
+// Appends `value` to a COPY text-format line, escaping backslash, tab, newline and CR.
+void append_copy_field(std::string& line, std::string_view value);
+// Runs `copy_sql` (COPY ... FROM STDIN) and sends `data` (COPY text format). Throws on failure.
+void copy_in(PGconn* c, const std::string& copy_sql, std::string_view data);
+
+// A transaction on `c`: begun by the constructor, rolled back by the destructor unless
+// commit() succeeded. Not copyable.
+class Transaction {
+ public:
+  explicit Transaction(PGconn* c, const char* begin_sql = "BEGIN");
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  PGconn* conn_;
+  bool done_ = false;
+};
+
+}  // namespace contacts::pg

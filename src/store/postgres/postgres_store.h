@@ -1,0 +1,50 @@
+// The server store: PostgreSQL, shared by every API and worker process.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/postgres/pg_pool.h"
+#include "store/store.h"
+
+namespace contacts {
+
+// Each call borrows one connection from a pool of at most `pool_size`, so calls from several
+// threads run concurrently; writers of contacts serialise on the data_version row. Ids come
+// from an identity column: never reused, but not gap-free (an upsert that updates still uses
+// up a sequence value). meta_data is stored as jsonb, so it comes back re-serialised (same
+// object; key order and whitespace as jsonb prints them). Text values must not contain NUL.
+class PostgresStore final : public Store {
+ public:
+  // Connects to `url` (libpq URI or key=value string) and applies pending migrations.
+  // Throws std::runtime_error when the database cannot be reached or migrated.
+  explicit PostgresStore(const std::string& url, size_t pool_size = 8);
+  ~PostgresStore() override;
+
+  // Applies every migration not yet recorded in schema_migrations, in one transaction under
+  // an advisory lock, so several processes may call it at once. Idempotent.
+  void migrate();
+
+  UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
+                            const JobCheckpoint* checkpoint = nullptr) override;
+  // Reads through a cursor in one REPEATABLE READ snapshot, a few thousand rows at a time.
+  void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
+  uint64_t data_version() const override;
+  uint64_t count() const override;
+  int64_t save_user(const std::string& username, const std::string& password_hash,
+                    bool is_staff) override;
+  std::optional<UserRecord> find_user(std::string_view username) const override;
+  ImportJob create_job(const std::string& upload_file_path, int64_t now_us) override;
+  std::optional<ImportJob> get_job(int64_t id) const override;
+  std::optional<ImportJob> claim_job(const std::string& worker, int64_t now_us,
+                                     int64_t lease_until_us) override;
+  bool renew_lease(int64_t job_id, const std::string& worker, int64_t lease_until_us) override;
+  bool finish_job(int64_t job_id, const std::string& worker, const std::string& status,
+                  const std::string& message, const std::string& error_file_path,
+                  int64_t now_us) override;
+
+ private:
+  std::unique_ptr<pg::PgPool> pool_;
+};
+
+}  // namespace contacts

@@ -1,0 +1,133 @@
+// What only the PostgreSQL store has: migrations, the connection pool, bulk upsert speed.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "store/postgres/pg_handle.h"
+#include "store/postgres/pg_pool.h"
+#include "store/postgres/postgres_store.h"
+#include "store_backend.h"
+
+using namespace contacts;
+
+namespace {
+
+class PostgresOnly : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    try {
+      url_ = conformance::postgres_test_url();
+      backend_ = conformance::make_backend("postgres", "");
+    } catch (const std::exception& e) {
+      FAIL() << "postgres unavailable: " << e.what();
+    }
+  }
+  std::string url_;
+  std::unique_ptr<conformance::StoreBackend> backend_;
+};
+
+}  // namespace
+
+TEST_F(PostgresOnly, MigrationsRunOnceWhenSeveralProcessesStartTogether) {
+  std::vector<std::future<void>> starts;
+  for (int i = 0; i < 4; ++i) {
+    starts.push_back(std::async(std::launch::async, [&] { PostgresStore store(url_, 1); }));
+  }
+  for (auto& s : starts) EXPECT_NO_THROW(s.get());
+  PostgresStore store(url_, 2);
+  store.migrate();
+  auto conn = pg::connect(url_);
+  const pg::Result r = pg::exec(conn.get(), "SELECT version FROM schema_migrations ORDER BY 1");
+  ASSERT_EQ(r.rows(), 1);
+  EXPECT_EQ(r.int64(0, 0), 1);
+  const pg::Result idx = pg::exec(
+      conn.get(), "SELECT count(*) FROM pg_indexes WHERE tablename = 'contacts' AND indexdef LIKE "
+                  "'%gin_trgm_ops%'");
+  EXPECT_EQ(idx.int64(0, 0), 5);
+}
+
+TEST_F(PostgresOnly, PoolReopensABrokenConnection) {
+  pg::PgPool pool(url_, 1);
+  int64_t first_pid = 0;
+  {
+    auto lease = pool.acquire();
+    first_pid = pg::exec(lease.get(), "SELECT pg_backend_pid()").int64(0, 0);
+    auto killer = pg::connect(url_);
+    pg::exec(killer.get(), "SELECT pg_terminate_backend($1::integer)",
+             pg::Params().add(first_pid));
+    EXPECT_THROW(pg::exec(lease.get(), "SELECT 1"), std::runtime_error);
+  }
+  auto lease = pool.acquire();
+  EXPECT_EQ(PQstatus(lease.get()), CONNECTION_OK);
+  EXPECT_NE(pg::exec(lease.get(), "SELECT pg_backend_pid()").int64(0, 0), first_pid);
+}
+
+TEST_F(PostgresOnly, PoolNeverOpensMoreThanItsSize) {
+  pg::PgPool pool(url_, 2);
+  auto a = pool.acquire();
+  auto b = pool.acquire();
+  std::atomic<bool> got_third{false};
+  std::thread waiter([&] {
+    auto c = pool.acquire();
+    got_third = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(got_third) << "a third connection while two are leased";
+  { auto released = std::move(a); }
+  waiter.join();
+  EXPECT_TRUE(got_third);
+}
+
+TEST_F(PostgresOnly, AFailedStatementLeavesThePooledConnectionUsable) {
+  PostgresStore store(url_, 1);
+  EXPECT_THROW(store.upsert_batch(std::vector<ContactValues>{[] {
+                                    ContactValues v;
+                                    v.meta_data_json = "not json";
+                                    return v;
+                                  }()},
+                                  1),
+               std::runtime_error);
+  EXPECT_EQ(store.count(), 0u);
+  EXPECT_EQ(store.data_version(), 0u);
+}
+
+// Run by hand: store_conformance_tests --gtest_also_run_disabled_tests
+//   --gtest_filter='*Upsert100k*'
+TEST_F(PostgresOnly, DISABLED_Upsert100kRowsInBatchesOf5000) {
+  PostgresStore store(url_);
+  constexpr int kRows = 100'000;
+  constexpr int kBatch = 5'000;
+  const auto start = std::chrono::steady_clock::now();
+  for (int b = 0; b < kRows / kBatch; ++b) {
+    std::vector<ContactValues> rows(kBatch);
+    for (int i = 0; i < kBatch; ++i) {
+      const int n = b * kBatch + i;
+      ContactValues& v = rows[i];
+      v[TextField::first_name] = "First" + std::to_string(n);
+      v[TextField::last_name] = "Last" + std::to_string(n % 977);
+      v[TextField::email] = "person" + std::to_string(n) + "@company" + std::to_string(n % 5000) +
+                            ".example.com";
+      v[TextField::title] = n % 3 ? "Senior Sales Manager" : "VP Engineering";
+      v[TextField::company] = "Company " + std::to_string(n % 5000) + " GmbH";
+      v[TextField::city] = "Berlin";
+      v[TextField::country] = "Germany";
+      v[TextField::industry] = "information technology & services";
+      v[TextField::keywords] = "saas, cloud, b2b, analytics";
+      v[TextField::person_linkedin_url] = "http://www.linkedin.com/in/person" + std::to_string(n);
+      v[TextField::website] = "http://www.company" + std::to_string(n % 5000) + ".example.com";
+      v[TextField::technologies] = "Salesforce, Google Analytics, AWS, Slack, Zendesk";
+      v[NumberField::employees] = n % 10'000;
+      v[NumberField::annual_revenue] = int64_t{n} * 1000;
+      v.meta_data_json = R"({"Source": "bench"})";
+    }
+    store.upsert_batch(rows, 1'000'000 + b);
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(store.count(), static_cast<uint64_t>(kRows));
+  std::printf("upserted %d rows in batches of %d: %.2f s, %.0f rows/s\n", kRows, kBatch, secs,
+              kRows / secs);
+}
