@@ -1,4 +1,6 @@
 // What only the PostgreSQL store has: migrations, the connection pool, bulk upsert speed.
+#include "store/postgres/postgres_store.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +10,6 @@
 
 #include "store/postgres/pg_handle.h"
 #include "store/postgres/pg_pool.h"
-#include "store/postgres/postgres_store.h"
 #include "store_backend.h"
 
 using namespace contacts;
@@ -43,9 +44,10 @@ TEST_F(PostgresOnly, MigrationsRunOnceWhenSeveralProcessesStartTogether) {
   const pg::Result r = pg::exec(conn.get(), "SELECT version FROM schema_migrations ORDER BY 1");
   ASSERT_EQ(r.rows(), 1);
   EXPECT_EQ(r.int64(0, 0), 1);
-  const pg::Result idx = pg::exec(
-      conn.get(), "SELECT count(*) FROM pg_indexes WHERE tablename = 'contacts' AND indexdef LIKE "
-                  "'%gin_trgm_ops%'");
+  const pg::Result idx =
+      pg::exec(conn.get(),
+               "SELECT count(*) FROM pg_indexes WHERE tablename = 'contacts' AND indexdef LIKE "
+               "'%gin_trgm_ops%'");
   EXPECT_EQ(idx.int64(0, 0), 5);
 }
 
@@ -56,8 +58,7 @@ TEST_F(PostgresOnly, PoolReopensABrokenConnection) {
     auto lease = pool.acquire();
     first_pid = pg::exec(lease.get(), "SELECT pg_backend_pid()").int64(0, 0);
     auto killer = pg::connect(url_);
-    pg::exec(killer.get(), "SELECT pg_terminate_backend($1::integer)",
-             pg::Params().add(first_pid));
+    pg::exec(killer.get(), "SELECT pg_terminate_backend($1::integer)", pg::Params().add(first_pid));
     EXPECT_THROW(pg::exec(lease.get(), "SELECT 1"), std::runtime_error);
   }
   auto lease = pool.acquire();
@@ -90,8 +91,13 @@ TEST_F(PostgresOnly, AFailedStatementLeavesThePooledConnectionUsable) {
                                   }()},
                                   1),
                std::runtime_error);
+  ContactValues nul;
+  nul[TextField::first_name] = std::string("a\0b", 3);  // PostgreSQL text cannot hold NUL
+  EXPECT_THROW(store.upsert_batch(std::vector<ContactValues>{nul}, 2), std::runtime_error);
   EXPECT_EQ(store.count(), 0u);
   EXPECT_EQ(store.data_version(), 0u);
+  store.upsert_batch(std::vector<ContactValues>(2), 3);
+  EXPECT_EQ(store.count(), 2u);
 }
 
 // Run by hand: store_conformance_tests --gtest_also_run_disabled_tests
@@ -108,8 +114,8 @@ TEST_F(PostgresOnly, DISABLED_Upsert100kRowsInBatchesOf5000) {
       ContactValues& v = rows[i];
       v[TextField::first_name] = "First" + std::to_string(n);
       v[TextField::last_name] = "Last" + std::to_string(n % 977);
-      v[TextField::email] = "person" + std::to_string(n) + "@company" + std::to_string(n % 5000) +
-                            ".example.com";
+      v[TextField::email] =
+          "person" + std::to_string(n) + "@company" + std::to_string(n % 5000) + ".example.com";
       v[TextField::title] = n % 3 ? "Senior Sales Manager" : "VP Engineering";
       v[TextField::company] = "Company " + std::to_string(n % 5000) + " GmbH";
       v[TextField::city] = "Berlin";

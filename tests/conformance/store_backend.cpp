@@ -38,9 +38,7 @@ class PostgresBackend final : public StoreBackend {
  public:
   PostgresBackend() : url_(postgres_test_url()) { wipe(); }
   std::unique_ptr<Store> open() override { return std::make_unique<PostgresStore>(url_); }
-  void delete_all_contacts() override {
-    pg::exec(pg::connect(url_).get(), "DELETE FROM contacts");
-  }
+  void delete_all_contacts() override { pg::exec(pg::connect(url_).get(), "DELETE FROM contacts"); }
   void wipe() override {
     pg::exec(pg::connect(url_).get(),
              "DROP TABLE IF EXISTS contacts, store_meta, users, import_jobs, schema_migrations "
@@ -56,8 +54,9 @@ class PostgresBackend final : public StoreBackend {
 std::string postgres_test_url() {
   const char* env_path = std::getenv("CONTACTS_TEST_PG_ENV");
   if (!env_path || !*env_path) {
-    throw std::runtime_error("CONTACTS_TEST_PG_ENV is not set (run through ctest with the "
-                             "postgres fixture)");
+    throw std::runtime_error(
+        "CONTACTS_TEST_PG_ENV is not set (run through ctest with the "
+        "postgres fixture)");
   }
   std::ifstream in(env_path);
   if (!in) throw std::runtime_error(std::string("cannot read ") + env_path);

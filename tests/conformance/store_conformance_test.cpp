@@ -97,10 +97,10 @@ TEST_P(StoreConformance, EmailKeyIsUnicodeCaseFolded) {
 }
 
 TEST_P(StoreConformance, SameBatchDuplicatesLaterRowWins) {
-  const UpsertCounts c = store_->upsert_batch(
-      Rows{person("A", "dup@x.com", "", 1), person("B", "DUP@x.com", "", 2),
-           person("C", "other@x.com", "", 3)},
-      7000);
+  const UpsertCounts c =
+      store_->upsert_batch(Rows{person("A", "dup@x.com", "", 1), person("B", "DUP@x.com", "", 2),
+                                person("C", "other@x.com", "", 3)},
+                           7000);
   EXPECT_EQ(c.inserted, 2u);
   EXPECT_EQ(c.updated, 1u);
   const auto rows = all();
@@ -172,10 +172,20 @@ TEST_P(StoreConformance, MetaDataRoundTripsAsTheSameJsonObject) {
 }
 
 TEST_P(StoreConformance, TextRoundTripsByteForByte) {
-  const std::vector<std::string> samples = {
-      "tab\there", "new\nline", "cr\r\nlf", "back\\slash", "\\N", "\\.", "\"double\" 'single'",
-      "Zoë Jürgen Ærøskøbing", "日本語テキスト", "emoji 🎉👩‍💻", "e\xcc\x81 combining",
-      "  spaces kept  ", ",;|{}[]", std::string(65535, 'x')};
+  const std::vector<std::string> samples = {"tab\there",
+                                            "new\nline",
+                                            "cr\r\nlf",
+                                            "back\\slash",
+                                            "\\N",
+                                            "\\.",
+                                            "\"double\" 'single'",
+                                            "Zoë Jürgen Ærøskøbing",
+                                            "日本語テキスト",
+                                            "emoji 🎉👩‍💻",
+                                            "e\xcc\x81 combining",
+                                            "  spaces kept  ",
+                                            ",;|{}[]",
+                                            std::string(65535, 'x')};
   Rows rows;
   for (size_t i = 0; i < samples.size(); ++i) {
     ContactValues v = person(samples[i], "t" + std::to_string(i) + "@x.com", samples[i]);
@@ -312,9 +322,9 @@ TEST_P(StoreConformance, CheckpointCommitsWithTheRowsAndOnlyForTheLeaseHolder) {
 
   const uint64_t version = store_->data_version();
   JobCheckpoint stale{job.id, "someone-else", 9, 9, 0, 0};
-  EXPECT_THROW(store_->upsert_batch(Rows{person("K", "k@x.com"), person("A2", "a@x.com")}, 400,
-                                    &stale),
-               LeaseLostError);
+  EXPECT_THROW(
+      store_->upsert_batch(Rows{person("K", "k@x.com"), person("A2", "a@x.com")}, 400, &stale),
+      LeaseLostError);
   EXPECT_EQ(store_->count(), 2u) << "the stale batch was rolled back";
   EXPECT_EQ(by_email("a@x.com")->values[TextField::first_name], "A");
   EXPECT_EQ(store_->data_version(), version);

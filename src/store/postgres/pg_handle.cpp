@@ -33,13 +33,13 @@ ConnHandle connect(const std::string& url) {
   if (!conn) throw std::runtime_error("postgres: cannot allocate a connection");
   if (PQstatus(conn.get()) != CONNECTION_OK) throw pg_error(conn.get(), "cannot connect");
   // Notices ("already exists, skipping") are expected and are not errors.
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   return conn;
 }
 
 std::string_view Result::text(int row, int col) const {
-  return {PQgetvalue(res_.get(), row, col),
-          static_cast<size_t>(PQgetlength(res_.get(), row, col))};
+  return {PQgetvalue(res_.get(), row, col), static_cast<size_t>(PQgetlength(res_.get(), row, col))};
 }
 
 int64_t Result::int64(int row, int col) const {
@@ -74,9 +74,7 @@ Params& Params::add(int64_t value) {
   return *this;
 }
 
-Params& Params::add(std::optional<int64_t> value) {
-  return value ? add(*value) : add_null();
-}
+Params& Params::add(std::optional<int64_t> value) { return value ? add(*value) : add_null(); }
 
 Params& Params::add_null() {
   values_.emplace_back(std::nullopt);
@@ -90,9 +88,7 @@ std::vector<const char*> Params::pointers() const {
   return out;
 }
 
-Result exec(PGconn* c, const char* sql) {
-  return checked(c, PQexec(c, sql), first_words(sql));
-}
+Result exec(PGconn* c, const char* sql) { return checked(c, PQexec(c, sql), first_words(sql)); }
 
 Result exec(PGconn* c, const std::string& sql, const Params& params) {
   const std::vector<const char*> values = params.pointers();
@@ -105,11 +101,20 @@ Result exec(PGconn* c, const std::string& sql, const Params& params) {
 void append_copy_field(std::string& line, std::string_view value) {
   for (const char ch : value) {
     switch (ch) {
-      case '\\': line += "\\\\"; break;
-      case '\t': line += "\\t"; break;
-      case '\n': line += "\\n"; break;
-      case '\r': line += "\\r"; break;
-      default: line += ch;
+      case '\\':
+        line += "\\\\";
+        break;
+      case '\t':
+        line += "\\t";
+        break;
+      case '\n':
+        line += "\\n";
+        break;
+      case '\r':
+        line += "\\r";
+        break;
+      default:
+        line += ch;
     }
   }
 }

@@ -15,8 +15,7 @@ constexpr int64_t kMigrationLockKey = 0x636f6e7461637473;  // "contacts"
 constexpr int kScanFetchRows = 2000;
 
 std::string staging_table_sql() {
-  std::string sql =
-      "CREATE TEMP TABLE contacts_staging(seq integer NOT NULL, email_key text,";
+  std::string sql = "CREATE TEMP TABLE contacts_staging(seq integer NOT NULL, email_key text,";
   for (const auto& f : text_fields()) sql += std::string(f.name) + " text NOT NULL,";
   for (const auto& f : number_fields()) sql += std::string(f.name) + " bigint,";
   return sql + "meta_data text NOT NULL) ON COMMIT DROP";
@@ -69,14 +68,20 @@ struct StagedRow {
 void append_line(std::string& data, size_t seq, const StagedRow& row) {
   data += std::to_string(seq);
   data += '\t';
-  if (row.email_key) pg::append_copy_field(data, *row.email_key); else data += "\\N";
+  if (row.email_key)
+    pg::append_copy_field(data, *row.email_key);
+  else
+    data += "\\N";
   for (const std::string& v : row.values->text) {
     data += '\t';
     pg::append_copy_field(data, v);
   }
   for (const auto& v : row.values->numbers) {
     data += '\t';
-    if (v) data += std::to_string(*v); else data += "\\N";
+    if (v)
+      data += std::to_string(*v);
+    else
+      data += "\\N";
   }
   data += '\t';
   pg::append_copy_field(data, row.values->meta_data_json);
@@ -173,8 +178,9 @@ UpsertCounts PostgresStore::upsert_batch(std::span<const ContactValues> rows, in
   pg::Transaction tx(c);
   // The row lock on data_version also serialises writers, so versions commit in order.
   const int64_t version =
-      pg::exec(c, "UPDATE store_meta SET value = value + 1 WHERE key = 'data_version' "
-                  "RETURNING value")
+      pg::exec(c,
+               "UPDATE store_meta SET value = value + 1 WHERE key = 'data_version' "
+               "RETURNING value")
           .int64(0, 0);
   if (checkpoint) {
     const pg::Result cp = pg::exec(
@@ -238,13 +244,13 @@ uint64_t PostgresStore::count() const {
 int64_t PostgresStore::save_user(const std::string& username, const std::string& password_hash,
                                  bool is_staff) {
   auto lease = pool_->acquire();
-  return pg::exec(lease.get(),
-                  "INSERT INTO users(username, password_hash, is_staff, created_at) "
-                  "VALUES($1, $2, $3::boolean, $4::bigint) ON CONFLICT(username) DO UPDATE SET "
-                  "password_hash = EXCLUDED.password_hash, is_staff = EXCLUDED.is_staff "
-                  "RETURNING id",
-                  pg::Params().add(username).add(password_hash).add(is_staff).add(
-                      timeutil::now_us()))
+  return pg::exec(
+             lease.get(),
+             "INSERT INTO users(username, password_hash, is_staff, created_at) "
+             "VALUES($1, $2, $3::boolean, $4::bigint) ON CONFLICT(username) DO UPDATE SET "
+             "password_hash = EXCLUDED.password_hash, is_staff = EXCLUDED.is_staff "
+             "RETURNING id",
+             pg::Params().add(username).add(password_hash).add(is_staff).add(timeutil::now_us()))
       .int64(0, 0);
 }
 
@@ -270,17 +276,17 @@ ImportJob PostgresStore::create_job(const std::string& upload_file_path, int64_t
       pg::exec(lease.get(),
                std::string("INSERT INTO import_jobs(status, upload_file_path, message, created_at, "
                            "updated_at) VALUES('pending', $1, 'Queued', $2::bigint, $2::bigint) "
-                           "RETURNING ") + kJobColumns,
+                           "RETURNING ") +
+                   kJobColumns,
                pg::Params().add(upload_file_path).add(now_us));
   return read_job(r, 0);
 }
 
 std::optional<ImportJob> PostgresStore::get_job(int64_t id) const {
   auto lease = pool_->acquire();
-  const pg::Result r =
-      pg::exec(lease.get(),
-               std::string("SELECT ") + kJobColumns + " FROM import_jobs WHERE id = $1::bigint",
-               pg::Params().add(id));
+  const pg::Result r = pg::exec(
+      lease.get(), std::string("SELECT ") + kJobColumns + " FROM import_jobs WHERE id = $1::bigint",
+      pg::Params().add(id));
   if (r.rows() == 0) return std::nullopt;
   return read_job(r, 0);
 }
@@ -291,29 +297,29 @@ std::optional<ImportJob> PostgresStore::claim_job(const std::string& worker, int
   PGconn* c = lease.get();
   pg::Transaction tx(c);
   // SKIP LOCKED: a job another transaction is claiming right now is not this caller's.
-  const pg::Result candidate = pg::exec(
-      c,
-      "SELECT id FROM import_jobs WHERE status = 'pending' OR (status = 'running' AND "
-      "lease_expires_at < $1::bigint) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
-      pg::Params().add(now_us));
+  const pg::Result candidate =
+      pg::exec(c,
+               "SELECT id FROM import_jobs WHERE status = 'pending' OR (status = 'running' AND "
+               "lease_expires_at < $1::bigint) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+               pg::Params().add(now_us));
   if (candidate.rows() == 0) {
     tx.commit();
     return std::nullopt;
   }
-  const pg::Result r = pg::exec(
-      c,
-      std::string("UPDATE import_jobs SET status = 'running', message = 'Processing', "
-                  "worker = $1, lease_expires_at = $2::bigint, "
-                  "started_at = coalesce(started_at, $3::bigint), updated_at = $3::bigint "
-                  "WHERE id = $4::bigint RETURNING ") + kJobColumns,
-      pg::Params().add(worker).add(lease_until_us).add(now_us).add(candidate.int64(0, 0)));
+  const pg::Result r =
+      pg::exec(c,
+               std::string("UPDATE import_jobs SET status = 'running', message = 'Processing', "
+                           "worker = $1, lease_expires_at = $2::bigint, "
+                           "started_at = coalesce(started_at, $3::bigint), updated_at = $3::bigint "
+                           "WHERE id = $4::bigint RETURNING ") +
+                   kJobColumns,
+               pg::Params().add(worker).add(lease_until_us).add(now_us).add(candidate.int64(0, 0)));
   ImportJob job = read_job(r, 0);
   tx.commit();
   return job;
 }
 
-bool PostgresStore::renew_lease(int64_t job_id, const std::string& worker,
-                                int64_t lease_until_us) {
+bool PostgresStore::renew_lease(int64_t job_id, const std::string& worker, int64_t lease_until_us) {
   auto lease = pool_->acquire();
   return pg::exec(lease.get(),
                   "UPDATE import_jobs SET lease_expires_at = $1::bigint WHERE id = $2::bigint "
@@ -322,17 +328,22 @@ bool PostgresStore::renew_lease(int64_t job_id, const std::string& worker,
              .affected() == 1;
 }
 
-bool PostgresStore::finish_job(int64_t job_id, const std::string& worker,
-                               const std::string& status, const std::string& message,
-                               const std::string& error_file_path, int64_t now_us) {
+bool PostgresStore::finish_job(int64_t job_id, const std::string& worker, const std::string& status,
+                               const std::string& message, const std::string& error_file_path,
+                               int64_t now_us) {
   auto lease = pool_->acquire();
   return pg::exec(lease.get(),
                   "UPDATE import_jobs SET status = $1, message = $2, error_file_path = $3, "
                   "finished_at = $4::bigint, updated_at = $4::bigint, lease_expires_at = 0, "
                   "data_version = (SELECT value FROM store_meta WHERE key = 'data_version') "
                   "WHERE id = $5::bigint AND worker = $6 AND status = 'running'",
-                  pg::Params().add(status).add(message).add(error_file_path).add(now_us).add(
-                      job_id).add(worker))
+                  pg::Params()
+                      .add(status)
+                      .add(message)
+                      .add(error_file_path)
+                      .add(now_us)
+                      .add(job_id)
+                      .add(worker))
              .affected() == 1;
 }
 
