@@ -81,11 +81,6 @@ TEST_F(StoreAndIndex, UpsertByCaseFoldedEmailKeepsIdAndCreatedAt) {
   EXPECT_EQ(after->updated_at_us, 5000);
 }
 
-TEST_F(StoreAndIndex, ContactsWithoutEmailAreNeverMerged) {
-  store_->upsert_batch(std::vector<ContactValues>{person("Jürgen", "", "x", "", 1)}, 3000);
-  EXPECT_EQ(store_->count(), 6u);
-}
-
 TEST_F(StoreAndIndex, DefaultListIsNewestFirstWithIdTieBreak) {
   EXPECT_EQ(ids(list("")), (std::vector<int64_t>{5, 4, 3, 2, 1}));
   EXPECT_EQ(ids(list("ordering=created_at")), (std::vector<int64_t>{1, 2, 3, 4, 5}));
@@ -189,73 +184,4 @@ TEST_F(StoreAndIndex, RefresherPicksUpWritesFromTheStore) {
   refresher.refresh_now();
   EXPECT_EQ(reader_->count(ContactFilter{}), 6u);
   EXPECT_GT(reader_->generation(), gen);
-}
-
-TEST_F(StoreAndIndex, UsersAreSavedOnceAndUpdatedByName) {
-  const int64_t id = store_->save_user("admin", "hash-1", true);
-  EXPECT_EQ(store_->save_user("admin", "hash-2", false), id);
-  const auto u = store_->find_user("admin");
-  ASSERT_TRUE(u);
-  EXPECT_EQ(u->password_hash, "hash-2");
-  EXPECT_FALSE(u->is_staff);
-  EXPECT_TRUE(u->is_active);
-  EXPECT_FALSE(store_->find_user("Admin"));
-  EXPECT_FALSE(store_->find_user("nobody"));
-}
-
-TEST_F(StoreAndIndex, UpsertCountsAnUpdateOfARowCreatedInTheSameBatch) {
-  const UpsertCounts c = store_->upsert_batch(
-      std::vector<ContactValues>{person("A", "dup@x.com", "", "", 1),
-                                 person("B", "DUP@x.com", "", "", 2),
-                                 person("C", "other@x.com", "", "", 3)},
-      7000);
-  EXPECT_EQ(c.inserted, 2u);
-  EXPECT_EQ(c.updated, 1u);
-  EXPECT_EQ(store_->count(), 7u);
-}
-
-TEST_F(StoreAndIndex, JobsAreClaimedOnceAndResumedAfterTheLeaseExpires) {
-  const ImportJob job = store_->create_job("/tmp/upload.csv", 100);
-  EXPECT_EQ(job.status, "pending");
-  EXPECT_EQ(job.message, "Queued");
-  const auto first = store_->claim_job("w1", 200, 1000);
-  ASSERT_TRUE(first);
-  EXPECT_EQ(first->id, job.id);
-  EXPECT_EQ(first->status, "running");
-  EXPECT_EQ(first->message, "Processing");
-  EXPECT_EQ(first->started_at_us, 200);
-  EXPECT_FALSE(store_->claim_job("w2", 500, 1500)) << "lease still held by w1";
-  const auto second = store_->claim_job("w2", 1001, 2000);
-  ASSERT_TRUE(second) << "lease expired: another worker resumes the job";
-  EXPECT_EQ(second->started_at_us, 200);
-  EXPECT_FALSE(store_->renew_lease(job.id, "w1", 3000));
-  EXPECT_TRUE(store_->renew_lease(job.id, "w2", 3000));
-}
-
-TEST_F(StoreAndIndex, CheckpointCommitsWithTheRowsAndOnlyForTheLeaseHolder) {
-  const ImportJob job = store_->create_job("/tmp/upload.csv", 100);
-  ASSERT_TRUE(store_->claim_job("w1", 200, 10'000));
-  JobCheckpoint cp{job.id, "w1", 3, 2, 1, 42};
-  store_->upsert_batch(std::vector<ContactValues>{person("J", "j@x.com", "", "", 1)}, 300, &cp);
-  auto now = store_->get_job(job.id);
-  ASSERT_TRUE(now);
-  EXPECT_EQ(now->total_rows, 3u);
-  EXPECT_EQ(now->success_count, 2u);
-  EXPECT_EQ(now->error_count, 1u);
-  EXPECT_EQ(now->errors_file_bytes, 42u);
-
-  JobCheckpoint stale{job.id, "someone-else", 9, 9, 0, 0};
-  EXPECT_THROW(store_->upsert_batch(std::vector<ContactValues>{person("K", "k@x.com", "", "", 1)},
-                                    400, &stale),
-               LeaseLostError);
-  EXPECT_EQ(store_->count(), 6u) << "the stale batch was rolled back";
-  EXPECT_EQ(store_->get_job(job.id)->total_rows, 3u);
-
-  EXPECT_FALSE(store_->finish_job(job.id, "someone-else", "completed", "Completed", "", 500));
-  EXPECT_TRUE(store_->finish_job(job.id, "w1", "completed", "Completed", "", 500));
-  now = store_->get_job(job.id);
-  EXPECT_EQ(now->status, "completed");
-  EXPECT_EQ(now->finished_at_us, 500);
-  EXPECT_EQ(now->data_version, store_->data_version());
-  EXPECT_FALSE(store_->claim_job("w2", 600, 700)) << "finished jobs are never claimed";
 }
