@@ -4,21 +4,34 @@
 #include <charconv>
 #include <stdexcept>
 
+#include <poll.h>
+
 namespace contacts::pg {
 namespace {
 
-std::runtime_error pg_error(PGconn* c, std::string_view what, const PGresult* r = nullptr) {
+// The server is unreachable, gone, or not accepting queries right now (as opposed to a
+// query that failed on its own).
+bool unavailable(PGconn* c, const PGresult* r) {
+  if (!c || PQstatus(c) != CONNECTION_OK) return true;
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (!state) return r == nullptr;
+  const std::string_view s(state);
+  return s.starts_with("08") || s.starts_with("57P");
+}
+
+[[noreturn]] void throw_pg_error(PGconn* c, std::string_view what, const PGresult* r = nullptr) {
   const char* msg = r ? PQresultErrorMessage(r) : nullptr;
   if (!msg || !*msg) msg = c ? PQerrorMessage(c) : "no connection";
   std::string text = "postgres: " + std::string(what) + ": " + msg;
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return std::runtime_error(text);
+  if (unavailable(c, r)) throw StoreUnavailable(text);
+  throw std::runtime_error(text);
 }
 
 Result checked(PGconn* c, PGresult* raw, std::string_view what) {
   Result result(raw);
   const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw pg_error(c, what, raw);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw_pg_error(c, what, raw);
   return result;
 }
 
@@ -31,7 +44,7 @@ ConnHandle connect(const std::string& url) {
   const char* values[] = {url.c_str(), "UTF8", "contacts-api", nullptr};
   ConnHandle conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
   if (!conn) throw std::runtime_error("postgres: cannot allocate a connection");
-  if (PQstatus(conn.get()) != CONNECTION_OK) throw pg_error(conn.get(), "cannot connect");
+  if (PQstatus(conn.get()) != CONNECTION_OK) throw_pg_error(conn.get(), "cannot connect");
   // Notices ("already exists, skipping") are expected and are not errors.
   PQsetNoticeProcessor(
       conn.get(), [](void*, const char*) {}, nullptr);
@@ -123,7 +136,7 @@ void copy_in(PGconn* c, const std::string& copy_sql, std::string_view data) {
   {
     PGresult* raw = PQexec(c, copy_sql.c_str());
     Result start(raw);
-    if (!raw || PQresultStatus(raw) != PGRES_COPY_IN) throw pg_error(c, "COPY", raw);
+    if (!raw || PQresultStatus(raw) != PGRES_COPY_IN) throw_pg_error(c, "COPY", raw);
   }
   constexpr size_t kChunk = 1 << 20;
   for (size_t off = 0; off < data.size(); off += kChunk) {
@@ -131,16 +144,29 @@ void copy_in(PGconn* c, const std::string& copy_sql, std::string_view data) {
     if (PQputCopyData(c, data.data() + off, static_cast<int>(n)) != 1) {
       PQputCopyEnd(c, "send failed");
       while (PGresult* r = PQgetResult(c)) PQclear(r);
-      throw pg_error(c, "COPY data");
+      throw_pg_error(c, "COPY data");
     }
   }
-  if (PQputCopyEnd(c, nullptr) != 1) throw pg_error(c, "COPY end");
-  std::optional<std::runtime_error> failure;
+  if (PQputCopyEnd(c, nullptr) != 1) throw_pg_error(c, "COPY end");
+  std::optional<Result> failure;
   while (PGresult* raw = PQgetResult(c)) {
     Result r(raw);
-    if (PQresultStatus(raw) != PGRES_COMMAND_OK && !failure) failure = pg_error(c, "COPY", raw);
+    if (PQresultStatus(raw) != PGRES_COMMAND_OK && !failure) failure.emplace(std::move(r));
   }
-  if (failure) throw *failure;
+  if (failure) throw_pg_error(c, "COPY", failure->raw());
+}
+
+bool wait_readable(PGconn* c, std::chrono::milliseconds timeout) {
+  pollfd fd{PQsocket(c), POLLIN, 0};
+  if (fd.fd < 0) return true;  // no socket: let the caller's next libpq call report it
+  return ::poll(&fd, 1, static_cast<int>(timeout.count())) != 0;
+}
+
+bool still_alive(PGconn* c) {
+  if (PQstatus(c) != CONNECTION_OK) return false;
+  if (!wait_readable(c, std::chrono::milliseconds(0))) return true;  // nothing sent: fine
+  // Something arrived while idle: a notice, a notification, or the end of the connection.
+  return PQconsumeInput(c) == 1 && PQstatus(c) == CONNECTION_OK;
 }
 
 Transaction::Transaction(PGconn* c, const char* begin_sql) : conn_(c) { exec(c, begin_sql); }

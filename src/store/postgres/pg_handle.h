@@ -3,12 +3,15 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "store/store.h"
 
 namespace contacts::pg {
 
@@ -21,13 +24,24 @@ struct ResultClearer {
 using ConnHandle = std::unique_ptr<PGconn, ConnCloser>;
 
 // Opens a connection to `url` (a libpq URI or key=value string) with client_encoding UTF8.
-// Throws std::runtime_error with libpq's message on failure.
+// Throws StoreUnavailable with libpq's message when the server cannot be reached.
 ConnHandle connect(const std::string& url);
+
+// Every failed call throws StoreUnavailable when the connection is gone or the server is
+// shutting down or starting (SQLSTATE classes 08 and 57P), std::runtime_error otherwise.
+
+// Waits until the connection's socket is readable or `timeout` passed; false on timeout.
+bool wait_readable(PGconn* c, std::chrono::milliseconds timeout);
+
+// True when an idle connection is still usable: reads what the server sent meanwhile (a
+// server that restarted has closed it) without blocking.
+bool still_alive(PGconn* c);
 
 // A query result. Values are read as text; numbers are parsed and checked.
 class Result {
  public:
   explicit Result(PGresult* r) : res_(r) {}
+  const PGresult* raw() const { return res_.get(); }
   int rows() const { return PQntuples(res_.get()); }
   bool is_null(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
   std::string_view text(int row, int col) const;

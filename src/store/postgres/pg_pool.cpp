@@ -27,7 +27,7 @@ PgPool::Lease PgPool::acquire() {
   try {
     if (!conn) {
       conn = connect(url_);
-    } else if (PQstatus(conn.get()) != CONNECTION_OK) {
+    } else if (!still_alive(conn.get())) {
       PQreset(conn.get());
       if (PQstatus(conn.get()) != CONNECTION_OK) conn = connect(url_);
     }
