@@ -164,9 +164,9 @@ bool wait_readable(PGconn* c, std::chrono::milliseconds timeout) {
 
 bool still_alive(PGconn* c) {
   if (PQstatus(c) != CONNECTION_OK) return false;
-  if (!wait_readable(c, std::chrono::milliseconds(0))) return true;  // nothing sent: fine
-  // Something arrived while idle: a notice, a notification, or the end of the connection.
-  return PQconsumeInput(c) == 1 && PQstatus(c) == CONNECTION_OK;
+  // An idle pooled connection (no LISTEN) is sent nothing unless the server ends it: a
+  // terminated backend sends a FATAL error and closes. Anything readable means "replace it".
+  return !wait_readable(c, std::chrono::milliseconds(0));
 }
 
 Transaction::Transaction(PGconn* c, const char* begin_sql) : conn_(c) { exec(c, begin_sql); }

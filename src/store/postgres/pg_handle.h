@@ -33,8 +33,8 @@ ConnHandle connect(const std::string& url);
 // Waits until the connection's socket is readable or `timeout` passed; false on timeout.
 bool wait_readable(PGconn* c, std::chrono::milliseconds timeout);
 
-// True when an idle connection is still usable: reads what the server sent meanwhile (a
-// server that restarted has closed it) without blocking.
+// True when an idle connection (one that does not LISTEN) is still usable: the server sent
+// nothing since its last query (a server that restarted has closed it). Does not block.
 bool still_alive(PGconn* c);
 
 // A query result. Values are read as text; numbers are parsed and checked.

@@ -28,8 +28,8 @@ PgPool::Lease PgPool::acquire() {
     if (!conn) {
       conn = connect(url_);
     } else if (!still_alive(conn.get())) {
-      PQreset(conn.get());
-      if (PQstatus(conn.get()) != CONNECTION_OK) conn = connect(url_);
+      conn.reset();
+      conn = connect(url_);
     }
   } catch (...) {
     {
