@@ -135,6 +135,7 @@ void JobRunner::notify() {
 
 void JobRunner::work(unsigned index) {
   const std::string worker = worker_name(index);
+  bool claim_failing = false;  // log a store outage once, not at every poll
   while (true) {
     {
       std::lock_guard lock(mutex_);
@@ -144,8 +145,10 @@ void JobRunner::work(unsigned index) {
     try {
       const int64_t now = timeutil::now_us();
       job = store_.claim_job(worker, now, now + options_.lease_seconds * 1'000'000);
+      claim_failing = false;
     } catch (const std::exception& e) {
-      log_line("error", "claiming an import job failed", 0, e.what());
+      if (!claim_failing) log_line("error", "claiming an import job failed", 0, e.what());
+      claim_failing = true;
     }
     if (job) {
       run_job(*job, worker);
