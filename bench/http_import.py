@@ -275,7 +275,7 @@ def visible_range(runs):
             if min(seen) != max(seen) else f"; {seen[0]:,} contacts visible")
 
 
-def queries_during_job(loadgen, port, poller, seconds, timeout_at, log):
+def queries_during_job(loadgen, port, poller, seconds, timeout_at, log, label="http-import"):
     """Alternates Q1 and Q3 (contacts-bench, one client, `seconds` each) while the job is
     seen running (none when `seconds` is 0). Returns {qid: [run results]}."""
     runs = {qid: [] for qid, _ in DURING_IMPORT_QUERIES}
@@ -300,7 +300,7 @@ def queries_during_job(loadgen, port, poller, seconds, timeout_at, log):
         result["visible_contacts"] = visible
         result["started_s"] = round(started - poller.t0, 2)
         runs[qid].append(result)
-        log(f"http-import: {qid} during the job: {result['requests']} requests, "
+        log(f"{label}: {qid} during the job: {result['requests']} requests, "
             f"p50 {result.get('p50_ms')} ms, p99 {result.get('p99_ms')} ms"
             + (f" ({after:.1f} s after completion)" if after >= 0.05 else "")
             + (f"; {visible:,} contacts visible at its start" if isinstance(visible, int) else ""))
@@ -331,7 +331,7 @@ def import_pass(ctx, server, token, csv_path, query_seconds, label):
             poller = JobPoller(server.port, token, job_id, t0).start()
             deadline = t0 + ctx["job_timeout"]
             runs = queries_during_job(ctx["loadgen"], server.port, poller, query_seconds,
-                                      deadline, log)
+                                      deadline, log, label)
             poller.done.wait(max(0.0, deadline - time.monotonic()))
             poller.stop()
         out["memory"] = dict(sampler.result(), **{
@@ -370,12 +370,15 @@ def run_http_import(ctx, csv_path, rows, result):
     store. Figures go into `result` (also when it raises): the first pass at the top level,
     the second under "reimport", and the readers' figures in "queries". `ctx` supplies
     binary, out_dir, server_factory(data_dir, log_path, workers), env_factory,
-    loadgen(port, paths, duration), log, ready_timeout, job_timeout, query_seconds."""
+    loadgen(port, paths, duration), log, ready_timeout, job_timeout, query_seconds, and
+    optionally tag, appended to the names of the data directory and the server log
+    (`data-http<tag>`, `server-http<tag>.log`) so that runs on other stores keep apart."""
     log = ctx["log"]
-    data_dir = os.path.join(ctx["out_dir"], "data-http")
+    tag = ctx.get("tag", "")
+    data_dir = os.path.join(ctx["out_dir"], "data-http" + tag)
     shutil.rmtree(data_dir, ignore_errors=True)
     os.makedirs(data_dir)
-    log_path = os.path.join(ctx["out_dir"], "server-http.log")
+    log_path = os.path.join(ctx["out_dir"], f"server-http{tag}.log")
     username, password = create_admin(ctx["binary"], data_dir, ctx["env_factory"],
                                       os.path.join(ctx["out_dir"], "create-admin.log"))
     result.update(rows=rows, csv=os.path.basename(csv_path),
@@ -385,14 +388,15 @@ def run_http_import(ctx, csv_path, rows, result):
         server.wait_ready(0, ctx["ready_timeout"])
         token = get_token(server.port, username, password)
         result["idle_rss_bytes"] = proc_status(server.proc.pid).get("VmRSS")
-        log(f"http-import: uploading {csv_path} ({result['csv_bytes']:,} bytes) "
+        log(f"http-import{tag}: uploading {csv_path} ({result['csv_bytes']:,} bytes) "
             f"to port {server.port}")
-        first = import_pass(ctx, server, token, csv_path, 0, "http-import")
+        first = import_pass(ctx, server, token, csv_path, 0, "http-import" + tag)
         first.pop("queries", None)
         result.update(first)
-        log("http-import: the same file again, with readers on the full store")
+        log(f"http-import{tag}: the same file again, with readers on the full store")
         token = get_token(server.port, username, password)
-        second = import_pass(ctx, server, token, csv_path, ctx["query_seconds"], "http-reimport")
+        second = import_pass(ctx, server, token, csv_path, ctx["query_seconds"],
+                             "http-reimport" + tag)
         result["queries"] = second.pop("queries")
         result["reimport"] = second
         return result

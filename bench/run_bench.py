@@ -1,10 +1,19 @@
 #!/usr/bin/env python3
 """Benchmark of contacts-api: generation, import, start-up, the query mix, memory, HTTP import.
 
+One run measures the same CSV and query mix on each store, side by side:
+  sqlite          the embedded store (CONTACTS_DATA_DIR), reads from the in-memory index
+  postgresql      a throw-away PostgreSQL 15 primary (scripts/pg_test_cluster), reads from
+                  the in-memory index loaded from it
+  postgresql-sql  the same database, every query with use_replica=true on a server given the
+                  streaming replica, so that SQL on the replica answers
+
 Usage (what `make bench` runs):
   python3 bench/run_bench.py --binary ./build/contacts-api --bench ./build/contacts-bench
 Quick check of the script itself:
   python3 bench/run_bench.py --binary ... --bench ... --rows 20000
+Only some stores:
+  python3 bench/run_bench.py --binary ... --bench ... --stores sqlite,postgresql
 Only the HTTP import phase (upload, job, queries during the job, upload memory):
   python3 bench/run_bench.py --binary ... --bench ... --only-http-import
 
@@ -58,6 +67,15 @@ QUERY_MIX = [
 ]
 CONCURRENT_QUERY = "Q3"
 
+STORES = ("sqlite", "postgresql", "postgresql-sql")
+PG_STORES = ("postgresql", "postgresql-sql")
+HTTP_IMPORT_STORES = ("sqlite", "postgresql")  # postgresql-sql reads differently, imports alike
+REPLICA_PARAM = "use_replica=true"
+PG_CLUSTER = os.path.join(REPO, "scripts", "pg_test_cluster")
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+# What a failed step raises; the run records it and goes on with the next store or phase.
+ERRORS = (RuntimeError, OSError, subprocess.SubprocessError, ValueError)
+
 
 def log(*parts):
     print(*parts, flush=True)
@@ -70,8 +88,13 @@ def parse_args():
     p.add_argument("--rows", type=int, default=1_000_000, help="rows to generate and import")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out-dir", default=os.path.join(HERE, "out"))
+    p.add_argument("--stores", default=",".join(STORES),
+                   help="comma-separated stores to measure, in this order (default: %(default)s)")
     p.add_argument("--keep-data", action="store_true",
-                   help="reuse the imported data dir when it holds the same rows and seed")
+                   help="reuse the imported SQLite data dir when it holds the same rows and seed "
+                   "(PostgreSQL is always a fresh cluster)")
+    p.add_argument("--replica-timeout", type=float, default=30.0,
+                   help="how long postgresql-sql waits for meta.using_replica to become true")
     p.add_argument("--requests", type=int, default=200, help="measured requests per query")
     p.add_argument("--min-requests", type=int, default=30, help="floor for slow queries")
     p.add_argument("--warmup", type=int, default=10)
@@ -97,6 +120,11 @@ def parse_args():
     args = p.parse_args()
     if args.skip_http_import and args.only_http_import:
         p.error("--skip-http-import and --only-http-import exclude each other")
+    args.stores = list(dict.fromkeys(s.strip() for s in args.stores.split(",") if s.strip()))
+    unknown = [s for s in args.stores if s not in STORES]
+    if unknown or not args.stores:
+        p.error(f"--stores: unknown {', '.join(unknown) or '(none given)'}; "
+                f"choose from {', '.join(STORES)}")
     return args
 
 
@@ -191,7 +219,20 @@ def imported_rows(output, rows):
     return rows
 
 
+def timed_import(args, csv_path, env, log_name):
+    """`contacts-api import csv_path` with `env`; returns its figures."""
+    seconds, output = run_logged([args.binary, "import", csv_path], env,
+                                 os.path.join(args.out_dir, log_name), 1800)
+    figures = {"rows": args.rows, "seed": args.seed, "imported": imported_rows(output, args.rows),
+               "seconds": round(seconds, 2),
+               "rows_per_s": round(args.rows / seconds) if seconds > 0 else None}
+    log(f"import: {seconds:.1f} s, {figures['rows_per_s']:,} rows/s, "
+        f"{figures['imported']:,} contacts")
+    return figures
+
+
 def ensure_import(args, csv_path, csv_info):
+    """The SQLite import into bench/out/data (reused with --keep-data)."""
     data_dir = os.path.join(args.out_dir, "data")
     marker_path = data_dir + ".json"
     marker = read_json(marker_path)
@@ -205,15 +246,84 @@ def ensure_import(args, csv_path, csv_info):
         os.remove(marker_path)
     os.makedirs(data_dir)
     log(f"import: {csv_path} -> {data_dir}")
-    seconds, output = run_logged([args.binary, "import", csv_path],
-                                 clean_env(CONTACTS_DATA_DIR=data_dir),
-                                 os.path.join(args.out_dir, "import.log"), 1800)
-    imported = imported_rows(output, args.rows)
-    marker = dict(wanted, imported=imported, seconds=round(seconds, 2),
-                  rows_per_s=round(args.rows / seconds) if seconds > 0 else None)
+    marker = dict(timed_import(args, csv_path, clean_env(CONTACTS_DATA_DIR=data_dir),
+                               "import.log"), **wanted)
     write_json(marker_path, marker)
-    log(f"import: {seconds:.1f} s, {marker['rows_per_s']:,} rows/s, {imported:,} contacts")
     return data_dir, dict(marker, reused=False)
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+class PgCluster:
+    """A throw-away PostgreSQL 15 primary + streaming replica (scripts/pg_test_cluster) in
+    bench/out/pg, started on first use, imported into once, stopped by `stop`."""
+
+    def __init__(self, args):
+        self.args = args
+        self.dir = os.path.join(args.out_dir, "pg")
+        self.urls = None
+        self.start_error = None
+        self.imported = None  # figures of the CLI import, once done
+
+    def _script(self, command):
+        run_logged([PG_CLUSTER, command, self.dir], clean_env(),
+                   os.path.join(self.args.out_dir, f"pg-cluster-{command}.log"), 120)
+
+    def ensure_started(self):
+        """Starts the cluster once (a left-over one of an aborted run is removed first);
+        returns {"primary": url, "replica": url}. Raises, also on later calls, if it failed."""
+        if self.start_error:
+            raise RuntimeError(self.start_error)
+        if self.urls is None:
+            try:
+                self._script("stop")  # nothing running: succeeds and leaves no directory
+                started = time.monotonic()
+                self._script("start")
+                with open(os.path.join(self.dir, "env")) as f:
+                    env = dict(line.strip().split("=", 1) for line in f if "=" in line)
+                self.urls = {"primary": env["CONTACTS_TEST_DATABASE_URL"],
+                             "replica": env["CONTACTS_TEST_REPLICA_URL"]}
+                log(f"postgresql: primary + replica up in {time.monotonic() - started:.1f} s "
+                    f"({self.urls['primary']}, replica {self.urls['replica']})")
+            except (*ERRORS, KeyError) as e:
+                self.start_error = f"PostgreSQL test cluster did not start: {e}"
+                raise RuntimeError(self.start_error) from e
+        return self.urls
+
+    def import_once(self, csv_path):
+        """The CLI import into the primary's database `contacts` (done once per run)."""
+        if self.imported is None:
+            url = self.ensure_started()["primary"]
+            log(f"import: {csv_path} -> PostgreSQL {url}")
+            self.imported = timed_import(self.args, csv_path, clean_env(
+                CONTACTS_DATA_DIR=self.data_dir(), CONTACTS_DATABASE_URL=url),
+                "import-postgresql.log")
+        return self.imported
+
+    def data_dir(self):
+        """CONTACTS_DATA_DIR of the PostgreSQL servers (secret key, uploads)."""
+        path = os.path.join(self.args.out_dir, "data-pg")
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def create_database(self, name):
+        """A fresh, empty database on the primary; returns its URL."""
+        url = self.ensure_started()["primary"]
+        run_logged([PSQL, url, "-v", "ON_ERROR_STOP=1", "-c", f"DROP DATABASE IF EXISTS {name}",
+                    "-c", f"CREATE DATABASE {name}"], clean_env(),
+                   os.path.join(self.args.out_dir, "pg-createdb.log"), 60)
+        parts = urllib.parse.urlsplit(url)
+        return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+    def stop(self):
+        if self.urls is None and self.start_error is None:
+            return
+        try:
+            self._script("stop")
+            log("postgresql: cluster stopped")
+        except ERRORS as e:
+            log(f"run_bench: stopping the PostgreSQL cluster: {e} "
+                f"(stop it with: scripts/pg_test_cluster stop {self.dir})")
 
 
 # ---------------------------------------------------------------- server
@@ -307,10 +417,6 @@ class Server:
         self.log.close()
 
 
-class SkipQueries(Exception):
-    """--only-http-import: leave the CLI import, start-up and query phases out."""
-
-
 def health_says_ready(body):
     """False only when the health body says the server is still building its index."""
     if not isinstance(body, dict):
@@ -362,15 +468,22 @@ def local_target(url):
     return parts.path + ("?" + parts.query if parts.query else "")
 
 
-def cursor_page_50(port):
+def with_param(path, param):
+    """`path` with the query parameter `param` ("name=value") added, unless it has it."""
+    if not param or param in urllib.parse.urlsplit(path).query.split("&"):
+        return path
+    return path + ("&" if "?" in path else "?") + param
+
+
+def cursor_page_50(port, param=None):
     """Follows 49 `next` links from the first page; returns the 50th page's target."""
-    target = "/api/contacts/"
+    target = with_param("/api/contacts/", param)
     for page in range(1, 50):
         status, body, _ = http_get(port, target)
         if status != 200 or not isinstance(body, dict) or not body.get("next"):
             raise RuntimeError(f"cursor walk stopped at page {page}: status {status}")
         target = local_target(body["next"])
-    return target
+    return with_param(target, param)
 
 
 def sample_ids(port, q2_target):
@@ -385,8 +498,15 @@ def sample_ids(port, q2_target):
     return list(dict.fromkeys(ids))[:10]
 
 
-def run_query(args, port, qid, desc, paths, target_ms, headers):
-    """Checks every path answers 200, then measures them sequentially."""
+def answered_by_index(body):
+    """True when a list response says the replica did not answer (meta.using_replica)."""
+    meta = body.get("meta") if isinstance(body, dict) else None
+    return isinstance(meta, dict) and meta.get("using_replica") is not True
+
+
+def run_query(args, port, qid, desc, paths, target_ms, headers, expect_replica=False):
+    """Checks every path answers 200 (and, with expect_replica, that list responses come from
+    the replica), then measures them sequentially."""
     entry = {"id": qid, "description": desc, "paths": paths, "target_p99_ms": target_ms,
              "headers": list(headers)}
     header_dict = dict(h.split(": ", 1) for h in headers)
@@ -399,6 +519,11 @@ def run_query(args, port, qid, desc, paths, target_ms, headers):
             entry.update(check_status=status, sanity=f"HTTP {status}: {json.dumps(body)[:200]}",
                          passed=False)
             log(f"{qid}: {path} answered {status}; not measured")
+            return entry
+        if expect_replica and answered_by_index(body):
+            entry.update(check_status=status, passed=None, sanity="not measured: answered by "
+                         "the in-memory index, not the replica (meta.using_replica false)")
+            log(f"{qid}: {path} was not answered by the replica; not measured")
             return entry
     requests, warmup = args.requests, args.warmup
     if check_seconds * (requests + warmup) > args.query_budget:
@@ -416,20 +541,23 @@ def run_query(args, port, qid, desc, paths, target_ms, headers):
     return entry
 
 
-def run_query_mix(args, port):
-    q2 = cursor_page_50(port)
+def run_query_mix(args, port, param=None):
+    """The query mix; `param` (use_replica=true) is added to every request."""
+    q2 = cursor_page_50(port, param)
     ids = sample_ids(port, q2)
     if not ids:
         raise RuntimeError("no contact ids found for Q10")
     entries = []
     for qid, desc, path, target_ms, headers in QUERY_MIX:
         paths = {"Q2": [q2], "Q10": [f"/api/contacts/{i}/" for i in ids]}.get(qid, [path])
-        entries.append(run_query(args, port, qid, desc, paths, target_ms, headers))
+        entries.append(run_query(args, port, qid, desc, [with_param(p, param) for p in paths],
+                                 target_ms, headers, expect_replica=bool(param)))
     return entries
 
 
-def run_concurrent(args, port):
+def run_concurrent(args, port, param=None):
     qid, desc, path, target_ms, headers = next(q for q in QUERY_MIX if q[0] == CONCURRENT_QUERY)
+    path = with_param(path, param)
     result = loadgen(args, port, [path], duration=args.concurrent_seconds,
                      concurrency=args.concurrency, warmup=2 * args.concurrency, headers=headers)
     p99 = result.get("p99_ms")
@@ -443,35 +571,124 @@ def run_concurrent(args, port):
     return entry
 
 
+def wait_for_replica(port, timeout):
+    """Asks the first page with use_replica=true until meta.using_replica is true (the server
+    probes the replica and uses it once it has caught up), at most `timeout` seconds."""
+    started = time.monotonic()
+    while True:
+        status, body, _ = http_get(port, with_param("/api/contacts/", REPLICA_PARAM))
+        waited = round(time.monotonic() - started, 2)
+        if status == 200 and not answered_by_index(body) and isinstance(body, dict):
+            log(f"replica: answering (meta.using_replica true after {waited:.1f} s)")
+            return {"used": True, "waited_s": waited}
+        if waited >= timeout:
+            meta = body.get("meta") if isinstance(body, dict) else None
+            log(f"replica: not used after {timeout:g} s (status {status}, meta.using_replica "
+                f"{(meta or {}).get('using_replica')}); the column is n/a")
+            return {"used": False, "waited_s": waited, "status": status,
+                    "using_replica": (meta or {}).get("using_replica")}
+        time.sleep(0.25)
+
+
+# ---------------------------------------------------------------- one store
+
+def measure_store(args, store, csv_path, csv_info, cluster):
+    """Import, start-up, query mix, concurrency and memory of one store. Returns its entry
+    (with "error" when a step failed, "unavailable" when the replica reader did not answer)."""
+    entry = {}
+    server = None
+    try:
+        if store == "sqlite":
+            data_dir, entry["import"] = ensure_import(args, csv_path, csv_info)
+            settings, imported = {}, entry["import"]["imported"]
+        else:
+            urls = cluster.ensure_started()
+            first_import = cluster.imported is None
+            imported = cluster.import_once(csv_path)["imported"]
+            if first_import:
+                entry["import"] = cluster.imported
+            data_dir, settings = cluster.data_dir(), {"CONTACTS_DATABASE_URL": urls["primary"]}
+            if store == "postgresql-sql":
+                settings["CONTACTS_DATABASE_REPLICA_URL"] = urls["replica"]
+        log_name = "server.log" if store == "sqlite" else f"server-{store}.log"
+        server = Server(args.binary, data_dir, os.path.join(args.out_dir, log_name), **settings)
+        entry["startup"] = server.wait_ready(imported, args.ready_timeout)
+        log(f"{store}: server ready after {entry['startup']['ready_s']:.1f} s on port "
+            f"{server.port}, {entry['startup']['count']:,} contacts")
+        param = None
+        if store == "postgresql-sql":
+            entry["replica"] = wait_for_replica(server.port, args.replica_timeout)
+            if not entry["replica"]["used"]:
+                entry["unavailable"] = "replica reader not available"
+            param = REPLICA_PARAM
+        if not entry.get("unavailable"):
+            entry["queries"] = run_query_mix(args, server.port, param)
+            entry["concurrent"] = run_concurrent(args, server.port, param)
+        entry["memory"] = server.memory()
+    except ERRORS as e:
+        entry["error"] = str(e)
+        log(f"run_bench: {store}: {e}")
+        if server is not None:
+            entry["memory"] = server.memory()
+    finally:
+        if server is not None:
+            server.stop()
+    return entry
+
+
 # ---------------------------------------------------------------- HTTP import
 
-def run_http_phase(args, csv_path, results):
-    """Upload + job (+ Q1/Q3 during the job), then the upload memory check."""
-    ctx = {
-        "binary": args.binary, "out_dir": args.out_dir, "log": log, "env_factory": clean_env,
+def http_context(args, tag="", **settings):
+    """What http_import needs: servers and CLI commands with `settings` (the store)."""
+    return {
+        "binary": args.binary, "out_dir": args.out_dir, "log": log, "tag": tag,
+        "env_factory": lambda **more: clean_env(**settings, **more),
         "ready_timeout": args.ready_timeout, "job_timeout": args.http_import_timeout,
         "query_seconds": args.during_import_seconds,
         "server_factory": lambda data_dir, log_path, workers: Server(
-            args.binary, data_dir, log_path, CONTACTS_IMPORT_WORKERS=workers),
+            args.binary, data_dir, log_path, CONTACTS_IMPORT_WORKERS=workers, **settings),
         "loadgen": lambda port, paths, duration: loadgen(args, port, paths, duration=duration),
     }
-    errors = []
-    results["http_import"] = {}
+
+
+def run_http_phase(args, csv_path, store, cluster):
+    """Upload + job (+ Q1/Q3 during the job) on a fresh store: a new data directory, and on
+    PostgreSQL also a new database `contacts_http` on the cluster's primary."""
+    result = {}
     try:
-        http_import.run_http_import(ctx, csv_path, args.rows, results["http_import"])
-    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
-        results["http_import"]["error"] = str(e)
-        errors.append(f"HTTP import: {e}")
-        log(f"run_bench: HTTP import: {e}")
-    if args.upload_mib > 0:
-        results["upload_memory"] = {}
-        try:
-            http_import.run_upload_memory(ctx, csv_path, args.upload_mib * 1024 * 1024,
-                                          results["upload_memory"])
-        except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
-            results["upload_memory"]["error"] = str(e)
-            errors.append(f"upload memory check: {e}")
-            log(f"run_bench: upload memory check: {e}")
+        if store == "sqlite":
+            ctx = http_context(args)
+        else:
+            ctx = http_context(args, "-" + store,
+                               CONTACTS_DATABASE_URL=cluster.create_database("contacts_http"))
+        http_import.run_http_import(ctx, csv_path, args.rows, result)
+    except ERRORS as e:
+        result["error"] = str(e)
+        log(f"run_bench: {store}: HTTP import: {e}")
+    return result
+
+
+def run_upload_memory(args, csv_path):
+    """The upload memory check (SQLite; the upload is received the same way on every store)."""
+    result = {}
+    try:
+        http_import.run_upload_memory(http_context(args), csv_path, args.upload_mib * 1024 * 1024,
+                                      result)
+    except ERRORS as e:
+        result["error"] = str(e)
+        log(f"run_bench: upload memory check: {e}")
+    return result
+
+
+def run_errors(results):
+    """Every failed step of the run, as one line each."""
+    errors = [results["error"]] if results.get("error") else []
+    for store, entry in results["stores"].items():
+        errors += [f"{store}: {entry['error']}"] if entry.get("error") else []
+        hi = entry.get("http_import") or {}
+        errors += [f"{store}: HTTP import: {hi['error']}"] if hi.get("error") else []
+    if (results.get("upload_memory") or {}).get("error"):
+        errors.append(f"upload memory check: {results['upload_memory']['error']}")
     return errors
 
 
@@ -486,37 +703,34 @@ def main():
     for tool in (args.binary, args.bench):
         if not os.access(tool, os.X_OK):
             sys.exit(f"run_bench: {tool} is not an executable; build first (make build)")
-    results = {"rows": args.rows, "seed": args.seed, "machine": machine_info()}
+    results = {"rows": args.rows, "seed": args.seed, "machine": machine_info(),
+               "store_order": args.stores, "stores": {s: {} for s in args.stores}}
     started = time.monotonic()
-    server = None
-    csv_path = None
+    cluster = PgCluster(args) if any(s in PG_STORES for s in args.stores) else None
     try:
         csv_path, results["generate"] = ensure_csv(args)
-        if args.only_http_import:
-            raise SkipQueries()
-        data_dir, results["import"] = ensure_import(args, csv_path, results["generate"])
-        server = Server(args.binary, data_dir, os.path.join(args.out_dir, "server.log"))
-        results["startup"] = server.wait_ready(results["import"]["imported"], args.ready_timeout)
-        log(f"server: ready after {results['startup']['ready_s']:.1f} s on port {server.port}, "
-            f"{results['startup']['count']:,} contacts")
-        results["queries"] = run_query_mix(args, server.port)
-        results["concurrent"] = run_concurrent(args, server.port)
-        results["memory"] = server.memory()
-    except SkipQueries:
-        pass
-    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as e:
+        if not args.only_http_import:
+            for store in args.stores:
+                log(f"\n== {store}")
+                results["stores"][store].update(
+                    measure_store(args, store, csv_path, results["generate"], cluster))
+        if not args.skip_http_import:
+            for store in (s for s in args.stores if s in HTTP_IMPORT_STORES):
+                log(f"\n== {store}: HTTP import")
+                results["stores"][store]["http_import"] = run_http_phase(args, csv_path, store,
+                                                                         cluster)
+            if args.upload_mib > 0:
+                log("\n== upload memory check")
+                results["upload_memory"] = run_upload_memory(args, csv_path)
+    except ERRORS as e:
         results["error"] = str(e)
         log(f"run_bench: {e}")
-        if server is not None:
-            results["memory"] = server.memory()
     finally:
-        if server is not None:
-            server.stop()
-    if not args.skip_http_import and csv_path is not None:
-        errors = run_http_phase(args, csv_path, results)
-        if errors:
-            results["error"] = "; ".join(([results["error"]] if results.get("error") else [])
-                                         + errors)
+        if cluster is not None:
+            cluster.stop()
+    errors = run_errors(results)
+    if errors:
+        results["error"] = "; ".join(errors)
     results["total_seconds"] = round(time.monotonic() - started, 1)
     results["missed_targets"] = missed_targets(results)
     report = markdown(results)
