@@ -6,11 +6,28 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace contacts::pg {
+
+// The server cannot be reached: a connection could not be opened, or it broke (the connection
+// is bad, SQLSTATE class 08, or the server shutting down / not accepting connections,
+// 57P01-57P03).
+// The API layer maps it to 503.
+struct Unavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The server rejected a statement; `sqlstate` is its five-character SQLSTATE code
+// (e.g. "57014" for a statement cancelled by statement_timeout).
+struct SqlError : std::runtime_error {
+  SqlError(const std::string& what, std::string state)
+      : std::runtime_error(what), sqlstate(std::move(state)) {}
+  std::string sqlstate;
+};
 
 struct ConnCloser {
   void operator()(PGconn* c) const { PQfinish(c); }
@@ -21,7 +38,7 @@ struct ResultClearer {
 using ConnHandle = std::unique_ptr<PGconn, ConnCloser>;
 
 // Opens a connection to `url` (a libpq URI or key=value string) with client_encoding UTF8.
-// Throws std::runtime_error with libpq's message on failure.
+// Throws Unavailable with libpq's message on failure.
 ConnHandle connect(const std::string& url);
 
 // A query result. Values are read as text; numbers are parsed and checked.
@@ -59,10 +76,11 @@ class Params {
   std::vector<std::optional<std::string>> values_;
 };
 
-// Runs `sql` (one or more statements, no parameters). Throws on failure.
+// Runs `sql` (one or more statements, no parameters). Throws Unavailable when the connection
+// is lost, SqlError when the server rejects the statement.
 Result exec(PGconn* c, const char* sql);
 inline Result exec(PGconn* c, const std::string& sql) { return exec(c, sql.c_str()); }
-// Runs one parameterised statement. Throws on failure.
+// Runs one parameterised statement. Throws as exec() above.
 Result exec(PGconn* c, const std::string& sql, const Params& params);
 
 // Appends `value` to a COPY text-format line, escaping backslash, tab, newline and CR.
