@@ -47,7 +47,11 @@ std::string filter_condition(const ContactFilter& filter, Statement& st) {
     } else if (f.exact) {
       terms.push_back(folded_expr(f.field) + "=" + st.bind(f.folded));
     } else {
-      terms.push_back(folded_expr(f.field) + " LIKE " + st.bind(contains_pattern(f.folded)));
+      const std::string pattern = st.bind(contains_pattern(f.folded));
+      terms.push_back(folded_expr(f.field) + " LIKE " + pattern);
+      // Implied (search_folded holds the folded field verbatim); lets the trigram index on
+      // search_folded find the candidate rows.
+      if (info(f.field).in_search) terms.push_back(std::string(kSearchColumn) + " LIKE " + pattern);
     }
   }
   for (const NumberRange& r : filter.numbers) {
