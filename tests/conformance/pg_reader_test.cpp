@@ -582,10 +582,9 @@ TEST(PostgresReader, ThrowsUnavailableWhenItsConnectionIsTerminated) {
   EXPECT_EQ(reader.count({}), 0u);
   auto killer = pg::connect(url);
   pg::exec(killer.get(),
-           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> "
+           "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE pid <> "
            "pg_backend_pid() AND datname = current_database() AND application_name = "
-           "'contacts-api' AND state = 'idle'");
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+           "'contacts-api' AND state = 'idle'");  // waits until they are gone
   EXPECT_THROW(reader.count({}), pg::Unavailable);
   EXPECT_EQ(reader.count({}), 0u);  // the pool reconnects on the next call
 }
