@@ -19,6 +19,8 @@
 #include "ingest/cli_import.h"
 #include "ingest/generator.h"
 #include "ingest/import_jobs.h"
+#include "store/open_store.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/time.h"
 
@@ -29,6 +31,7 @@ using namespace contacts;
 constexpr const char* kUsage =
     "usage: contacts-api <command> [options]\n"
     "  serve [--demo-rows N]                     serve the API (settings from CONTACTS_*)\n"
+    "  migrate                                   create or upgrade the PostgreSQL schema\n"
     "  import FILE [--errors ERRORS_CSV]         import a CSV into the store\n"
     "  generate --rows N [--seed S] --out FILE   write a demo Apollo-style CSV\n"
     "  worker                                    run import jobs (CONTACTS_IMPORT_WORKERS threads)\n"
@@ -79,7 +82,8 @@ int cmd_generate(const std::vector<std::string>& args) {
 int cmd_import(const std::vector<std::string>& args) {
   if (args.empty() || args[0].rfind("--", 0) == 0) throw std::invalid_argument("import FILE");
   const Settings settings = Settings::from_environment();
-  SqliteStore store(settings.data_dir);
+  const auto store_ptr = open_store(settings);
+  Store& store = *store_ptr;
   const std::string errors = option(args, "--errors", default_errors_path(settings));
   const auto result = ingest::import_file(store, args[0], errors, /*print_summary=*/true);
   return result.failed ? 1 : 0;
@@ -99,8 +103,8 @@ int cmd_create_user(const std::vector<std::string>& args, bool is_staff) {
   }
   if (password.empty()) throw std::invalid_argument("the password must not be empty");
   const Settings settings = Settings::from_environment();
-  SqliteStore store(settings.data_dir);
-  const int64_t id = store.save_user(username, auth::hash_password(password), is_staff);
+  const auto store = open_store(settings);
+  const int64_t id = store->save_user(username, auth::hash_password(password), is_staff);
   std::printf("%s '%s' saved (id %lld)\n", is_staff ? "admin" : "user", username.c_str(),
               static_cast<long long>(id));
   return 0;
@@ -133,7 +137,8 @@ ingest::JobRunnerOptions job_runner_options(const Settings& settings, unsigned w
 // `contacts-api worker`: runs import jobs until SIGINT/SIGTERM.
 int cmd_worker() {
   const Settings settings = Settings::from_environment();
-  SqliteStore store(settings.data_dir);
+  const auto store_ptr = open_store(settings);
+  Store& store = *store_ptr;
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -150,9 +155,25 @@ int cmd_worker() {
   return 0;
 }
 
+// `contacts-api migrate`: applies pending schema migrations (serve, worker and import also do
+// it on start; this is for deployments that migrate as a separate step).
+int cmd_migrate() {
+  const Settings settings = Settings::from_environment();
+  if (settings.database_url.empty()) {
+    SqliteStore store(settings.data_dir);  // creates or upgrades the embedded schema
+    std::printf("embedded store in %s is up to date\n", settings.data_dir.c_str());
+    return 0;
+  }
+  PostgresStore store(settings.database_url, 1);
+  std::printf("postgresql schema is up to date\n");
+  return 0;
+}
+
 int cmd_serve(const std::vector<std::string>& args) {
   const Settings settings = Settings::from_environment();
-  SqliteStore store(settings.data_dir);
+  const auto store_ptr = open_store(settings);
+  Store& store = *store_ptr;
+  std::printf("store: %s\n", store_kind(settings));
   load_demo_data(store, settings, parse_count(option(args, "--demo-rows", "0"), "--demo-rows"));
   const auto start = std::chrono::steady_clock::now();
   index::IndexReader reader(index::build_snapshot(store));
@@ -171,7 +192,9 @@ int cmd_serve(const std::vector<std::string>& args) {
   api::ImportEndpoints imports(settings, store, reader, [&runner] {
     if (runner) runner->notify();
   });
-  api::App app(settings, reader, authenticator, imports);
+  api::ReadRouter router(reader, nullptr, [&store] { return store.data_version(); },
+                         std::chrono::milliseconds(settings.replica_max_lag_ms));
+  api::App app(settings, router, authenticator, imports);
   http::ServerOptions options;
   options.host = settings.host;
   options.port = settings.port;
@@ -202,6 +225,7 @@ int main(int argc, char** argv) {
     if (command == "import") return cmd_import(args);
     if (command == "generate") return cmd_generate(args);
     if (command == "worker") return cmd_worker();
+    if (command == "migrate") return cmd_migrate();
     if (command == "create-admin") return cmd_create_user(args, /*is_staff=*/true);
     if (command == "create-user") return cmd_create_user(args, /*is_staff=*/false);
     if (command == "--help" || command == "help" || command == "-h") {

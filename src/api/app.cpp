@@ -6,6 +6,7 @@
 
 #include "api/contacts_handlers.h"
 #include "query/parse.h"
+#include "store/store.h"
 #include "util/error.h"
 #include "util/json_writer.h"
 #include "util/text.h"
@@ -23,6 +24,22 @@ enum class RouteKind {
 constexpr const char* kImportMethods = "GET, POST, HEAD, OPTIONS";
 constexpr const char* kPostMethods = "POST, OPTIONS";
 enum class CacheFamily { none, list, field, analytics };
+
+constexpr const char* kStoreUnavailable =
+    "The database is temporarily unavailable. Please try again shortly.";
+
+// One JSON line on stderr. `error` is for operators; it never reaches a client.
+void log_error(const http::Request& request, std::string_view msg, std::string_view error) {
+  std::string line;
+  JsonWriter(line)
+      .begin_object()
+      .field("level", "error")
+      .field("msg", msg)
+      .field("path", std::string_view(request.path))
+      .field("error", error)
+      .end_object();
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
 
 struct RouteMatch {
   RouteKind kind;
@@ -187,10 +204,10 @@ std::string RequestContext::link(const std::string& query) const {
   return base_url + request.path + (query.empty() ? "" : "?" + query);
 }
 
-App::App(const Settings& settings, const ContactReader& reader, Authenticator& auth,
+App::App(const Settings& settings, ReadRouter& router, Authenticator& auth,
          const ImportEndpoints& imports)
     : settings_(settings),
-      reader_(reader),
+      router_(router),
       auth_(auth),
       imports_(imports),
       cache_(settings.cache_max_entries) {}
@@ -231,16 +248,12 @@ http::Response App::handle(const http::Request& request) {
   } catch (const ApiError& e) {
     res = json_response(e.status(), json_detail(e.detail()));
     if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
+  } catch (const StoreUnavailable& e) {
+    log_error(request, "store unavailable", e.what());
+    res = json_response(503, json_detail(kStoreUnavailable));
+    res.set_header("Retry-After", "5");
   } catch (const std::exception& e) {
-    std::string line;
-    JsonWriter(line)
-        .begin_object()
-        .field("level", "error")
-        .field("msg", "unhandled error")
-        .field("path", std::string_view(request.path))
-        .field("error", std::string_view(e.what()))
-        .end_object();
-    std::fprintf(stderr, "%s\n", line.c_str());
+    log_error(request, "unhandled error", e.what());
     res = json_response(500, json_detail("An error occurred while processing the request. "
                                          "Please check your query parameters and try again."));
   }
@@ -297,30 +310,44 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
   const std::string* cache_control = request.header("cache-control");
   ctx.no_cache = cache_control && text::ascii_lower(*cache_control).find("no-cache") != std::string::npos;
 
-  const bool cacheable = settings_.cache_enabled && route->cache != CacheFamily::none;
-  std::string key;
-  if (cacheable) {
-    key = std::to_string(static_cast<int>(route->kind)) + "|" + path + "|" + ctx.base_url + "|" +
-          request.path + "|" + ctx.params.canonical() + "|" + std::to_string(reader_.generation());
-    if (!ctx.no_cache) {
-      if (auto hit = cache_.get(key)) {
-        http::Response r = json_response(200, std::move(*hit));
-        r.set_header("X-Cache-Hit", "true");
-        return r;
+  // Contract: reads prefer the replica by default unless the request says no-cache.
+  const bool want_replica = ctx.params.get_bool("use_replica")
+                                .value_or(settings_.default_replica_read && !ctx.no_cache);
+  const auto answer = [&](const ReadTarget& target) {
+    const bool cacheable = settings_.cache_enabled && route->cache != CacheFamily::none;
+    std::string key;
+    if (cacheable) {
+      key = std::to_string(static_cast<int>(route->kind)) + "|" + path + "|" + ctx.base_url +
+            "|" + request.path + "|" + ctx.params.canonical() + "|" +
+            (target.replica ? "r" : "p") + std::to_string(target.reader.generation());
+      if (!ctx.no_cache) {
+        if (auto hit = cache_.get(key)) {
+          http::Response r = json_response(200, std::move(*hit));
+          r.set_header("X-Cache-Hit", "true");
+          return r;
+        }
       }
     }
+    std::string body;
+    switch (route->kind) {
+      case RouteKind::list: body = list_contacts(ctx, target, settings_); break;
+      case RouteKind::count: body = count_contacts(ctx, target.reader); break;
+      case RouteKind::analytics: body = contact_analytics(ctx, target.reader); break;
+      case RouteKind::retrieve: body = retrieve_contact(target.reader, route->id); break;
+      case RouteKind::field: body = field_values(ctx, target.reader, route->field); break;
+      default: return json_response(404, json_detail("Not found."));
+    }
+    if (cacheable) cache_.put(key, body, ttl_for(route->cache, settings_));
+    return json_response(200, std::move(body));
+  };
+  const ReadTarget target = router_.route(want_replica);
+  if (!target.replica) return answer(target);
+  try {
+    return answer(target);
+  } catch (const StoreUnavailable&) {
+    router_.replica_failed();  // the replica went away since the last probe: use the primary
+    return answer(router_.primary());
   }
-  std::string body;
-  switch (route->kind) {
-    case RouteKind::list: body = list_contacts(ctx, reader_, settings_); break;
-    case RouteKind::count: body = count_contacts(ctx, reader_); break;
-    case RouteKind::analytics: body = contact_analytics(ctx, reader_); break;
-    case RouteKind::retrieve: body = retrieve_contact(reader_, route->id); break;
-    case RouteKind::field: body = field_values(ctx, reader_, route->field); break;
-    default: return json_response(404, json_detail("Not found."));
-  }
-  if (cacheable) cache_.put(key, body, ttl_for(route->cache, settings_));
-  return json_response(200, std::move(body));
 }
 
 }  // namespace contacts::api

@@ -6,6 +6,7 @@
 
 #include "api/auth_handlers.h"
 #include "api/import_handlers.h"
+#include "api/read_router.h"
 #include "cache/response_cache.h"
 #include "config/settings.h"
 #include "http/server.h"
@@ -16,7 +17,7 @@ namespace contacts::api {
 // Thread-safe: handle() is called concurrently from the server's threads.
 class App {
  public:
-  App(const Settings& settings, const ContactReader& reader, Authenticator& auth,
+  App(const Settings& settings, ReadRouter& router, Authenticator& auth,
       const ImportEndpoints& imports);
   // Never throws: every failure becomes the contract's JSON error.
   http::Response handle(const http::Request& request);
@@ -30,7 +31,7 @@ class App {
   // Request id and CORS headers of every answer.
   void finish(const http::Request& request, http::Response& response) const;
   const Settings& settings_;
-  const ContactReader& reader_;
+  ReadRouter& router_;
   Authenticator& auth_;
   const ImportEndpoints& imports_;
   ResponseCache cache_;

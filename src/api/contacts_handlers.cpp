@@ -2,6 +2,7 @@
 
 #include "query/cursor.h"
 #include "query/parse.h"
+#include "store/store.h"
 #include "util/error.h"
 #include "util/json_writer.h"
 #include "util/time.h"
@@ -58,8 +59,9 @@ void write_contact(JsonWriter& w, const Contact& c, bool with_meta) {
   w.end_object();
 }
 
-std::string list_contacts(const RequestContext& ctx, const ContactReader& reader,
+std::string list_contacts(const RequestContext& ctx, const ReadTarget& target,
                           const Settings& settings) {
+  const ContactReader& reader = target.reader;
   const ListQuery q = parse_list_query(ctx.params, settings.default_replica_read);
   const ListPage page = reader.list(q);
   std::string next, previous;
@@ -95,7 +97,7 @@ std::string list_contacts(const RequestContext& ctx, const ContactReader& reader
   w.field("returned_records", static_cast<uint64_t>(page.rows.size()));
   w.field("page_size", static_cast<uint64_t>(q.page_size));
   w.field("page_size_cap", static_cast<uint64_t>(kPageSizeCap));
-  w.field("using_replica", false);
+  w.field("using_replica", target.replica);
   w.end_object();
   w.end_object();
   return out;
@@ -117,6 +119,8 @@ std::string count_contacts(const RequestContext& ctx, const ContactReader& reade
     n = reader.count(filter);
   } catch (const ApiError&) {
     throw;
+  } catch (const StoreUnavailable&) {
+    throw;  // 503, or the primary when a replica failed
   } catch (const std::exception&) {
     throw ApiError(500, "Error counting contacts. Please try again later.");
   }

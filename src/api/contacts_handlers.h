@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "api/read_router.h"
 #include "api/request_context.h"
 #include "config/settings.h"
 #include "query/contact_query.h"
@@ -12,7 +13,7 @@
 namespace contacts::api {
 
 // Each returns a 200 JSON body or throws ApiError.
-std::string list_contacts(const RequestContext& ctx, const ContactReader& reader,
+std::string list_contacts(const RequestContext& ctx, const ReadTarget& target,
                           const Settings& settings);
 std::string retrieve_contact(const ContactReader& reader, int64_t id);
 std::string count_contacts(const RequestContext& ctx, const ContactReader& reader);

@@ -60,6 +60,19 @@ Settings Settings::from_environment() {
   s.cache_max_entries = static_cast<size_t>(
       read_int("CONTACTS_CACHE_MAX_ENTRIES", static_cast<int64_t>(s.cache_max_entries), 1,
                10'000'000));
+  s.database_url = read_string("CONTACTS_DATABASE_URL", read_string("DATABASE_URL", ""));
+  for (const char* name :
+       {"CONTACTS_DATABASE_REPLICA_URL", "CONTACTS_REPLICA_URL", "DB_CONTACTS_REPLICA_URL"}) {
+    if (s.replica_url.empty()) s.replica_url = read_string(name, "");
+  }
+  if (!s.replica_url.empty() && s.database_url.empty()) {
+    throw std::invalid_argument(
+        "CONTACTS_DATABASE_REPLICA_URL: a replica needs CONTACTS_DATABASE_URL (the primary)");
+  }
+  s.replica_max_lag_ms =
+      read_int("CONTACTS_REPLICA_MAX_LAG_MS", s.replica_max_lag_ms, 0, 86'400'000);
+  s.database_pool_size = static_cast<size_t>(read_int(
+      "CONTACTS_DATABASE_POOL_SIZE", static_cast<int64_t>(s.database_pool_size), 1, 1000));
   s.count_timeout_ms = read_int("CONTACTS_COUNT_TIMEOUT_MS", s.count_timeout_ms, 1, 3'600'000);
   s.default_replica_read = read_bool("CONTACTS_DEFAULT_REPLICA_READ", s.default_replica_read);
   s.trust_proxy = read_bool("CONTACTS_TRUST_PROXY", s.trust_proxy);

@@ -20,6 +20,12 @@ struct Settings {
   int64_t analytics_cache_ttl_s = 300;
   size_t cache_max_entries = 10000;
 
+  // PostgreSQL (libpq URI or key=value string); "" = the embedded SQLite store in data_dir.
+  std::string database_url;
+  std::string replica_url;  // "" = no read replica
+  int64_t replica_max_lag_ms = 5000;
+  size_t database_pool_size = 8;  // connections per process to each database
+
   int64_t count_timeout_ms = 10000;
   bool default_replica_read = false;
   std::vector<std::string> cors_allowed_origins;  // "*" allowed; empty = CORS off

@@ -7,6 +7,18 @@
 #include "util/json_writer.h"
 
 namespace contacts::index {
+namespace {
+
+void log_line(std::string_view level, std::string_view msg, std::string_view error) {
+  std::string line;
+  JsonWriter w(line);
+  w.begin_object().field("level", level).field("msg", msg);
+  if (!error.empty()) w.field("error", error);
+  w.end_object();
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+}  // namespace
 
 Refresher::Refresher(const Store& store, IndexReader& reader, std::chrono::milliseconds interval,
                      std::function<void()> on_swap)
@@ -33,6 +45,7 @@ void Refresher::refresh_now() {
 void Refresher::run() {
   uint64_t last_seen = reader_.snapshot()->data_version;
   auto changed_since = std::chrono::steady_clock::time_point::min();
+  bool failing = false;
   std::unique_lock lock(stop_mutex_);
   while (!stop_cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
     lock.unlock();
@@ -51,15 +64,12 @@ void Refresher::run() {
         }
       }
       last_seen = version;
+      if (failing) log_line("info", "index refresh works again", "");
+      failing = false;
     } catch (const std::exception& e) {
-      std::string line;
-      JsonWriter(line)
-          .begin_object()
-          .field("level", "error")
-          .field("msg", "index refresh failed")
-          .field("error", std::string_view(e.what()))
-          .end_object();
-      std::fprintf(stderr, "%s\n", line.c_str());
+      // Once per outage, not every interval (a database restart would flood the log).
+      if (!failing) log_line("error", "index refresh failed", e.what());
+      failing = true;
     }
     lock.lock();
   }

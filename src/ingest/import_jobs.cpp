@@ -105,6 +105,14 @@ JobRunner::JobRunner(Store& store, JobRunnerOptions options)
     : store_(store), options_(std::move(options)) {
   std::filesystem::create_directories(std::filesystem::path(options_.data_dir) / "errors");
   for (unsigned i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { work(i); });
+  if (options_.workers > 0 && store_.notifies_jobs()) {
+    // Jobs queued by other processes wake a worker at once instead of at the next poll.
+    threads_.emplace_back([this] {
+      while (!stop_flag_) {
+        if (store_.wait_for_jobs(std::chrono::milliseconds(250))) notify();
+      }
+    });
+  }
 }
 
 JobRunner::~JobRunner() {
@@ -127,6 +135,7 @@ void JobRunner::notify() {
 
 void JobRunner::work(unsigned index) {
   const std::string worker = worker_name(index);
+  bool claim_failing = false;  // log a store outage once, not at every poll
   while (true) {
     {
       std::lock_guard lock(mutex_);
@@ -136,8 +145,10 @@ void JobRunner::work(unsigned index) {
     try {
       const int64_t now = timeutil::now_us();
       job = store_.claim_job(worker, now, now + options_.lease_seconds * 1'000'000);
+      claim_failing = false;
     } catch (const std::exception& e) {
-      log_line("error", "claiming an import job failed", 0, e.what());
+      if (!claim_failing) log_line("error", "claiming an import job failed", 0, e.what());
+      claim_failing = true;
     }
     if (job) {
       run_job(*job, worker);
@@ -171,6 +182,7 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
       log_line("info", "import job failed", job.id, result.failure_reason);
       return;
     }
+    store_.refresh_statistics();  // the count estimate is current once the job completes
     if (options_.before_complete) options_.before_complete();
     const bool has_errors = result.counters.errors > 0;
     store_.finish_job(job.id, worker, "completed", "Completed", has_errors ? errors_path : "",
@@ -178,6 +190,11 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
     log_line("info", "import job completed", job.id);
   } catch (const JobInterrupted&) {
     log_line("info", "import job interrupted; it will be resumed", job.id);
+  } catch (const StoreUnavailable& e) {
+    // Not the file's fault: the job keeps its committed progress and is resumed once its
+    // lease runs out and the store is back.
+    log_line("error", "store unavailable during import job; it will be resumed", job.id,
+             e.what());
   } catch (const std::exception& e) {
     log_line("error", "import job failed", job.id, e.what());
     try {

@@ -104,6 +104,11 @@ RowVerdict validate_row(const HeaderMapping& header, std::span<const std::string
       verdict.error = "Row is not valid UTF-8.";
       return verdict;
     }
+    // Text in PostgreSQL cannot hold NUL; both stores refuse it the same way.
+    if (field.find('\0') != std::string_view::npos) {
+      verdict.error = "Row contains a NUL character.";
+      return verdict;
+    }
   }
   std::vector<std::string_view> values(fields.size());
   for (size_t column = 0; column < fields.size(); ++column) {

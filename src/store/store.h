@@ -2,6 +2,7 @@
 // Reads for the API go through the read index (index/), which is loaded from a Store.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -49,6 +50,13 @@ struct JobCheckpoint {
   uint64_t success_count = 0;
   uint64_t error_count = 0;
   uint64_t errors_file_bytes = 0;
+};
+
+// Thrown by any store call when the database cannot be reached (server down, connection
+// lost). The API answers it with 503; the next call tries again.
+class StoreUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // Thrown by upsert_batch when the checkpoint's worker no longer holds the job.
@@ -107,6 +115,20 @@ class Store {
   virtual bool finish_job(int64_t job_id, const std::string& worker, const std::string& status,
                           const std::string& message, const std::string& error_file_path,
                           int64_t now_us) = 0;
+
+  // Cross-process wake-ups for job workers: when notifies_jobs(), wait_for_jobs() blocks until
+  // some process queued a job (true) or `timeout` passed (false). Only one thread may wait.
+  // Stores without notifications return false at once; workers poll them instead.
+  virtual bool notifies_jobs() const { return false; }
+  virtual bool wait_for_jobs(std::chrono::milliseconds /*timeout*/) { return false; }
+
+  // Writes whatever the store keeps for query planning after a large write (PostgreSQL:
+  // ANALYZE, so the row-count estimate is current). Default: nothing to do.
+  virtual void refresh_statistics() {}
+
+  // The number of contacts as the store estimates it cheaply (PostgreSQL: pg_class.reltuples,
+  // within 1% after refresh_statistics()); exact where counting is cheap.
+  virtual uint64_t estimated_count() const { return count(); }
 };
 
 }  // namespace contacts

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -574,19 +575,31 @@ TEST(PostgresReader, ThrowsUnavailableWhenTheServerCannotBeReached) {
   EXPECT_THROW(reader.generation(), pg::Unavailable);
 }
 
-TEST(PostgresReader, ThrowsUnavailableWhenItsConnectionIsTerminated) {
+TEST(PostgresReader, ThrowsUnavailableWhenItsConnectionBreaksMidQuery) {
   const std::string url = conformance::postgres_test_url();
   conformance::make_backend("postgres", "");
   PostgresStore store(url);
-  PostgresReader reader(url, 1, 1000);
+  PostgresReader reader(url, 1, 30'000);
   EXPECT_EQ(reader.count({}), 0u);
+  // The count waits for a lock; its server process is then terminated under it.
+  auto locker = pg::connect(url);
+  pg::exec(locker.get(), "BEGIN; LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE");
+  auto counting = std::async(std::launch::async, [&] { return reader.count({}); });
   auto killer = pg::connect(url);
-  pg::exec(killer.get(),
-           "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE pid <> "
-           "pg_backend_pid() AND datname = current_database() AND application_name = "
-           "'contacts-api' AND state = 'idle'");  // waits until they are gone
-  EXPECT_THROW(reader.count({}), pg::Unavailable);
-  EXPECT_EQ(reader.count({}), 0u);  // the pool reconnects on the next call
+  int terminated = 0;
+  for (int i = 0; i < 200 && terminated == 0; ++i) {
+    terminated = static_cast<int>(
+        pg::exec(killer.get(),
+                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                 "wait_event_type = 'Lock' AND datname = current_database() AND query LIKE "
+                 "'SELECT count(*) FROM contacts%'")
+            .int64(0, 0));
+    if (terminated == 0) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_EQ(terminated, 1) << "the count never waited for the lock";
+  EXPECT_THROW(counting.get(), pg::Unavailable);
+  pg::exec(locker.get(), "ROLLBACK");
+  EXPECT_EQ(reader.count({}), 0u);  // the pool replaces the broken connection
 }
 
 // Migration 2 computes the folded columns of rows written before it existed.

@@ -32,6 +32,26 @@ class PostgresOnly : public ::testing::Test {
 
 }  // namespace
 
+TEST_F(PostgresOnly, AnUnreachableServerIsStoreUnavailable) {
+  // A port nobody listens on: bind one, then close it.
+  const std::string url = "postgresql://contacts@127.0.0.1:1/contacts?connect_timeout=2";
+  EXPECT_THROW(PostgresStore(url, 1), StoreUnavailable);
+  pg::PgPool pool(url, 1);
+  EXPECT_THROW(pool.acquire(), StoreUnavailable);
+}
+
+TEST_F(PostgresOnly, APooledConnectionClosedByTheServerIsReplacedNotReported) {
+  PostgresStore store(url_, 1);  // one connection: the one the server will close
+  store.count();
+  // Terminate every other connection to this database, as a server restart would.
+  pg::ConnHandle admin = pg::connect(url_);
+  pg::exec(admin.get(),
+           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+           "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_NO_THROW(store.count());
+}
+
 TEST_F(PostgresOnly, MigrationsRunOnceWhenSeveralProcessesStartTogether) {
   std::vector<std::future<void>> starts;
   for (int i = 0; i < 4; ++i) {

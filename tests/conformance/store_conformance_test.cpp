@@ -387,6 +387,42 @@ TEST_P(StoreConformance, ConcurrentBatchesAllCommit) {
   EXPECT_EQ(store_->data_version(), v0 + kThreads * kBatches);
 }
 
+TEST_P(StoreConformance, EstimatedCountIsWithinOnePercentOnceStatisticsAreRefreshed) {
+  Rows rows;
+  for (int i = 0; i < 4000; ++i) rows.push_back(person("P" + std::to_string(i), ""));
+  for (int b = 0; b < 5; ++b) store_->upsert_batch(rows, 100 + b);
+  store_->refresh_statistics();
+  const double truth = static_cast<double>(store_->count());
+  ASSERT_EQ(truth, 20000.0);
+  EXPECT_NEAR(static_cast<double>(store_->estimated_count()), truth, truth * 0.01);
+  // And again after the table doubled: the estimate follows the data, not a stale sample.
+  for (int b = 0; b < 5; ++b) store_->upsert_batch(rows, 200 + b);
+  store_->refresh_statistics();
+  EXPECT_NEAR(static_cast<double>(store_->estimated_count()), 40000.0, 400.0);
+}
+
+TEST_P(StoreConformance, CreatingAJobWakesAWorkerWaitingInAnotherConnection) {
+  auto other = backend_->open();  // another process's view of the same database
+  if (!other->notifies_jobs()) {
+    EXPECT_FALSE(other->wait_for_jobs(std::chrono::milliseconds(10)));
+    GTEST_SKIP() << GetParam() << " has no job notifications; workers poll it";
+  }
+  // The first wait starts listening (and may report a wake-up for jobs queued before);
+  // after that, waits without new jobs time out.
+  other->wait_for_jobs(std::chrono::milliseconds(50));
+  EXPECT_FALSE(other->wait_for_jobs(std::chrono::milliseconds(200)));
+  std::thread queue([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    store_->create_job("/tmp/upload.csv", 1);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const bool woken = other->wait_for_jobs(std::chrono::milliseconds(10'000));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  queue.join();
+  EXPECT_TRUE(woken);
+  EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;

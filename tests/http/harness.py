@@ -67,6 +67,7 @@ class Server:
             "CONTACTS_THREADS": "4",
             "CONTACTS_SECRET_KEY": "http-tests-secret-key-0123456789abcdef",
         })
+        env.update(store_env(self.data_dir))
         env.update(self.extra_env)
         return env
 
@@ -133,6 +134,7 @@ class Context:
         self.error = None            # set when the data/servers could not be prepared
         self.generated = {}          # name -> (path, rc, stderr)
         self.imports = {}            # label -> dict(rc, stdout, stderr, summary, path, errors_path)
+        self.databases = {}          # PostgreSQL mode: database name -> URL
         self.model_phase1 = None
         self.model_final = None
         self.phase1_dump = None
@@ -152,6 +154,64 @@ class Context:
 CTX = Context()
 
 
+# Set by run_http_tests.py --postgres: the URL of a PostgreSQL server on which every data
+# directory of the run gets its own database (the store then lives there, not in the dir).
+PG_URL = None
+PSQL = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
+
+
+def psql(url, sql):
+    """Runs `sql` with psql on `url`; returns rows as lists of strings (tab-separated)."""
+    p = subprocess.run([PSQL, "-X", "-v", "ON_ERROR_STOP=1", "-At", "-F", "\t", "-d", url,
+                        "-c", sql], capture_output=True, timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError("psql failed: %s" % p.stderr.decode("utf-8", "replace"))
+    return [line.split("\t") for line in p.stdout.decode().splitlines() if line]
+
+
+def database_name(data_dir):
+    rel = os.path.relpath(os.path.abspath(data_dir), CTX.root)
+    return "h_" + re.sub(r"[^a-z0-9]+", "_", rel.lower()).strip("_")
+
+
+def store_env(data_dir):
+    """Settings that select the store of `data_dir`: {} for the embedded store, else the URL
+    of a database of its own on PG_URL (created empty on first use)."""
+    if not PG_URL:
+        return {}
+    name = database_name(data_dir)
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    if name not in CTX.databases:
+        psql(PG_URL, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        psql(PG_URL, "CREATE DATABASE %s" % name)
+        CTX.databases[name] = url
+    return {"CONTACTS_DATABASE_URL": url}
+
+
+def copy_store(src_dir, dst_dir):
+    """A copy of `src_dir` (uploads, errors files, key) and of its store."""
+    shutil.copytree(src_dir, dst_dir)
+    if PG_URL:
+        src = database_name(src_dir)
+        store_env(src_dir)
+        dst = database_name(dst_dir)
+        psql(PG_URL, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % dst)
+        psql(PG_URL, "CREATE DATABASE %s TEMPLATE %s" % (dst, src))
+        CTX.databases[dst] = PG_URL.rsplit("/", 1)[0] + "/" + dst
+
+
+def store_rows(data_dir, sql):
+    """Rows of `sql` run on the store of `data_dir` (SQLite file or PostgreSQL database)."""
+    if PG_URL:
+        return [tuple(r) for r in psql(store_env(data_dir)["CONTACTS_DATABASE_URL"], sql)]
+    import sqlite3
+    db = sqlite3.connect(os.path.join(data_dir, "contacts.db"))
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
 def run_cmd(args, env=None, timeout=900):
     t0 = time.time()
     p = subprocess.run(args, env=env, cwd=CTX.root, capture_output=True, timeout=timeout)
@@ -166,6 +226,7 @@ def import_env(data_dir):
         if k.startswith("CONTACTS_"):
             del env[k]
     env["CONTACTS_DATA_DIR"] = data_dir
+    env.update(store_env(data_dir))
     return env
 
 
@@ -297,11 +358,11 @@ def _prepare(binary, workdir):
 
     # 4. servers: main (cache on, CORS, trusted proxy) and nocache (copy of the data)
     data2 = os.path.join(CTX.root, "data-nocache")
-    shutil.copytree(data, data2)
+    copy_store(data, data2)
     CTX.cors_data = os.path.join(CTX.root, "data-cors")
-    shutil.copytree(data, CTX.cors_data)
+    copy_store(data, CTX.cors_data)
     CTX.ttl_data = os.path.join(CTX.root, "data-ttl")
-    shutil.copytree(data, CTX.ttl_data)
+    copy_store(data, CTX.ttl_data)
     CTX.main = Server("main", CTX.binary, data, CTX.root, {
         "CONTACTS_CACHE_ENABLED": "true",
         "CONTACTS_TRUST_PROXY": "true",

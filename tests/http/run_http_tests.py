@@ -2,6 +2,7 @@
 """HTTP test suite of contacts-api: the real binary over real HTTP.
 
     python3 tests/http/run_http_tests.py --binary PATH/contacts-api --workdir DIR [-k PATTERN]
+                                         [--postgres ENV_FILE]
 
 Builds the data (generated + fixtures), imports it, starts servers on loopback, runs the
 test modules, stops the servers and prints `N passed, M failed` as its last line. Exit
@@ -34,6 +35,7 @@ MODULES = [
     "test_malformed_requests",
     "test_auth",
     "test_import_jobs",
+    "test_postgres",
 ]
 AFTER_STOP_MODULES = ["test_shutdown"]
 
@@ -74,12 +76,27 @@ def run(suite):
     return runner.run(suite)
 
 
+def read_env_file(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.strip().split("=", 1)
+                out[k] = v
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("-k", dest="pattern", default=None, help="run only tests matching")
+    ap.add_argument("--postgres", metavar="ENV_FILE", default=None,
+                    help="run on PostgreSQL: a file with CONTACTS_TEST_DATABASE_URL=... "
+                         "(written by scripts/pg_test_cluster)")
     args = ap.parse_args()
+    if args.postgres:
+        harness.PG_URL = read_env_file(args.postgres)["CONTACTS_TEST_DATABASE_URL"]
 
     t0 = time.time()
     harness.prepare(args.binary, args.workdir)

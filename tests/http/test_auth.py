@@ -160,12 +160,8 @@ class Auth(unittest.TestCase):
         self.assertEqual(self.protected.get("/api/health/").status, 200)
 
     def test_passwords_are_stored_only_as_argon2id_hashes(self):
-        import sqlite3
-        db = sqlite3.connect(os.path.join(CTX.root, "data-auth", "contacts.db"))
-        try:
-            rows = db.execute("SELECT username, password_hash FROM users ORDER BY id").fetchall()
-        finally:
-            db.close()
+        rows = harness.store_rows(os.path.join(CTX.root, "data-auth"),
+                                  "SELECT username, password_hash FROM users ORDER BY id")
         self.assertEqual([r[0] for r in rows], [ADMIN[0], USER[0]])
         for name, stored in rows:
             self.assertTrue(stored.startswith("$argon2id$"), stored)

@@ -329,6 +329,11 @@ TEST_F(IngestImport, InvalidUtf8Fails) {
   EXPECT_EQ(only_error("first_name,last_name\nAnn,M\xFCller\n"), "Row is not valid UTF-8.");
 }
 
+TEST_F(IngestImport, NulCharacterFails) {
+  EXPECT_EQ(only_error(std::string("first_name,last_name\nAnn,M\0ller\n", 32)),
+            "Row contains a NUL character.");
+}
+
 TEST_F(IngestImport, NumbersAcceptSeparatorsAndZeroFractions) {
   RecordingSink sink;
   const ImportResult r = import(

@@ -2,31 +2,37 @@
 
 #include <algorithm>
 #include <charconv>
-#include <exception>
 #include <stdexcept>
+
+#include <poll.h>
 
 namespace contacts::pg {
 namespace {
 
-// The exception for a failure of `c` (with result `r`, when there is one): Unavailable when
-// the connection is gone or the server is going away, else SqlError.
-[[noreturn]] void throw_error(PGconn* c, std::string_view what, const PGresult* r = nullptr) {
+// The server is unreachable, gone, or not accepting queries right now (as opposed to a
+// query that failed on its own).
+bool unavailable(PGconn* c, const PGresult* r) {
+  if (!c || PQstatus(c) != CONNECTION_OK) return true;
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (!state) return r == nullptr;
+  const std::string_view s(state);
+  return s.starts_with("08") || s.starts_with("57P");
+}
+
+[[noreturn]] void throw_pg_error(PGconn* c, std::string_view what, const PGresult* r = nullptr) {
   const char* msg = r ? PQresultErrorMessage(r) : nullptr;
   if (!msg || !*msg) msg = c ? PQerrorMessage(c) : "no connection";
   std::string text = "postgres: " + std::string(what) + ": " + msg;
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  const char* raw_state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  const std::string_view state = raw_state ? raw_state : "";
-  const bool lost = !c || PQstatus(c) != CONNECTION_OK || state.substr(0, 2) == "08" ||
-                    state == "57P01" || state == "57P02" || state == "57P03";
-  if (lost) throw Unavailable(text);
-  throw SqlError(text, std::string(state));
+  if (unavailable(c, r)) throw StoreUnavailable(text);
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  throw SqlError(text, state ? state : "");
 }
 
 Result checked(PGconn* c, PGresult* raw, std::string_view what) {
   Result result(raw);
   const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw_error(c, what, raw);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw_pg_error(c, what, raw);
   return result;
 }
 
@@ -38,8 +44,8 @@ ConnHandle connect(const std::string& url) {
   const char* keys[] = {"dbname", "client_encoding", "application_name", nullptr};
   const char* values[] = {url.c_str(), "UTF8", "contacts-api", nullptr};
   ConnHandle conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
-  if (!conn) throw Unavailable("postgres: cannot allocate a connection");
-  if (PQstatus(conn.get()) != CONNECTION_OK) throw_error(conn.get(), "cannot connect");
+  if (!conn) throw std::runtime_error("postgres: cannot allocate a connection");
+  if (PQstatus(conn.get()) != CONNECTION_OK) throw_pg_error(conn.get(), "cannot connect");
   // Notices ("already exists, skipping") are expected and are not errors.
   PQsetNoticeProcessor(
       conn.get(), [](void*, const char*) {}, nullptr);
@@ -131,7 +137,7 @@ void copy_in(PGconn* c, const std::string& copy_sql, std::string_view data) {
   {
     PGresult* raw = PQexec(c, copy_sql.c_str());
     Result start(raw);
-    if (!raw || PQresultStatus(raw) != PGRES_COPY_IN) throw_error(c, "COPY", raw);
+    if (!raw || PQresultStatus(raw) != PGRES_COPY_IN) throw_pg_error(c, "COPY", raw);
   }
   constexpr size_t kChunk = 1 << 20;
   for (size_t off = 0; off < data.size(); off += kChunk) {
@@ -139,22 +145,29 @@ void copy_in(PGconn* c, const std::string& copy_sql, std::string_view data) {
     if (PQputCopyData(c, data.data() + off, static_cast<int>(n)) != 1) {
       PQputCopyEnd(c, "send failed");
       while (PGresult* r = PQgetResult(c)) PQclear(r);
-      throw_error(c, "COPY data");
+      throw_pg_error(c, "COPY data");
     }
   }
-  if (PQputCopyEnd(c, nullptr) != 1) throw_error(c, "COPY end");
-  std::exception_ptr failure;
+  if (PQputCopyEnd(c, nullptr) != 1) throw_pg_error(c, "COPY end");
+  std::optional<Result> failure;
   while (PGresult* raw = PQgetResult(c)) {
     Result r(raw);
-    if (PQresultStatus(raw) != PGRES_COMMAND_OK && !failure) {
-      try {
-        throw_error(c, "COPY", raw);
-      } catch (...) {
-        failure = std::current_exception();
-      }
-    }
+    if (PQresultStatus(raw) != PGRES_COMMAND_OK && !failure) failure.emplace(std::move(r));
   }
-  if (failure) std::rethrow_exception(failure);
+  if (failure) throw_pg_error(c, "COPY", failure->raw());
+}
+
+bool wait_readable(PGconn* c, std::chrono::milliseconds timeout) {
+  pollfd fd{PQsocket(c), POLLIN, 0};
+  if (fd.fd < 0) return true;  // no socket: let the caller's next libpq call report it
+  return ::poll(&fd, 1, static_cast<int>(timeout.count())) != 0;
+}
+
+bool still_alive(PGconn* c) {
+  if (PQstatus(c) != CONNECTION_OK) return false;
+  // An idle pooled connection (no LISTEN) is sent nothing unless the server ends it: a
+  // terminated backend sends a FATAL error and closes. Anything readable means "replace it".
+  return !wait_readable(c, std::chrono::milliseconds(0));
 }
 
 Transaction::Transaction(PGconn* c, const char* begin_sql) : conn_(c) { exec(c, begin_sql); }

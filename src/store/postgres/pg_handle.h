@@ -3,6 +3,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -11,15 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "store/store.h"
+
 namespace contacts::pg {
 
-// The server cannot be reached: a connection could not be opened, or it broke (the connection
-// is bad, SQLSTATE class 08, or the server shutting down / not accepting connections,
-// 57P01-57P03).
-// The API layer maps it to 503.
-struct Unavailable : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+// The server cannot be reached (the API answers 503): the store's one error type for it.
+using Unavailable = StoreUnavailable;
 
 // The server rejected a statement; `sqlstate` is its five-character SQLSTATE code
 // (e.g. "57014" for a statement cancelled by statement_timeout).
@@ -38,13 +36,24 @@ struct ResultClearer {
 using ConnHandle = std::unique_ptr<PGconn, ConnCloser>;
 
 // Opens a connection to `url` (a libpq URI or key=value string) with client_encoding UTF8.
-// Throws Unavailable with libpq's message on failure.
+// Throws StoreUnavailable with libpq's message when the server cannot be reached.
 ConnHandle connect(const std::string& url);
+
+// Every failed call throws StoreUnavailable when the connection is gone or the server is
+// shutting down or starting (SQLSTATE classes 08 and 57P), SqlError otherwise.
+
+// Waits until the connection's socket is readable or `timeout` passed; false on timeout.
+bool wait_readable(PGconn* c, std::chrono::milliseconds timeout);
+
+// True when an idle connection (one that does not LISTEN) is still usable: the server sent
+// nothing since its last query (a server that restarted has closed it). Does not block.
+bool still_alive(PGconn* c);
 
 // A query result. Values are read as text; numbers are parsed and checked.
 class Result {
  public:
   explicit Result(PGresult* r) : res_(r) {}
+  const PGresult* raw() const { return res_.get(); }
   int rows() const { return PQntuples(res_.get()); }
   bool is_null(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
   std::string_view text(int row, int col) const;
@@ -76,11 +85,10 @@ class Params {
   std::vector<std::optional<std::string>> values_;
 };
 
-// Runs `sql` (one or more statements, no parameters). Throws Unavailable when the connection
-// is lost, SqlError when the server rejects the statement.
+// Runs `sql` (one or more statements, no parameters). Throws on failure.
 Result exec(PGconn* c, const char* sql);
 inline Result exec(PGconn* c, const std::string& sql) { return exec(c, sql.c_str()); }
-// Runs one parameterised statement. Throws as exec() above.
+// Runs one parameterised statement. Throws on failure.
 Result exec(PGconn* c, const std::string& sql, const Params& params);
 
 // Appends `value` to a COPY text-format line, escaping backslash, tab, newline and CR.

@@ -27,9 +27,9 @@ PgPool::Lease PgPool::acquire() {
   try {
     if (!conn) {
       conn = connect(url_);
-    } else if (PQstatus(conn.get()) != CONNECTION_OK) {
-      PQreset(conn.get());
-      if (PQstatus(conn.get()) != CONNECTION_OK) conn = connect(url_);
+    } else if (!still_alive(conn.get())) {
+      conn.reset();
+      conn = connect(url_);
     }
   } catch (...) {
     {

@@ -15,8 +15,8 @@ namespace contacts {
 // every statement runs in a read-only transaction, so a streaming replica serves it as well.
 //
 // Thread-safe: each call borrows one connection from its own pool of at most `pool_size`.
-// Every method throws pg::Unavailable when the server cannot be reached (connection refused or
-// broken), and std::runtime_error (pg::SqlError) for any other database failure.
+// Every method throws pg::Unavailable (= StoreUnavailable, answered 503) when the server cannot
+// be reached (connection refused or broken), and pg::SqlError for any other database failure.
 class PostgresReader final : public ContactReader {
  public:
   // Connects lazily (the first call opens the first connection). `count_timeout_ms` limits

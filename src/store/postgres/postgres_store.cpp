@@ -13,6 +13,7 @@ namespace {
 // Taken (per transaction) by migrate(): any 64-bit constant unique to this application.
 constexpr int64_t kMigrationLockKey = 0x636f6e7461637473;  // "contacts"
 constexpr int kScanFetchRows = 2000;
+constexpr const char* kJobsChannel = "contacts_import_jobs";
 
 std::string staging_table_sql() {
   std::string sql = "CREATE TEMP TABLE contacts_staging(seq integer NOT NULL, email_key text,";
@@ -116,7 +117,7 @@ ImportJob read_job(const pg::Result& r, int row) {
 }  // namespace
 
 PostgresStore::PostgresStore(const std::string& url, size_t pool_size)
-    : pool_(std::make_unique<pg::PgPool>(url, pool_size)) {
+    : url_(url), pool_(std::make_unique<pg::PgPool>(url, pool_size)) {
   migrate();
 }
 
@@ -233,6 +234,50 @@ uint64_t PostgresStore::count() const {
   return static_cast<uint64_t>(pg::exec(lease.get(), "SELECT count(*) FROM contacts").int64(0, 0));
 }
 
+uint64_t PostgresStore::estimated_count() const {
+  auto lease = pool_->acquire();
+  // reltuples is -1 until the table was first analysed (or vacuumed): count then.
+  const pg::Result r = pg::exec(
+      lease.get(), "SELECT reltuples::bigint FROM pg_class WHERE oid = 'contacts'::regclass");
+  const int64_t estimate = r.int64(0, 0);
+  if (estimate >= 0) return static_cast<uint64_t>(estimate);
+  return static_cast<uint64_t>(pg::exec(lease.get(), "SELECT count(*) FROM contacts").int64(0, 0));
+}
+
+void PostgresStore::refresh_statistics() {
+  auto lease = pool_->acquire();
+  pg::exec(lease.get(), "ANALYZE contacts");
+}
+
+bool PostgresStore::wait_for_jobs(std::chrono::milliseconds timeout) {
+  std::lock_guard lock(listen_mutex_);
+  bool reconnected = false;
+  try {
+    if (!listener_ || PQstatus(listener_.get()) != CONNECTION_OK) {
+      listener_.reset();
+      listener_ = pg::connect(url_);
+      pg::exec(listener_.get(), std::string("LISTEN ") + kJobsChannel);
+      reconnected = true;  // a job may have been queued while nobody listened
+    }
+  } catch (const std::exception&) {
+    listener_.reset();
+    std::this_thread::sleep_for(timeout);
+    return false;
+  }
+  PGconn* c = listener_.get();
+  bool notified = reconnected;
+  if (!pg::wait_readable(c, timeout)) return notified;
+  if (PQconsumeInput(c) == 0) {
+    listener_.reset();  // connection lost; reconnect on the next call
+    return true;
+  }
+  while (PGnotify* n = PQnotifies(c)) {
+    PQfreemem(n);
+    notified = true;
+  }
+  return notified;
+}
+
 int64_t PostgresStore::save_user(const std::string& username, const std::string& password_hash,
                                  bool is_staff) {
   auto lease = pool_->acquire();
@@ -264,6 +309,7 @@ std::optional<UserRecord> PostgresStore::find_user(std::string_view username) co
 
 ImportJob PostgresStore::create_job(const std::string& upload_file_path, int64_t now_us) {
   auto lease = pool_->acquire();
+  pg::Transaction tx(lease.get());
   const pg::Result r =
       pg::exec(lease.get(),
                std::string("INSERT INTO import_jobs(status, upload_file_path, message, created_at, "
@@ -271,6 +317,9 @@ ImportJob PostgresStore::create_job(const std::string& upload_file_path, int64_t
                            "RETURNING ") +
                    kJobColumns,
                pg::Params().add(upload_file_path).add(now_us));
+  // Delivered to every LISTENing worker when the job's row is committed.
+  pg::exec(lease.get(), std::string("NOTIFY ") + kJobsChannel);
+  tx.commit();
   return read_job(r, 0);
 }
 

@@ -1,7 +1,9 @@
 // The server store: PostgreSQL, shared by every API and worker process.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "store/postgres/pg_pool.h"
@@ -42,9 +44,19 @@ class PostgresStore final : public Store {
   bool finish_job(int64_t job_id, const std::string& worker, const std::string& status,
                   const std::string& message, const std::string& error_file_path,
                   int64_t now_us) override;
+  // LISTEN on a dedicated connection; create_job() NOTIFYs in its transaction.
+  bool notifies_jobs() const override { return true; }
+  bool wait_for_jobs(std::chrono::milliseconds timeout) override;
+  // ANALYZE contacts.
+  void refresh_statistics() override;
+  // pg_class.reltuples (count(*) before the first ANALYZE).
+  uint64_t estimated_count() const override;
 
  private:
+  const std::string url_;
   std::unique_ptr<pg::PgPool> pool_;
+  std::mutex listen_mutex_;
+  pg::ConnHandle listener_;  // guarded by listen_mutex_
 };
 
 }  // namespace contacts

@@ -1,0 +1,172 @@
+"""What only a PostgreSQL deployment has, over HTTP with the real binary: several worker
+processes on one job queue, a read replica that is used only while it is healthy, and a
+database restart the service survives. Runs when the suite runs with --postgres; the replica
+and restart tests start a private primary + replica (scripts/pg_test_cluster) so that
+stopping them disturbs no other test."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import CTX
+from test_import_jobs import (ADMIN, BOUNDARY, ImportServer, multipart, people_csv, token,
+                              wait_job)
+
+CLUSTER_SCRIPT = os.path.join(harness.HERE, "..", "..", "scripts", "pg_test_cluster")
+JOB_LINE = re.compile(r'"msg":"(starting|resuming) import job","job_id":(\d+)')
+
+
+def needs_postgres(cls):
+    return unittest.skipUnless(harness.PG_URL, "runs with --postgres")(cls)
+
+
+def upload(test, client, auth, body_csv, name="u.csv"):
+    h = dict(auth, **{"Content-Type": "multipart/form-data; boundary=" + BOUNDARY})
+    r = client.request("POST", "/api/contacts/import/", headers=h,
+                       body=multipart("file", name, body_csv))
+    test.assertEqual(r.status, 201, r.describe())
+    return r.json()["job_id"]
+
+
+def stop_process(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+@needs_postgres
+class TwoWorkerProcesses(unittest.TestCase):
+    JOBS = 6
+    ROWS = 3000
+
+    def test_two_worker_processes_never_run_the_same_job(self):
+        s = ImportServer("twoworkers", {"CONTACTS_IMPORT_WORKERS": "0"})
+        harness.create_user(s.data, "create-admin", ADMIN[0], ADMIN[1], via_stdin=False)
+        c = s.start()
+        auth = {"Authorization": "Bearer " + token(c, ADMIN)}
+        env = harness.import_env(s.data)
+        env["CONTACTS_IMPORT_LEASE_SECONDS"] = "3"
+        workers, logs = [], []
+        for i in range(2):
+            log = open(os.path.join(CTX.root, "worker-%d.stderr" % i), "w+b")
+            logs.append(log)
+            workers.append(subprocess.Popen([CTX.binary, "worker"], env=env, stdout=subprocess.DEVNULL,
+                                            stderr=log))
+        try:
+            time.sleep(1.0)  # both idle and LISTENing: each queued job wakes them at once
+            ids = [upload(self, c, auth, people_csv(self.ROWS, bad_every=1000, prefix="tw%d_" % j))
+                   for j in range(self.JOBS)]
+            for job_id in ids:
+                job = wait_job(self, c, auth, job_id, timeout=240)
+                self.assertEqual((job["status"], job["total_rows"], job["success_count"],
+                                  job["error_count"]), ("completed", self.ROWS, self.ROWS - 3, 3))
+        finally:
+            rcs = [stop_process(w) for w in workers]
+        self.assertEqual(rcs, [0, 0])
+        # Rows have no e-mail: a job run twice would show up as extra contacts.
+        r = c.get("/api/contacts/count/", {"first_name": "tw"}, headers={"Cache-Control": "no-cache"})
+        self.assertEqual(r.json(), {"count": self.JOBS * (self.ROWS - 3)})
+        taken = []
+        for log in logs:
+            log.seek(0)
+            text = log.read().decode("utf-8", "replace")
+            self.assertNotIn("resuming import job", text, "a job was taken over: " + text)
+            taken.append(sorted(int(m.group(2)) for m in JOB_LINE.finditer(text)))
+        self.assertEqual(sorted(taken[0] + taken[1]), sorted(ids), taken)
+        self.assertFalse(set(taken[0]) & set(taken[1]), "a job ran in both workers: %s" % taken)
+        self.assertTrue(taken[0] and taken[1], "one worker took every job: %s" % taken)
+
+
+def cluster(*args):
+    p = subprocess.run([CLUSTER_SCRIPT] + list(args), capture_output=True, timeout=180)
+    if p.returncode != 0:
+        raise RuntimeError("pg_test_cluster %s failed: %s" % (args[0], p.stderr.decode()))
+    return p.stdout.decode()
+
+
+@needs_postgres
+class PrivateCluster(unittest.TestCase):
+    """A primary and a replica of this class's own, stopped and started by its tests."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = os.path.join(CTX.root, "pgc")
+        env_lines = cluster("start", cls.dir)
+        urls = dict(l.split("=", 1) for l in env_lines.split() if "=" in l)
+        cls.primary_url = urls["CONTACTS_TEST_DATABASE_URL"] + "?connect_timeout=2"
+        cls.replica_url = urls["CONTACTS_TEST_REPLICA_URL"] + "?connect_timeout=2"
+
+    @classmethod
+    def tearDownClass(cls):
+        cluster("stop", cls.dir)
+
+    def start_server(self, name, extra):
+        data = os.path.join(CTX.root, "data-" + name)
+        os.makedirs(data, exist_ok=True)
+        env = {"CONTACTS_CACHE_ENABLED": "false", "CONTACTS_IMPORT_LEASE_SECONDS": "2",
+               "CONTACTS_DATABASE_URL": self.primary_url}
+        env.update(extra)
+        user_env = harness.import_env(data)
+        user_env.update(env)
+        user_env["CONTACTS_PASSWORD"] = ADMIN[1]
+        p = subprocess.run([CTX.binary, "create-admin", "--username", ADMIN[0]], env=user_env,
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        server = harness.Server(name, CTX.binary, data, CTX.root, env)
+        CTX.servers.append(server)
+        server.start(timeout=60)
+        return server
+
+    def test_database_restart_gives_503_then_recovers_without_restarting_the_service(self):
+        s = self.start_server("outage", {})
+        c = s.client
+        auth = {"Authorization": "Bearer " + token(c, ADMIN)}
+        job = wait_job(self, c, auth, upload(self, c, auth, people_csv(500, prefix="before")))
+        self.assertEqual(job["status"], "completed")
+        self.assertEqual(c.get("/api/contacts/count/").json(), {"count": 500})
+
+        cluster("stop-server", self.dir, "primary")
+        try:
+            r = c.request("POST", "/api/auth/token/", headers={"Content-Type": "application/json"},
+                          body=json.dumps({"username": ADMIN[0], "password": ADMIN[1]}).encode())
+            self.assertEqual(r.status, 503, r.describe())
+            self.assertEqual(r.header("content-type"), "application/json; charset=utf-8")
+            self.assertIn("database", r.json()["detail"])
+            r = c.get("/api/contacts/import/%d/" % job["id"], headers=auth)
+            self.assertEqual(r.status, 503, r.describe())
+            h = dict(auth, **{"Content-Type": "multipart/form-data; boundary=" + BOUNDARY})
+            r = c.request("POST", "/api/contacts/import/", headers=h,
+                          body=multipart("file", "x.csv", people_csv(10, prefix="lost")))
+            self.assertEqual(r.status, 503, r.describe())
+            # Reads are answered from the in-memory read index meanwhile.
+            r = c.get("/api/contacts/", {"page_size": "3"})
+            self.assertEqual(r.status, 200, r.describe())
+            self.assertEqual(len(r.json()["results"]), 3)
+            self.assertEqual(c.get("/api/health/").status, 200)
+            self.assertTrue(s.alive())
+        finally:
+            cluster("start-server", self.dir, "primary")
+
+        deadline = time.time() + 30
+        while True:
+            r = c.request("POST", "/api/auth/token/", headers={"Content-Type": "application/json"},
+                          body=json.dumps({"username": ADMIN[0], "password": ADMIN[1]}).encode())
+            if r.status == 200 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(r.status, 200, r.describe())
+        job = wait_job(self, c, auth, upload(self, c, auth, people_csv(300, prefix="after")))
+        self.assertEqual((job["status"], job["success_count"]), ("completed", 300))
+        self.assertEqual(c.get("/api/contacts/count/").json(), {"count": 800})
+        self.assertEqual(c.get("/api/contacts/count/", {"first_name": "lost"}).json(), {"count": 0})
+        self.assertTrue(s.alive(), "the service had to be restarted")
+        # The upload refused during the outage left no file behind.
+        uploads = os.path.join(s.data_dir, "uploads")
+        self.assertEqual(len(os.listdir(uploads)), 2, os.listdir(uploads))
