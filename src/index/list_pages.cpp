@@ -105,38 +105,21 @@ struct OrderColumn {
 OrderColumn order_column(const Snapshot& s, const OrderTerm& t) {
   OrderColumn c{OrderColumn::kId};
   c.descending = t.descending;
-  auto text = [&](TextField f) {
-    c.kind = OrderColumn::kText;
-    c.codes = s.column(f).codes.data();
-    c.rank = s.column(f).dict.rank.data();
-  };
   auto number = [&](const std::vector<int64_t>& v) {
     c.kind = OrderColumn::kNumber;
     c.values = v.data();
   };
-  auto num = [&](NumberField f) { number(s.numbers[static_cast<size_t>(f)]); };
-  switch (t.key) {
-    case SortKey::created_at: number(s.created_at_us); break;
-    case SortKey::updated_at: number(s.updated_at_us); break;
-    case SortKey::employees: num(NumberField::employees); break;
-    case SortKey::annual_revenue: num(NumberField::annual_revenue); break;
-    case SortKey::total_funding: num(NumberField::total_funding); break;
-    case SortKey::latest_funding_amount: num(NumberField::latest_funding_amount); break;
-    case SortKey::first_name: text(TextField::first_name); break;
-    case SortKey::last_name: text(TextField::last_name); break;
-    case SortKey::title: text(TextField::title); break;
-    case SortKey::company: text(TextField::company); break;
-    case SortKey::email: text(TextField::email); break;
-    case SortKey::city: text(TextField::city); break;
-    case SortKey::state: text(TextField::state); break;
-    case SortKey::country: text(TextField::country); break;
-    case SortKey::company_address: text(TextField::company_address); break;
-    case SortKey::company_city: text(TextField::company_city); break;
-    case SortKey::company_state: text(TextField::company_state); break;
-    case SortKey::company_country: text(TextField::company_country); break;
-    case SortKey::seniority: text(TextField::seniority); break;
-    case SortKey::industry: text(TextField::industry); break;
-    case SortKey::id: break;
+  const SortColumn col = sort_column(t.key);
+  switch (col.kind) {
+    case SortColumn::Kind::text:
+      c.kind = OrderColumn::kText;
+      c.codes = s.column(col.text).codes.data();
+      c.rank = s.column(col.text).dict.rank.data();
+      break;
+    case SortColumn::Kind::number: number(s.numbers[static_cast<size_t>(col.number)]); break;
+    case SortColumn::Kind::created_at: number(s.created_at_us); break;
+    case SortColumn::Kind::updated_at: number(s.updated_at_us); break;
+    case SortColumn::Kind::id: break;
   }
   return c;
 }
@@ -206,22 +189,8 @@ ListPage ordered_page(const Snapshot& s, const RowMatcher& match, const ListQuer
 namespace {
 
 const TextColumn& field_column(const Snapshot& s, FieldEndpoint f) {
-  switch (f) {
-    case FieldEndpoint::title: return s.column(TextField::title);
-    case FieldEndpoint::company: return s.column(TextField::company);
-    case FieldEndpoint::industry: return s.column(TextField::industry);
-    case FieldEndpoint::keywords: return s.column(TextField::keywords);
-    case FieldEndpoint::technologies: return s.column(TextField::technologies);
-    case FieldEndpoint::company_address: return s.company_address;
-    case FieldEndpoint::contact_address: return s.contact_address;
-    case FieldEndpoint::city: return s.column(TextField::city);
-    case FieldEndpoint::state: return s.column(TextField::state);
-    case FieldEndpoint::country: return s.column(TextField::country);
-    case FieldEndpoint::company_city: return s.column(TextField::company_city);
-    case FieldEndpoint::company_state: return s.column(TextField::company_state);
-    case FieldEndpoint::company_country: return s.column(TextField::company_country);
-  }
-  return s.column(TextField::title);
+  if (const std::optional<TextField> field = endpoint_field(f)) return s.column(*field);
+  return f == FieldEndpoint::company_address ? s.company_address : s.contact_address;
 }
 
 // Collects rows of a field page: skips `offset` accepted items, keeps `limit`, notes more.

@@ -47,6 +47,45 @@ enum class SortKey : uint8_t {
   company_city, company_state, company_country, seniority, industry, id,
 };
 
+// What a sort key compares: a text field (by code point), a number field, or a column of the
+// record itself.
+struct SortColumn {
+  enum class Kind : uint8_t { text, number, created_at, updated_at, id };
+  Kind kind;
+  TextField text = TextField::first_name;       // Kind::text
+  NumberField number = NumberField::employees;  // Kind::number
+};
+
+constexpr SortColumn sort_column(SortKey key) {
+  using K = SortColumn::Kind;
+  auto text = [](TextField f) { return SortColumn{K::text, f}; };
+  auto number = [](NumberField f) { return SortColumn{K::number, TextField::first_name, f}; };
+  switch (key) {
+    case SortKey::created_at: return {K::created_at};
+    case SortKey::updated_at: return {K::updated_at};
+    case SortKey::employees: return number(NumberField::employees);
+    case SortKey::annual_revenue: return number(NumberField::annual_revenue);
+    case SortKey::total_funding: return number(NumberField::total_funding);
+    case SortKey::latest_funding_amount: return number(NumberField::latest_funding_amount);
+    case SortKey::first_name: return text(TextField::first_name);
+    case SortKey::last_name: return text(TextField::last_name);
+    case SortKey::title: return text(TextField::title);
+    case SortKey::company: return text(TextField::company);
+    case SortKey::email: return text(TextField::email);
+    case SortKey::city: return text(TextField::city);
+    case SortKey::state: return text(TextField::state);
+    case SortKey::country: return text(TextField::country);
+    case SortKey::company_address: return text(TextField::company_address);
+    case SortKey::company_city: return text(TextField::company_city);
+    case SortKey::company_state: return text(TextField::company_state);
+    case SortKey::company_country: return text(TextField::company_country);
+    case SortKey::seniority: return text(TextField::seniority);
+    case SortKey::industry: return text(TextField::industry);
+    case SortKey::id: break;
+  }
+  return {K::id};
+}
+
 struct OrderTerm {
   SortKey key;
   bool descending = false;
@@ -79,6 +118,27 @@ enum class FieldEndpoint : uint8_t {
   title, company, industry, keywords, technologies, company_address, contact_address,
   city, state, country, company_city, company_state, company_country,
 };
+
+// The stored field a field endpoint lists, or nullopt for the two derived addresses
+// (company_address and contact_address: non-empty parts joined with ", ", contract section 6).
+constexpr std::optional<TextField> endpoint_field(FieldEndpoint f) {
+  switch (f) {
+    case FieldEndpoint::title: return TextField::title;
+    case FieldEndpoint::company: return TextField::company;
+    case FieldEndpoint::industry: return TextField::industry;
+    case FieldEndpoint::keywords: return TextField::keywords;
+    case FieldEndpoint::technologies: return TextField::technologies;
+    case FieldEndpoint::city: return TextField::city;
+    case FieldEndpoint::state: return TextField::state;
+    case FieldEndpoint::country: return TextField::country;
+    case FieldEndpoint::company_city: return TextField::company_city;
+    case FieldEndpoint::company_state: return TextField::company_state;
+    case FieldEndpoint::company_country: return TextField::company_country;
+    case FieldEndpoint::company_address:
+    case FieldEndpoint::contact_address: break;
+  }
+  return std::nullopt;
+}
 
 struct FieldQuery {
   FieldEndpoint field;

@@ -25,7 +25,8 @@ bool unavailable(PGconn* c, const PGresult* r) {
   std::string text = "postgres: " + std::string(what) + ": " + msg;
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   if (unavailable(c, r)) throw StoreUnavailable(text);
-  throw std::runtime_error(text);
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  throw SqlError(text, state ? state : "");
 }
 
 Result checked(PGconn* c, PGresult* raw, std::string_view what) {

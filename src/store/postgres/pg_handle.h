@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,17 @@
 #include "store/store.h"
 
 namespace contacts::pg {
+
+// The server cannot be reached (the API answers 503): the store's one error type for it.
+using Unavailable = StoreUnavailable;
+
+// The server rejected a statement; `sqlstate` is its five-character SQLSTATE code
+// (e.g. "57014" for a statement cancelled by statement_timeout).
+struct SqlError : std::runtime_error {
+  SqlError(const std::string& what, std::string state)
+      : std::runtime_error(what), sqlstate(std::move(state)) {}
+  std::string sqlstate;
+};
 
 struct ConnCloser {
   void operator()(PGconn* c) const { PQfinish(c); }
@@ -28,7 +40,7 @@ using ConnHandle = std::unique_ptr<PGconn, ConnCloser>;
 ConnHandle connect(const std::string& url);
 
 // Every failed call throws StoreUnavailable when the connection is gone or the server is
-// shutting down or starting (SQLSTATE classes 08 and 57P), std::runtime_error otherwise.
+// shutting down or starting (SQLSTATE classes 08 and 57P), SqlError otherwise.
 
 // Waits until the connection's socket is readable or `timeout` passed; false on timeout.
 bool wait_readable(PGconn* c, std::chrono::milliseconds timeout);

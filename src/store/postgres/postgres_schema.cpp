@@ -1,9 +1,15 @@
 #include "store/postgres/postgres_schema.h"
 
 #include "model/contact.h"
+#include "util/text.h"
 
 namespace contacts::pg {
 namespace {
+
+constexpr int kBackfillFetchRows = 5000;
+// Migration 1's trigram indexes on raw columns: unused once filters match folded values.
+constexpr const char* kRawTrigramColumns[] = {"title", "company", "email", "first_name",
+                                              "last_name"};
 
 std::string migration_1() {
   std::string sql =
@@ -23,7 +29,7 @@ std::string migration_1() {
       "CREATE UNIQUE INDEX contacts_email_key ON contacts(email_key) WHERE email_key IS NOT NULL;"
       "CREATE INDEX contacts_version ON contacts(version);"
       "CREATE INDEX contacts_created_at_id ON contacts(created_at, id);";
-  for (const char* col : {"title", "company", "email", "first_name", "last_name"}) {
+  for (const char* col : kRawTrigramColumns) {
     sql += std::string("CREATE INDEX contacts_") + col + "_trgm ON contacts USING gin (" + col +
            " gin_trgm_ops);";
   }
@@ -53,11 +59,130 @@ std::string migration_1() {
   return sql;
 }
 
+std::string migration_2() {
+  std::string sql = "ALTER TABLE contacts ";
+  for (const auto& f : text_fields()) sql += "ADD COLUMN " + folded_column(f) + " text,";
+  sql += "ADD COLUMN " + std::string(kSearchColumn) + " text NOT NULL DEFAULT '';";
+  for (const char* col : kRawTrigramColumns) {
+    sql += std::string("DROP INDEX contacts_") + col + "_trgm;";
+  }
+  return sql;
+}
+
+// One trigram index, on search_folded: it serves `search` and, as an implied condition, the
+// substring filters on searched fields (pg_reader_sql.cpp). A trigram index per filtered field
+// would cost about as much upsert time again each (see docs/architecture.md). Plus a keyset
+// index for ordering by updated_at; (created_at, id) exists since migration 1.
+std::string migration_2_indexes() {
+  return "CREATE INDEX contacts_updated_at_id ON contacts(updated_at, id);"
+         "CREATE INDEX contacts_search_trgm ON contacts USING gin (" +
+         std::string(kSearchColumn) + " gin_trgm_ops);";
+}
+
+// Computes the folded columns of every existing contact (text::fold has no SQL equivalent):
+// reads them through a cursor, stages the folded values with COPY, updates in one statement.
+void backfill_folded(PGconn* c) {
+  std::string staging = "CREATE TEMP TABLE contacts_folding(id bigint NOT NULL";
+  std::string text_columns;
+  std::string updates;
+  for (const auto& f : text_fields()) {
+    staging += "," + folded_column(f) + " text";
+    text_columns += "," + std::string(f.name);
+    updates += folded_column(f) + "=f." + folded_column(f) + ",";
+  }
+  staging += "," + std::string(kSearchColumn) + " text NOT NULL) ON COMMIT DROP";
+  updates += std::string(kSearchColumn) + "=f." + kSearchColumn;
+  exec(c, staging);
+  exec(c, "DECLARE contacts_folding_scan NO SCROLL CURSOR FOR SELECT id" + text_columns +
+              " FROM contacts");
+  const std::string copy = "COPY contacts_folding(id," + folded_columns() + ") FROM STDIN";
+  const std::string fetch =
+      "FETCH " + std::to_string(kBackfillFetchRows) + " FROM contacts_folding_scan";
+  for (;;) {
+    const Result r = exec(c, fetch);
+    std::string data;
+    for (int row = 0; row < r.rows(); ++row) {
+      ContactValues v;
+      for (size_t i = 0; i < kTextFieldCount; ++i) v.text[i] = r.text(row, static_cast<int>(i) + 1);
+      data += r.text(row, 0);
+      append_folded_fields(data, v);
+      data += '\n';
+    }
+    if (!data.empty()) copy_in(c, copy, data);
+    if (r.rows() < kBackfillFetchRows) break;
+  }
+  exec(c, "CLOSE contacts_folding_scan");
+  exec(c, "UPDATE contacts c SET " + updates + " FROM contacts_folding f WHERE c.id = f.id");
+}
+
 }  // namespace
 
+std::string folded_column(const TextFieldInfo& f) { return std::string(f.name) + "_folded"; }
+
 const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> kMigrations = {{1, migration_1()}};
+  static const std::vector<Migration> kMigrations = {
+      {1, migration_1(), nullptr, ""},
+      {2, migration_2(), backfill_folded, migration_2_indexes()},
+  };
   return kMigrations;
+}
+
+const std::string& folded_columns() {
+  static const std::string kColumns = [] {
+    std::string cols;
+    for (const auto& f : text_fields()) cols += folded_column(f) + ",";
+    return cols + kSearchColumn;
+  }();
+  return kColumns;
+}
+
+std::string folded_expr(TextField f) {
+  const TextFieldInfo& i = info(f);
+  return "coalesce(" + folded_column(i) + "," + std::string(i.name) + ")";
+}
+
+void append_folded_fields(std::string& line, const ContactValues& v) {
+  std::string search;
+  for (const auto& f : text_fields()) {
+    const std::string& value = v[f.field];
+    std::string folded = text::fold(value);
+    line += '\t';
+    if (folded == value) {
+      line += "\\N";
+    } else {
+      append_copy_field(line, folded);
+    }
+    if (f.in_search) {
+      if (!search.empty()) search += '\n';
+      search += folded;
+    }
+  }
+  line += '\t';
+  append_copy_field(line, search);
+}
+
+const std::string& contact_select_columns(bool with_meta) {
+  static const auto build = [](bool meta) {
+    std::string cols = "id,";
+    for (const auto& f : text_fields()) cols += std::string(f.name) + ",";
+    for (const auto& f : number_fields()) cols += std::string(f.name) + ",";
+    return cols + (meta ? "meta_data::text" : "'{}'::text") + ",created_at,updated_at";
+  };
+  static const std::string kWithMeta = build(true);
+  static const std::string kWithoutMeta = build(false);
+  return with_meta ? kWithMeta : kWithoutMeta;
+}
+
+Contact read_contact(const Result& r, int row) {
+  Contact c;
+  int col = 0;
+  c.id = r.int64(row, col++);
+  for (auto& v : c.values.text) v = r.text(row, col++);
+  for (auto& v : c.values.numbers) v = r.optional_int64(row, col++);
+  c.values.meta_data_json = r.text(row, col++);
+  c.created_at_us = r.int64(row, col++);
+  c.updated_at_us = r.int64(row, col++);
+  return c;
 }
 
 const std::string& contact_value_columns() {

@@ -19,28 +19,33 @@ std::string staging_table_sql() {
   std::string sql = "CREATE TEMP TABLE contacts_staging(seq integer NOT NULL, email_key text,";
   for (const auto& f : text_fields()) sql += std::string(f.name) + " text NOT NULL,";
   for (const auto& f : number_fields()) sql += std::string(f.name) + " bigint,";
-  return sql + "meta_data text NOT NULL) ON COMMIT DROP";
+  for (const auto& f : text_fields()) sql += pg::folded_column(f) + " text,";
+  return sql + pg::kSearchColumn + " text NOT NULL, meta_data text NOT NULL) ON COMMIT DROP";
 }
 
 std::string copy_sql() {
-  return "COPY contacts_staging(seq,email_key," + pg::contact_value_columns() + ") FROM STDIN";
+  return "COPY contacts_staging(seq,email_key," + pg::contact_value_columns() + "," +
+         pg::folded_columns() + ") FROM STDIN";
 }
 
 // Inserts the staged rows in `seq` order; returns one row: (inserted, updated).
 std::string merge_sql() {
-  std::string value_exprs;
+  std::string values;  // text and number columns, as staged
+  std::string folded;  // folded columns, as staged
   std::string updates;
-  for (const auto& f : text_fields()) {
-    value_exprs += std::string(f.name) + ",";
-    updates += std::string(f.name) + "=EXCLUDED." + std::string(f.name) + ",";
-  }
-  for (const auto& f : number_fields()) {
-    value_exprs += std::string(f.name) + ",";
-    updates += std::string(f.name) + "=EXCLUDED." + std::string(f.name) + ",";
-  }
-  return "WITH written AS (INSERT INTO contacts(email_key," + pg::contact_value_columns() +
-         ",created_at,updated_at,version) SELECT email_key," + value_exprs +
-         "coalesce(nullif(meta_data, ''), '{}')::jsonb, $1::bigint, $1::bigint, $2::bigint "
+  auto update = [&](const std::string& name) { updates += name + "=EXCLUDED." + name + ","; };
+  for (const auto& f : text_fields()) values += std::string(f.name) + ",";
+  for (const auto& f : number_fields()) values += std::string(f.name) + ",";
+  for (const auto& f : text_fields()) folded += pg::folded_column(f) + ",";
+  folded += pg::kSearchColumn;
+  for (const auto& f : text_fields()) update(std::string(f.name));
+  for (const auto& f : number_fields()) update(std::string(f.name));
+  for (const auto& f : text_fields()) update(pg::folded_column(f));
+  update(pg::kSearchColumn);
+  return "WITH written AS (INSERT INTO contacts(email_key," + pg::contact_value_columns() + "," +
+         pg::folded_columns() + ",created_at,updated_at,version) SELECT email_key," + values +
+         "coalesce(nullif(meta_data, ''), '{}')::jsonb," + folded +
+         ", $1::bigint, $1::bigint, $2::bigint "
          "FROM contacts_staging ORDER BY seq "
          "ON CONFLICT (email_key) WHERE email_key IS NOT NULL DO UPDATE SET " +
          updates +
@@ -51,12 +56,8 @@ std::string merge_sql() {
 }
 
 std::string scan_sql() {
-  std::string cols = "id,";
-  for (const auto& f : text_fields()) cols += std::string(f.name) + ",";
-  for (const auto& f : number_fields()) cols += std::string(f.name) + ",";
-  return "DECLARE contacts_scan NO SCROLL CURSOR FOR SELECT " + cols +
-         "meta_data::text, created_at, updated_at FROM contacts WHERE version > $1::bigint "
-         "ORDER BY id";
+  return "DECLARE contacts_scan NO SCROLL CURSOR FOR SELECT " + pg::contact_select_columns(true) +
+         " FROM contacts WHERE version > $1::bigint ORDER BY id";
 }
 
 // One staged row: the values of the last row of the batch with this email key, at the position
@@ -86,6 +87,7 @@ void append_line(std::string& data, size_t seq, const StagedRow& row) {
   }
   data += '\t';
   pg::append_copy_field(data, row.values->meta_data_json);
+  pg::append_folded_fields(data, *row.values);
   data += '\n';
 }
 
@@ -112,18 +114,6 @@ ImportJob read_job(const pg::Result& r, int row) {
   return j;
 }
 
-Contact read_contact(const pg::Result& r, int row) {
-  Contact c;
-  int col = 0;
-  c.id = r.int64(row, col++);
-  for (auto& v : c.values.text) v = r.text(row, col++);
-  for (auto& v : c.values.numbers) v = r.optional_int64(row, col++);
-  c.values.meta_data_json = r.text(row, col++);
-  c.created_at_us = r.int64(row, col++);
-  c.updated_at_us = r.int64(row, col++);
-  return c;
-}
-
 }  // namespace
 
 PostgresStore::PostgresStore(const std::string& url, size_t pool_size)
@@ -146,6 +136,8 @@ void PostgresStore::migrate() {
   for (const pg::Migration& m : pg::migrations()) {
     if (m.version <= current) continue;
     pg::exec(c, m.sql);
+    if (m.backfill) m.backfill(c);
+    if (!m.sql_after_backfill.empty()) pg::exec(c, m.sql_after_backfill);
     pg::exec(c, "INSERT INTO schema_migrations(version, applied_at) VALUES($1::integer, now())",
              pg::Params().add(int64_t{m.version}));
   }
@@ -225,7 +217,7 @@ void PostgresStore::scan(uint64_t since_version, const std::function<void(Contac
   const std::string fetch = "FETCH " + std::to_string(kScanFetchRows) + " FROM contacts_scan";
   for (;;) {
     const pg::Result r = pg::exec(c, fetch);
-    for (int row = 0; row < r.rows(); ++row) fn(read_contact(r, row));
+    for (int row = 0; row < r.rows(); ++row) fn(pg::read_contact(r, row));
     if (r.rows() < kScanFetchRows) break;
   }
   tx.commit();
