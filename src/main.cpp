@@ -20,6 +20,7 @@
 #include "ingest/generator.h"
 #include "ingest/import_jobs.h"
 #include "store/open_store.h"
+#include "store/postgres/pg_reader.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/time.h"
@@ -192,7 +193,12 @@ int cmd_serve(const std::vector<std::string>& args) {
   api::ImportEndpoints imports(settings, store, reader, [&runner] {
     if (runner) runner->notify();
   });
-  api::ReadRouter router(reader, nullptr, [&store] { return store.data_version(); },
+  std::unique_ptr<PostgresReader> replica;
+  if (!settings.replica_url.empty()) {
+    replica = std::make_unique<PostgresReader>(settings.replica_url, settings.database_pool_size,
+                                               settings.count_timeout_ms);
+  }
+  api::ReadRouter router(reader, replica.get(), [&store] { return store.data_version(); },
                          std::chrono::milliseconds(settings.replica_max_lag_ms));
   api::App app(settings, router, authenticator, imports);
   http::ServerOptions options;

@@ -170,3 +170,4 @@ class PrivateCluster(unittest.TestCase):
         # The upload refused during the outage left no file behind.
         uploads = os.path.join(s.data_dir, "uploads")
         self.assertEqual(len(os.listdir(uploads)), 2, os.listdir(uploads))
+
