@@ -171,3 +171,66 @@ class PrivateCluster(unittest.TestCase):
         uploads = os.path.join(s.data_dir, "uploads")
         self.assertEqual(len(os.listdir(uploads)), 2, os.listdir(uploads))
 
+    def using_replica(self, c, params=None, headers=None):
+        r = c.get("/api/contacts/", dict({"page_size": "5"}, **(params or {})), headers=headers)
+        self.assertEqual(r.status, 200, r.describe())
+        return r.json()["meta"]["using_replica"], r.json()["results"]
+
+    def wait_replica_used(self, c, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.using_replica(c, {"use_replica": "true"})[0]:
+                return
+            time.sleep(0.2)
+        self.fail("the replica was not used again within %ds" % timeout)
+
+    def test_replica_is_used_only_when_asked_reachable_and_recent(self):
+        s = self.start_server("replica", {"CONTACTS_DATABASE_REPLICA_URL": self.replica_url,
+                                          "CONTACTS_DEFAULT_REPLICA_READ": "true",
+                                          "CONTACTS_REPLICA_MAX_LAG_MS": "1500"})
+        c = s.client
+        auth = {"Authorization": "Bearer " + token(c, ADMIN)}
+        job = wait_job(self, c, auth, upload(self, c, auth, people_csv(400, prefix="rep")))
+        self.assertEqual(job["status"], "completed")
+        self.wait_replica_used(c)
+        # Who answers: the setting, use_replica, and Cache-Control: no-cache.
+        on_replica, rows_replica = self.using_replica(c)
+        self.assertTrue(on_replica)
+        on_primary, rows_primary = self.using_replica(c, {"use_replica": "false"})
+        self.assertFalse(on_primary)
+        self.assertEqual(rows_replica, rows_primary)
+        self.assertFalse(self.using_replica(c, headers={"Cache-Control": "no-cache"})[0])
+        self.assertTrue(self.using_replica(c, {"use_replica": "yes"},
+                                           headers={"Cache-Control": "no-cache"})[0])
+        for params in ({}, {"first_name": "rep1"}, {"search": "acme 1"}):
+            self.assertEqual(c.get("/api/contacts/count/", params).json(),
+                             c.get("/api/contacts/count/", dict(params, use_replica="false")).json())
+
+        # A replica that stopped replaying falls behind: past the allowed lag, reads go to the
+        # primary, which already has the new rows.
+        harness.psql(self.replica_url, "SELECT pg_wal_replay_pause()")
+        try:
+            job = wait_job(self, c, auth, upload(self, c, auth, people_csv(100, prefix="lagging")))
+            self.assertEqual(job["status"], "completed")
+            time.sleep(2.5)
+            self.assertFalse(self.using_replica(c)[0], "a replica lagging > 1.5 s was used")
+            self.assertEqual(c.get("/api/contacts/count/", {"first_name": "lagging"}).json(),
+                             {"count": 100})
+        finally:
+            harness.psql(self.replica_url, "SELECT pg_wal_replay_resume()")
+        self.wait_replica_used(c)
+        self.assertEqual(c.get("/api/contacts/count/", {"first_name": "lagging"}).json(),
+                         {"count": 100})
+
+        # A stopped replica: answers come from the primary, without an error.
+        cluster("stop-server", self.dir, "replica")
+        try:
+            for _ in range(5):
+                on_replica, rows = self.using_replica(c)
+                self.assertFalse(on_replica)
+                self.assertEqual(rows, self.using_replica(c, {"use_replica": "false"})[1])
+                r = c.get("/api/contacts/count/", {"first_name": "rep"})
+                self.assertEqual((r.status, r.json()), (200, {"count": 400}), r.describe())
+        finally:
+            cluster("start-server", self.dir, "replica")
+        self.wait_replica_used(c)
