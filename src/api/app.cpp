@@ -330,7 +330,7 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
     }
     std::string body;
     switch (route->kind) {
-      case RouteKind::list: body = list_contacts(ctx, target, settings_); break;
+      case RouteKind::list: body = list_contacts(ctx, target); break;
       case RouteKind::count: body = count_contacts(ctx, target.reader); break;
       case RouteKind::analytics: body = contact_analytics(ctx, target.reader); break;
       case RouteKind::retrieve: body = retrieve_contact(target.reader, route->id); break;

@@ -59,10 +59,9 @@ void write_contact(JsonWriter& w, const Contact& c, bool with_meta) {
   w.end_object();
 }
 
-std::string list_contacts(const RequestContext& ctx, const ReadTarget& target,
-                          const Settings& settings) {
+std::string list_contacts(const RequestContext& ctx, const ReadTarget& target) {
   const ContactReader& reader = target.reader;
-  const ListQuery q = parse_list_query(ctx.params, settings.default_replica_read);
+  const ListQuery q = parse_list_query(ctx.params);
   const ListPage page = reader.list(q);
   std::string next, previous;
   if (q.cursor_strategy) {

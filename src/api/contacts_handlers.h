@@ -5,7 +5,6 @@
 
 #include "api/read_router.h"
 #include "api/request_context.h"
-#include "config/settings.h"
 #include "query/contact_query.h"
 #include "query/reader.h"
 #include "util/json_writer.h"
@@ -13,8 +12,7 @@
 namespace contacts::api {
 
 // Each returns a 200 JSON body or throws ApiError.
-std::string list_contacts(const RequestContext& ctx, const ReadTarget& target,
-                          const Settings& settings);
+std::string list_contacts(const RequestContext& ctx, const ReadTarget& target);
 std::string retrieve_contact(const ContactReader& reader, int64_t id);
 std::string count_contacts(const RequestContext& ctx, const ContactReader& reader);
 std::string contact_analytics(const RequestContext& ctx, const ContactReader& reader);

@@ -110,7 +110,6 @@ struct ListQuery {
   uint32_t page_size = kDefaultPageSize;  // page_size (cursor) or limit (limit-offset)
   uint64_t offset = 0;
   bool include_meta = false;
-  bool use_replica = false;
 };
 
 // The field endpoints (contract sections 6 and 10).

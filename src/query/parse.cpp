@@ -126,7 +126,7 @@ ContactFilter parse_filter(const QueryParams& p) {
   return f;
 }
 
-ListQuery parse_list_query(const QueryParams& p, bool default_use_replica) {
+ListQuery parse_list_query(const QueryParams& p) {
   ListQuery q;
   q.filter = parse_filter(p);
   q.ordering = parse_ordering(p.get("ordering"), q.ordering_text);
@@ -136,7 +136,6 @@ ListQuery parse_list_query(const QueryParams& p, bool default_use_replica) {
   const auto limit = p.get_positive("limit");
   const auto offset = p.get_uint("offset");
   q.include_meta = p.get_bool("include_meta").value_or(false);
-  q.use_replica = p.get_bool("use_replica").value_or(default_use_replica);
   if (q.cursor_strategy) {
     q.page_size = capped(page_size, kDefaultPageSize, kPageSizeCap);
     if (const std::string* c = p.get("cursor"); c && !c->empty()) {

@@ -11,7 +11,7 @@
 namespace contacts {
 
 ContactFilter parse_filter(const QueryParams& params);
-ListQuery parse_list_query(const QueryParams& params, bool default_use_replica);
+ListQuery parse_list_query(const QueryParams& params);
 FieldQuery parse_field_query(FieldEndpoint field, const QueryParams& params);
 AnalyticsQuery parse_analytics_query(const QueryParams& params);
 

@@ -180,7 +180,7 @@ class PostgresReaderVsIndex : public ::testing::Test {
   }
 
   static ListQuery list_query(const std::string& q) {
-    return parse_list_query(QueryParams::parse(q), false);
+    return parse_list_query(QueryParams::parse(q));
   }
 
   // Compares one list query on both readers; with cursors, walks up to `pages` pages forward
@@ -571,7 +571,7 @@ TEST(PostgresReader, ThrowsUnavailableWhenTheServerCannotBeReached) {
       "postgresql://contacts@127.0.0.1:" + std::to_string(port) + "/contacts?connect_timeout=2", 1,
       1000);
   EXPECT_THROW(reader.count({}), pg::Unavailable);
-  EXPECT_THROW(reader.list(parse_list_query(QueryParams::parse(""), false)), pg::Unavailable);
+  EXPECT_THROW(reader.list(parse_list_query(QueryParams::parse(""))), pg::Unavailable);
   EXPECT_THROW(reader.generation(), pg::Unavailable);
 }
 

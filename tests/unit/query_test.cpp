@@ -68,7 +68,7 @@ TEST(QueryParams, BooleansAcceptTheContractSpellings) {
 }
 
 TEST(ListQueryParsing, DefaultsToNewestFirstCursorPages) {
-  const ListQuery q = parse_list_query(QueryParams::parse(""), false);
+  const ListQuery q = parse_list_query(QueryParams::parse(""));
   EXPECT_TRUE(q.cursor_strategy);
   EXPECT_EQ(q.ordering_text, "-created_at");
   EXPECT_EQ(q.page_size, 25u);
@@ -76,7 +76,7 @@ TEST(ListQueryParsing, DefaultsToNewestFirstCursorPages) {
 }
 
 TEST(ListQueryParsing, CustomOrderingUsesCappedLimitOffset) {
-  const ListQuery q = parse_list_query(QueryParams::parse("ordering=-employees,country&limit=500&offset=7"), false);
+  const ListQuery q = parse_list_query(QueryParams::parse("ordering=-employees,country&limit=500&offset=7"));
   EXPECT_FALSE(q.cursor_strategy);
   ASSERT_EQ(q.ordering.size(), 2u);
   EXPECT_EQ(q.ordering[0].key, SortKey::employees);
@@ -88,7 +88,7 @@ TEST(ListQueryParsing, CustomOrderingUsesCappedLimitOffset) {
 }
 
 TEST(ListQueryParsing, RejectsUnknownOrderingFieldsWithTheContractMessage) {
-  const ApiError e = error_of([] { parse_list_query(QueryParams::parse("ordering=password,-bogus,title"), false); });
+  const ApiError e = error_of([] { parse_list_query(QueryParams::parse("ordering=password,-bogus,title")); });
   EXPECT_EQ(e.status(), 400);
   EXPECT_EQ(e.detail(),
             "Invalid ordering field(s): password, bogus. Valid fields are: created_at, "
@@ -100,7 +100,7 @@ TEST(ListQueryParsing, RejectsUnknownOrderingFieldsWithTheContractMessage) {
 
 TEST(ListQueryParsing, FiltersAreFoldedAndEmptyValuesIgnored) {
   const ListQuery q = parse_list_query(
-      QueryParams::parse("title=MÜLLER&company=&email_status=Verified&employees_min=10&search=John,%20ENGINEER"), false);
+      QueryParams::parse("title=MÜLLER&company=&email_status=Verified&employees_min=10&search=John,%20ENGINEER"));
   ASSERT_EQ(q.filter.text.size(), 2u);
   EXPECT_EQ(q.filter.text[0].field, TextField::title);
   EXPECT_EQ(q.filter.text[0].folded, "müller");
@@ -114,7 +114,7 @@ TEST(ListQueryParsing, FiltersAreFoldedAndEmptyValuesIgnored) {
 }
 
 TEST(ListQueryParsing, ForgedCursorIs404) {
-  const ApiError e = error_of([] { parse_list_query(QueryParams::parse("cursor=' OR 1=1 --"), false); });
+  const ApiError e = error_of([] { parse_list_query(QueryParams::parse("cursor=' OR 1=1 --")); });
   EXPECT_EQ(e.status(), 404);
   EXPECT_EQ(e.detail(), "Invalid cursor");
 }

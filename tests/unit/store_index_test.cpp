@@ -55,7 +55,7 @@ class StoreAndIndex : public ::testing::Test {
     return out;
   }
   ListPage list(const std::string& query) {
-    return reader_->list(parse_list_query(QueryParams::parse(query), false));
+    return reader_->list(parse_list_query(QueryParams::parse(query)));
   }
 
   std::filesystem::path dir_;
@@ -114,7 +114,7 @@ TEST_F(StoreAndIndex, OrderingPutsEmptyAndNullLastInBothDirections) {
 }
 
 TEST_F(StoreAndIndex, CursorWalkVisitsEveryRowOnceInBothDirections) {
-  ListQuery q = parse_list_query(QueryParams::parse("page_size=2"), false);
+  ListQuery q = parse_list_query(QueryParams::parse("page_size=2"));
   std::vector<int64_t> seen;
   std::vector<CursorToken> forward_tokens;
   for (int guard = 0; guard < 10; ++guard) {

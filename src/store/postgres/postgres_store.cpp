@@ -235,13 +235,15 @@ uint64_t PostgresStore::count() const {
 }
 
 uint64_t PostgresStore::estimated_count() const {
-  auto lease = pool_->acquire();
+  int64_t estimate;
+  {
+    auto lease = pool_->acquire();
+    estimate = pg::exec(lease.get(),
+                        "SELECT reltuples::bigint FROM pg_class WHERE oid = 'contacts'::regclass")
+                   .int64(0, 0);
+  }  // released: count() takes its own connection
   // reltuples is -1 until the table was first analysed (or vacuumed): count then.
-  const pg::Result r = pg::exec(
-      lease.get(), "SELECT reltuples::bigint FROM pg_class WHERE oid = 'contacts'::regclass");
-  const int64_t estimate = r.int64(0, 0);
-  if (estimate >= 0) return static_cast<uint64_t>(estimate);
-  return static_cast<uint64_t>(pg::exec(lease.get(), "SELECT count(*) FROM contacts").int64(0, 0));
+  return estimate >= 0 ? static_cast<uint64_t>(estimate) : count();
 }
 
 void PostgresStore::refresh_statistics() {
