@@ -226,6 +226,8 @@ bool HttpConnection::read_head(Head& head, std::string& error) {
     } else if (name == "connection") {
       if (contains_token(value, "close")) keep_alive = false;
       if (contains_token(value, "keep-alive")) keep_alive = true;
+    } else if (name == "x-cache-hit") {
+      head.cache_hit = lower(value) == "true";
     }
   }
   head.close = !keep_alive;
@@ -288,6 +290,7 @@ HttpResult HttpConnection::attempt(std::string_view request, bool& nothing_recei
     head = Head{};  // interim 1xx response: the final one follows
   }
   result.status = head.status;
+  result.cache_hit = head.cache_hit;
   const bool no_body = head.status == 204 || head.status == 304 || head.status < 200;
   bool framed = true;
   if (no_body) {

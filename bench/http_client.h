@@ -15,11 +15,13 @@ struct Endpoint {
 };
 
 // The outcome of one request. `ok` is false when no complete response was read (connect
-// failure, timeout, reset, malformed response); then `error` says why.
+// failure, timeout, reset, malformed response); then `error` says why. `cache_hit` is true
+// when the response carried `X-Cache-Hit: true` (answered from the service's response cache).
 struct HttpResult {
   bool ok = false;
   int status = 0;
   size_t body_bytes = 0;
+  bool cache_hit = false;
   std::string error;
 };
 
@@ -50,6 +52,7 @@ class HttpConnection {
     long long content_length = -1;  // -1 when absent
     bool chunked = false;
     bool close = false;
+    bool cache_hit = false;  // X-Cache-Hit: true
   };
 
   HttpResult attempt(std::string_view request, bool& nothing_received);

@@ -22,15 +22,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr char kUsage[] =
-    "usage: contacts-bench --port P [--host H] [--concurrency C] (--requests N | --duration S)\n"
+    "usage: contacts-bench (--port P | --endpoint HOST:P) [--port P | --endpoint HOST:P ...]\n"
+    "                      [--host H] [--concurrency C] (--requests N | --duration S)\n"
     "                      --path TARGET [--path TARGET ...] [--header 'Name: value' ...]\n"
     "                      [--warmup K] [--timeout S]\n"
     "Sends GET requests round-robin over the paths from C keep-alive connections until N\n"
     "requests are done or S seconds have passed (whichever comes first), after K warm-up\n"
-    "requests that are not measured. Prints one JSON line.\n";
+    "requests that are not measured. The connections are spread round-robin over the\n"
+    "endpoints (each --port on --host, default 127.0.0.1; each --endpoint as given).\n"
+    "Prints one JSON line, with per-endpoint counts under \"endpoints\".\n";
 
 struct Options {
-  Endpoint endpoint{"127.0.0.1", 0};
+  std::vector<Endpoint> endpoints;  // connection i goes to endpoints[i % size]
   unsigned concurrency = 1;
   uint64_t requests = 0;  // 0 = no request limit
   double duration_s = 0;  // 0 = no time limit
@@ -44,6 +47,7 @@ struct WorkerStats {
   std::vector<double> latencies_ms;  // one per complete response, 2xx or not
   uint64_t errors = 0;
   uint64_t non_2xx = 0;
+  uint64_t cache_hits = 0;  // responses with X-Cache-Hit: true
   uint64_t body_bytes = 0;
   std::string first_error;
 };
@@ -83,8 +87,20 @@ T parse_number(const std::string& flag, const std::string& text) {
   }
 }
 
+// "host:port" or "[v6-address]:port".
+Endpoint parse_endpoint(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) usage_error("--endpoint needs HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return Endpoint{host, parse_number<uint16_t>("--endpoint", text.substr(colon + 1))};
+}
+
 Options parse_options(int argc, char** argv) {
   Options options;
+  std::string default_host = "127.0.0.1";
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
@@ -94,9 +110,11 @@ Options parse_options(int argc, char** argv) {
     if (i + 1 >= argc) usage_error(flag + " needs a value");
     const std::string value = argv[++i];
     if (flag == "--host") {
-      options.endpoint.host = value;
+      default_host = value;
     } else if (flag == "--port") {
-      options.endpoint.port = parse_number<uint16_t>(flag, value);
+      options.endpoints.push_back(Endpoint{"", parse_number<uint16_t>(flag, value)});
+    } else if (flag == "--endpoint") {
+      options.endpoints.push_back(parse_endpoint(value));
     } else if (flag == "--concurrency") {
       options.concurrency = parse_number<unsigned>(flag, value);
     } else if (flag == "--requests") {
@@ -117,13 +135,20 @@ Options parse_options(int argc, char** argv) {
       usage_error("unknown option " + flag);
     }
   }
-  if (options.endpoint.port == 0) usage_error("--port is required");
+  if (options.endpoints.empty()) usage_error("--port or --endpoint is required");
+  for (Endpoint& endpoint : options.endpoints) {
+    if (endpoint.port == 0) usage_error("port 0 is not a target");
+    if (endpoint.host.empty()) endpoint.host = default_host;
+  }
   if (options.paths.empty()) usage_error("at least one --path is required");
   if (options.requests == 0 && options.duration_s <= 0) {
     usage_error("--requests or --duration is required");
   }
   if (options.concurrency == 0 || options.concurrency > 1024) {
     usage_error("--concurrency must be 1..1024");
+  }
+  if (options.concurrency < options.endpoints.size()) {
+    usage_error("--concurrency must be at least the number of endpoints");
   }
   if (options.timeout_s <= 0) usage_error("--timeout must be positive");
   return options;
@@ -146,18 +171,22 @@ void run_worker(HttpConnection& connection, Schedule& schedule,
     stats->latencies_ms.push_back(elapsed.count());
     stats->body_bytes += result.body_bytes;
     if (result.status < 200 || result.status > 299) ++stats->non_2xx;
+    if (result.cache_hit) ++stats->cache_hits;
   }
 }
 
-// Runs one phase on all connections; `stats` is null for the unmeasured warm-up.
+// Runs one phase on all connections; `stats` is null for the unmeasured warm-up. Connection
+// i sends requests_by_endpoint[i % endpoints] (the same targets, each endpoint's Host header).
 void run_phase(std::vector<std::unique_ptr<HttpConnection>>& connections, Schedule& schedule,
-               const std::vector<std::string>& requests, std::vector<WorkerStats>* stats) {
+               const std::vector<std::vector<std::string>>& requests_by_endpoint,
+               std::vector<WorkerStats>* stats) {
   std::vector<std::thread> threads;
   threads.reserve(connections.size());
   for (size_t i = 0; i < connections.size(); ++i) {
     WorkerStats* worker_stats = stats == nullptr ? nullptr : &(*stats)[i];
     threads.emplace_back(run_worker, std::ref(*connections[i]), std::ref(schedule),
-                         std::cref(requests), worker_stats);
+                         std::cref(requests_by_endpoint[i % requests_by_endpoint.size()]),
+                         worker_stats);
   }
   for (std::thread& thread : threads) thread.join();
 }
@@ -193,16 +222,45 @@ std::string json_ms(const std::vector<double>& sorted, double p) {
   return text;
 }
 
+void merge(WorkerStats& total, const WorkerStats& s) {
+  total.latencies_ms.insert(total.latencies_ms.end(), s.latencies_ms.begin(), s.latencies_ms.end());
+  total.errors += s.errors;
+  total.non_2xx += s.non_2xx;
+  total.cache_hits += s.cache_hits;
+  total.body_bytes += s.body_bytes;
+  if (total.first_error.empty()) total.first_error = s.first_error;
+}
+
+// The "requests", "errors", "non_2xx" and "cache_hits" members of `merged`.
+std::string count_members(const WorkerStats& merged) {
+  return "\"requests\":" + std::to_string(merged.latencies_ms.size() + merged.errors) +
+         ",\"errors\":" + std::to_string(merged.errors) +
+         ",\"non_2xx\":" + std::to_string(merged.non_2xx) +
+         ",\"cache_hits\":" + std::to_string(merged.cache_hits);
+}
+
+// One object per endpoint: its connections, counts, p50 and p99.
+std::string endpoints_json(const Options& options, const std::vector<WorkerStats>& stats) {
+  const size_t n = options.endpoints.size();
+  std::string out = "[";
+  for (size_t e = 0; e < n; ++e) {
+    WorkerStats merged;
+    unsigned connections = 0;
+    for (size_t i = e; i < stats.size(); i += n, ++connections) merge(merged, stats[i]);
+    std::sort(merged.latencies_ms.begin(), merged.latencies_ms.end());
+    const Endpoint& endpoint = options.endpoints[e];
+    out += (e == 0 ? "{" : ",{") + std::string("\"endpoint\":") +
+           json_string(endpoint.host + ":" + std::to_string(endpoint.port)) +
+           ",\"connections\":" + std::to_string(connections) + "," + count_members(merged) +
+           ",\"p50_ms\":" + json_ms(merged.latencies_ms, 50) +
+           ",\"p99_ms\":" + json_ms(merged.latencies_ms, 99) + "}";
+  }
+  return out + "]";
+}
+
 void print_report(const Options& options, const std::vector<WorkerStats>& stats, double elapsed_s) {
   WorkerStats total;
-  for (const WorkerStats& s : stats) {
-    total.latencies_ms.insert(total.latencies_ms.end(), s.latencies_ms.begin(),
-                              s.latencies_ms.end());
-    total.errors += s.errors;
-    total.non_2xx += s.non_2xx;
-    total.body_bytes += s.body_bytes;
-    if (total.first_error.empty()) total.first_error = s.first_error;
-  }
+  for (const WorkerStats& s : stats) merge(total, s);
   std::vector<double>& sorted = total.latencies_ms;
   std::sort(sorted.begin(), sorted.end());
   double sum = 0;
@@ -215,24 +273,26 @@ void print_report(const Options& options, const std::vector<WorkerStats>& stats,
                 options.concurrency, static_cast<unsigned long long>(total.body_bytes));
   char mean[32] = "null";
   if (responses > 0) std::snprintf(mean, sizeof mean, "%.3f", sum / static_cast<double>(responses));
-  std::cout << "{\"requests\":" << responses + total.errors << ",\"errors\":" << total.errors
-            << ",\"non_2xx\":" << total.non_2xx << ",\"p50_ms\":" << json_ms(sorted, 50)
+  std::cout << "{" << count_members(total) << ",\"p50_ms\":" << json_ms(sorted, 50)
             << ",\"p90_ms\":" << json_ms(sorted, 90) << ",\"p99_ms\":" << json_ms(sorted, 99)
             << ",\"max_ms\":" << json_ms(sorted, 100) << ",\"mean_ms\":" << mean << "," << numbers
             << ",\"first_error\":"
-            << (total.first_error.empty() ? "null" : json_string(total.first_error)) << "}"
-            << std::endl;
+            << (total.first_error.empty() ? "null" : json_string(total.first_error))
+            << ",\"endpoints\":" << endpoints_json(options, stats) << "}" << std::endl;
 }
 
 int run(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
-  std::vector<std::string> requests;
-  for (const std::string& path : options.paths) {
-    requests.push_back(build_get_request(options.endpoint, path, options.headers));
+  std::vector<std::vector<std::string>> requests(options.endpoints.size());
+  for (size_t e = 0; e < options.endpoints.size(); ++e) {
+    for (const std::string& path : options.paths) {
+      requests[e].push_back(build_get_request(options.endpoints[e], path, options.headers));
+    }
   }
   std::vector<std::unique_ptr<HttpConnection>> connections;
   for (unsigned i = 0; i < options.concurrency; ++i) {
-    connections.push_back(std::make_unique<HttpConnection>(options.endpoint, options.timeout_s));
+    const Endpoint& endpoint = options.endpoints[i % options.endpoints.size()];
+    connections.push_back(std::make_unique<HttpConnection>(endpoint, options.timeout_s));
   }
   if (options.warmup > 0) {
     Schedule warmup(options.warmup, std::nullopt);

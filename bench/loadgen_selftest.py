@@ -6,7 +6,10 @@ Usage: python3 bench/loadgen_selftest.py --bench ./build/contacts-bench
 The server answers with each framing the load generator must handle: Content-Length with
 keep-alive, chunked transfer coding, `Connection: close`, HTTP/1.0 bodies delimited by
 the end of the connection, a 100-continue interim response, non-2xx statuses, and a
-keep-alive connection that the server drops after every few requests.
+keep-alive connection that the server drops after every few requests. It also checks that
+responses with `X-Cache-Hit: true` are counted, and that connections spread over several
+endpoints (`--port A --port B`, `--endpoint HOST:PORT`) with per-endpoint counts that match
+what each server saw.
 """
 import argparse
 import json
@@ -35,6 +38,7 @@ class Handler(socketserver.StreamRequestHandler):
             while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
                 pass
             served += 1
+            self.server.count_request()
             if not self.answer(target, served):
                 return
 
@@ -43,6 +47,9 @@ class Handler(socketserver.StreamRequestHandler):
         w = self.wfile.write
         if target.startswith("/length"):
             w(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY))
+        elif target.startswith("/cached"):
+            w(b"HTTP/1.1 200 OK\r\nx-cache-hit: True\r\nContent-Length: %d\r\n\r\n%s"
+              % (len(BODY), BODY))
         elif target.startswith("/chunked"):
             w(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
               b"5;ext=1\r\n{\"res\r\n" b"a\r\nults\": []}\r\n" b"0\r\nX-Trailer: 1\r\n\r\n")
@@ -78,25 +85,62 @@ class Handler(socketserver.StreamRequestHandler):
 
 
 class Server(socketserver.ThreadingTCPServer):
+    """Counts the requests it has read (`requests`)."""
     daemon_threads = True
     allow_reuse_address = True
 
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.requests = 0
+        self.lock = threading.Lock()
+
+    def count_request(self):
+        with self.lock:
+            self.requests += 1
+
+
+def start_server():
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
 
 def run_bench(bench, port, *args):
-    cmd = [bench, "--port", str(port), "--timeout", "5", *args]
+    """contacts-bench on `port` (None: the targets are in `args`); its parsed JSON line."""
+    cmd = [bench, *(["--port", str(port)] if port else []), "--timeout", "5", *args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
     lines = out.strip().splitlines()
     assert len(lines) == 1, out
     return json.loads(lines[0])
 
 
+def spread_over_two(bench, servers, *second_target):
+    """40 requests (half of them 20 ms slow, so that every connection gets some) from 4
+    connections over two endpoints (the first by --port). Returns (what was seen, what is
+    expected): two connections each, and each endpoint's count is what its server saw."""
+    seen_before = [s.requests for s in servers]
+    r = run_bench(bench, servers[0].server_address[1], *second_target, "--concurrency", "4",
+                  "--requests", "40", "--path", "/slow", "--path", "/cached")
+    seen = [s.requests - before for s, before in zip(servers, seen_before)]
+    ends = r["endpoints"]
+    got = {"requests": r["requests"], "errors": r["errors"], "cache_hits": r["cache_hits"],
+           "endpoints": [e["endpoint"] for e in ends],
+           "connections": [e["connections"] for e in ends],
+           "endpoint_requests": [e["requests"] for e in ends],
+           "endpoint_hits": sum(e["cache_hits"] for e in ends), "both_used": min(seen) >= 5}
+    want = {"requests": 40, "errors": 0, "cache_hits": 20,
+            "endpoints": [f"127.0.0.1:{s.server_address[1]}" for s in servers],
+            "connections": [2, 2], "endpoint_requests": seen, "endpoint_hits": 20,
+            "both_used": True}
+    return got, want
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", required=True)
     bench = parser.parse_args().bench
-    server = Server(("127.0.0.1", 0), Handler)
-    port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, other = start_server(), start_server()
+    port, other_port = server.server_address[1], other.server_address[1]
     failures = 0
 
     def check(name, result, **expected):
@@ -119,12 +163,27 @@ def main():
     r = run_bench(bench, port, "--concurrency", "4", "--duration", "1", "--path", "/slow")
     ok = 0.9 < r["duration_s"] < 1.5 and 100 < r["requests"] < 220 and r["p50_ms"] >= 20
     check("duration bound", {"ok": ok, **r}, ok=True, errors=0)
-    server.shutdown()
+    r = run_bench(bench, port, "--requests", "10", "--path", "/cached", "--path", "/length")
+    check("X-Cache-Hit: true counted", r, requests=10, errors=0, cache_hits=5)
+    check("one endpoint", r["endpoints"][0], endpoint=f"127.0.0.1:{port}", connections=1,
+          requests=10, cache_hits=5)
+    for second in (["--port", str(other_port)], ["--endpoint", f"127.0.0.1:{other_port}"]):
+        got, want = spread_over_two(bench, (server, other), *second)
+        check(f"two endpoints ({' '.join(second)})", got, **want)
+    other.shutdown()
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
     r = run_bench(bench, closed_port, "--requests", "3", "--path", "/length")
     check("refused is an error", r, requests=3, errors=3, p99_ms=None)
+    r = run_bench(bench, port, "--port", str(closed_port), "--concurrency", "2", "--requests",
+                  "20", "--path", "/length")
+    up, down = r["endpoints"]
+    check("a refused endpoint's errors are its own",
+          {"errors": r["errors"], "up_errors": up["errors"], "up_used": up["requests"] > 0,
+           "down_failed": down["requests"] > 0 and down["errors"] == down["requests"]},
+          errors=down["requests"], up_errors=0, up_used=True, down_failed=True)
+    server.shutdown()
     print("loadgen self-test:", "FAILED" if failures else "passed")
     return 1 if failures else 0
 
