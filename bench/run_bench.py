@@ -7,6 +7,15 @@ One run measures the same CSV and query mix on each store, side by side:
                   the in-memory index loaded from it
   postgresql-sql  the same database, every query with use_replica=true on a server given the
                   streaming replica, so that SQL on the replica answers
+  postgresql-redis  the same database, a server with the shared Redis response cache
+                  (CONTACTS_REDIS_URL, a throw-away redis-server from scripts/redis_test_server)
+                  and CONTACTS_CACHE_ENABLED=true: every path of the mix is requested once to
+                  warm the cache, then the mix is measured (target p99 < 5 ms for every query,
+                  the share of responses with `X-Cache-Hit: true` reported); then a second
+                  serve instance on the same database and Redis (same CONTACTS_SECRET_KEY)
+                  starts, and Q3 from --scale-out-clients clients for --scale-out-seconds runs
+                  on one instance and spread over both, with the cache warm and with
+                  `Cache-Control: no-cache` (the "scale-out" section of the report)
 
 Usage (what `make bench` runs):
   python3 bench/run_bench.py --binary ./build/contacts-api --bench ./build/contacts-bench
@@ -14,6 +23,9 @@ Quick check of the script itself:
   python3 bench/run_bench.py --binary ... --bench ... --rows 20000
 Only some stores:
   python3 bench/run_bench.py --binary ... --bench ... --stores sqlite,postgresql
+Only the Redis cache phase, small (checks the script in about a minute):
+  python3 bench/run_bench.py --binary ... --bench ... --rows 20000 --stores postgresql-redis \
+      --skip-http-import
 Only the HTTP import phase (upload, job, queries during the job, upload memory):
   python3 bench/run_bench.py --binary ... --bench ... --only-http-import
 
@@ -26,6 +38,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -37,7 +50,7 @@ import urllib.parse
 import urllib.request
 
 sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
-from bench_report import fmt_ms, markdown, missed_targets
+from bench_report import NO_CACHE, REDIS_STORE, fmt_ms, fmt_share, markdown, missed_targets
 import http_import
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,11 +80,13 @@ QUERY_MIX = [
 ]
 CONCURRENT_QUERY = "Q3"
 
-STORES = ("sqlite", "postgresql", "postgresql-sql")
-PG_STORES = ("postgresql", "postgresql-sql")
+STORES = ("sqlite", "postgresql", "postgresql-sql", "postgresql-redis")
+PG_STORES = ("postgresql", "postgresql-sql", "postgresql-redis")
+WARM_TARGET_MS = 5  # p99 of every query of the mix with the response cache warm
 HTTP_IMPORT_STORES = ("sqlite", "postgresql")  # postgresql-sql reads differently, imports alike
 REPLICA_PARAM = "use_replica=true"
 PG_CLUSTER = os.path.join(REPO, "scripts", "pg_test_cluster")
+REDIS_SERVER = os.path.join(REPO, "scripts", "redis_test_server")
 PSQL = "/usr/lib/postgresql/15/bin/psql"
 # What a failed step raises; the run records it and goes on with the next store or phase.
 ERRORS = (RuntimeError, OSError, subprocess.SubprocessError, ValueError)
@@ -105,6 +120,11 @@ def parse_args():
     p.add_argument("--concurrent-seconds", type=float, default=10.0)
     p.add_argument("--ready-timeout", type=float, default=600.0)
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    g = p.add_argument_group("Redis cache phase (store postgresql-redis)")
+    g.add_argument("--scale-out-clients", type=int, default=64,
+                   help="concurrent Q3 clients on one serve instance, then over two")
+    g.add_argument("--scale-out-seconds", type=float, default=10.0,
+                   help="length of each of the four scale-out runs")
     g = p.add_argument_group("HTTP import phase")
     g.add_argument("--skip-http-import", action="store_true",
                    help="skip the HTTP import phase (upload, job, upload memory check)")
@@ -252,26 +272,30 @@ def ensure_import(args, csv_path, csv_info):
     return data_dir, dict(marker, reused=False)
 
 
-# ---------------------------------------------------------------- PostgreSQL
+# ---------------------------------------------------------------- PostgreSQL and Redis
 
-class PgCluster:
-    """A throw-away PostgreSQL 15 primary + streaming replica (scripts/pg_test_cluster) in
-    bench/out/pg, started on first use, imported into once, stopped by `stop`."""
+class TestService:
+    """A throw-away server run by a scripts/ `start DIR` / `stop DIR` script in bench/out/NAME,
+    started on first use and stopped (by the script, by PID) by `stop`; the script's output
+    goes to bench/out/LOG_PREFIX-start.log and -stop.log."""
 
-    def __init__(self, args):
-        self.args = args
-        self.dir = os.path.join(args.out_dir, "pg")
+    def __init__(self, args, script, name, log_prefix, what):
+        self.args, self.script, self.log_prefix, self.what = args, script, log_prefix, what
+        self.dir = os.path.join(args.out_dir, name)
         self.urls = None
         self.start_error = None
-        self.imported = None  # figures of the CLI import, once done
 
     def _script(self, command):
-        run_logged([PG_CLUSTER, command, self.dir], clean_env(),
-                   os.path.join(self.args.out_dir, f"pg-cluster-{command}.log"), 120)
+        run_logged([self.script, command, self.dir], clean_env(),
+                   os.path.join(self.args.out_dir, f"{self.log_prefix}-{command}.log"), 120)
+
+    def urls_from_env(self, env):
+        """The URLs of the started service, from the variables of DIR/env."""
+        raise NotImplementedError
 
     def ensure_started(self):
-        """Starts the cluster once (a left-over one of an aborted run is removed first);
-        returns {"primary": url, "replica": url}. Raises, also on later calls, if it failed."""
+        """Starts the service once (a left-over one of an aborted run is removed first);
+        returns its URLs. Raises, also on later calls, if it failed."""
         if self.start_error:
             raise RuntimeError(self.start_error)
         if self.urls is None:
@@ -281,14 +305,36 @@ class PgCluster:
                 self._script("start")
                 with open(os.path.join(self.dir, "env")) as f:
                     env = dict(line.strip().split("=", 1) for line in f if "=" in line)
-                self.urls = {"primary": env["CONTACTS_TEST_DATABASE_URL"],
-                             "replica": env["CONTACTS_TEST_REPLICA_URL"]}
-                log(f"postgresql: primary + replica up in {time.monotonic() - started:.1f} s "
-                    f"({self.urls['primary']}, replica {self.urls['replica']})")
+                self.urls = self.urls_from_env(env)
+                log(f"{self.what}: up in {time.monotonic() - started:.1f} s "
+                    f"({', '.join(f'{k} {v}' for k, v in self.urls.items())})")
             except (*ERRORS, KeyError) as e:
-                self.start_error = f"PostgreSQL test cluster did not start: {e}"
+                self.start_error = f"{self.what} did not start: {e}"
                 raise RuntimeError(self.start_error) from e
         return self.urls
+
+    def stop(self):
+        if self.urls is None and self.start_error is None:
+            return
+        try:
+            self._script("stop")
+            log(f"{self.what}: stopped")
+        except ERRORS as e:
+            log(f"run_bench: stopping the {self.what}: {e} "
+                f"(stop it with: {os.path.relpath(self.script, REPO)} stop {self.dir})")
+
+
+class PgCluster(TestService):
+    """A throw-away PostgreSQL 15 primary + streaming replica (scripts/pg_test_cluster) in
+    bench/out/pg, imported into once; its URLs are {"primary": url, "replica": url}."""
+
+    def __init__(self, args):
+        super().__init__(args, PG_CLUSTER, "pg", "pg-cluster", "PostgreSQL test cluster")
+        self.imported = None  # figures of the CLI import, once done
+
+    def urls_from_env(self, env):
+        return {"primary": env["CONTACTS_TEST_DATABASE_URL"],
+                "replica": env["CONTACTS_TEST_REPLICA_URL"]}
 
     def import_once(self, csv_path):
         """The CLI import into the primary's database `contacts` (done once per run)."""
@@ -315,15 +361,38 @@ class PgCluster:
         parts = urllib.parse.urlsplit(url)
         return urllib.parse.urlunsplit(parts._replace(path="/" + name))
 
-    def stop(self):
-        if self.urls is None and self.start_error is None:
-            return
-        try:
-            self._script("stop")
-            log("postgresql: cluster stopped")
-        except ERRORS as e:
-            log(f"run_bench: stopping the PostgreSQL cluster: {e} "
-                f"(stop it with: scripts/pg_test_cluster stop {self.dir})")
+
+class RedisServer(TestService):
+    """A throw-away redis-server (scripts/redis_test_server) in bench/out/redis; its URLs are
+    {"url": redis://127.0.0.1:PORT/0}."""
+
+    def __init__(self, args):
+        super().__init__(args, REDIS_SERVER, "redis", "redis-server", "Redis test server")
+
+    def urls_from_env(self, env):
+        return {"url": env["CONTACTS_TEST_REDIS_URL"]}
+
+    def command(self, *words):
+        """One Redis command; returns its reply (a bulk string, simple string or integer)."""
+        parts = urllib.parse.urlsplit(self.ensure_started()["url"])
+        request = f"*{len(words)}\r\n" + "".join(f"${len(w)}\r\n{w}\r\n" for w in words)
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
+            conn.sendall(request.encode())
+            reply = conn.makefile("rb")
+            head = reply.readline().decode().rstrip("\r\n")
+            if head.startswith("$"):
+                return reply.read(int(head[1:])).decode(errors="replace")
+            if head.startswith(("+", ":")):
+                return int(head[1:]) if head[0] == ":" else head[1:]
+            raise RuntimeError(f"Redis answered {' '.join(words)} with {head}")
+
+    def stats(self):
+        """Keys in the database and the server's keyspace hits and misses so far."""
+        info = dict(line.split(":", 1) for line in self.command("INFO", "stats").splitlines()
+                    if ":" in line)
+        return {"keys": self.command("DBSIZE"),
+                "keyspace_hits": int(info.get("keyspace_hits", 0)),
+                "keyspace_misses": int(info.get("keyspace_misses", 0))}
 
 
 # ---------------------------------------------------------------- server
@@ -332,6 +401,11 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def header_dict(headers):
+    """{"Name": "value"} of loadgen-style "Name: value" headers."""
+    return dict(h.split(": ", 1) for h in headers)
 
 
 def http_get(port, path, headers=None, timeout=120):
@@ -351,20 +425,24 @@ def http_get(port, path, headers=None, timeout=120):
 
 
 class Server:
-    """contacts-api serve on a free port, stopped by PID."""
+    """contacts-api serve on a free port, stopped by PID. The response cache is off unless
+    `settings` say CONTACTS_CACHE_ENABLED=true."""
 
     def __init__(self, binary, data_dir, log_path, **settings):
         self.port = free_port()
         self.log = open(log_path, "w")
-        env = clean_env(CONTACTS_DATA_DIR=data_dir, CONTACTS_HOST="127.0.0.1",
-                        CONTACTS_PORT=self.port, CONTACTS_CACHE_ENABLED="false", **settings)
+        env = clean_env(**{"CONTACTS_DATA_DIR": data_dir, "CONTACTS_HOST": "127.0.0.1",
+                           "CONTACTS_PORT": self.port, "CONTACTS_CACHE_ENABLED": "false",
+                           **settings})
+        self.ready_path = "/readyz"  # /api/health/ in builds without /readyz
         self.started = time.monotonic()
         self.proc = subprocess.Popen([binary, "serve"], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         self.log_path = log_path
 
     def wait_ready(self, expected, timeout):
-        """Waits for /api/health/ 200 and count == expected. Returns timings in seconds."""
+        """Waits for /readyz (or, where it answers 404, /api/health/) 200 and count ==
+        expected. Returns timings in seconds."""
         listening = None
         last_count, stable_since = None, None
         deadline = self.started + timeout
@@ -373,11 +451,15 @@ class Server:
                 raise RuntimeError(f"server exited with {self.proc.returncode}; "
                                    f"{self.log_path} ends with:\n{self.log_tail()}")
             try:
-                status, body, _ = http_get(self.port, "/api/health/", timeout=5)
+                status, body, _ = http_get(self.port, self.ready_path, timeout=5)
+                if status == 404 and self.ready_path == "/readyz":
+                    self.ready_path = "/api/health/"
+                    continue
                 if status == 200 and listening is None:
                     listening = time.monotonic() - self.started
                 if status == 200 and health_says_ready(body):
-                    _, body, _ = http_get(self.port, "/api/contacts/count/", timeout=60)
+                    _, body, _ = http_get(self.port, "/api/contacts/count/",
+                                          header_dict([NO_CACHE]), timeout=60)
                     count = (body or {}).get("count")
                     now = time.monotonic()
                     if count == expected:
@@ -428,9 +510,12 @@ def health_says_ready(body):
 
 # ---------------------------------------------------------------- queries
 
-def loadgen(args, port, paths, requests=0, duration=0.0, concurrency=1, warmup=0, headers=()):
-    cmd = [args.bench, "--host", "127.0.0.1", "--port", str(port), "--concurrency",
-           str(concurrency), "--warmup", str(warmup), "--timeout", "60"]
+def loadgen(args, ports, paths, requests=0, duration=0.0, concurrency=1, warmup=0, headers=()):
+    """contacts-bench with its connections spread over the servers on `ports`; its result."""
+    cmd = [args.bench, "--host", "127.0.0.1", "--concurrency", str(concurrency), "--warmup",
+           str(warmup), "--timeout", "60"]
+    for port in ports:
+        cmd += ["--port", str(port)]
     if requests:
         cmd += ["--requests", str(requests)]
     if duration:
@@ -509,10 +594,9 @@ def run_query(args, port, qid, desc, paths, target_ms, headers, expect_replica=F
     the replica), then measures them sequentially."""
     entry = {"id": qid, "description": desc, "paths": paths, "target_p99_ms": target_ms,
              "headers": list(headers)}
-    header_dict = dict(h.split(": ", 1) for h in headers)
     check_seconds = 0.0
     for path in paths:
-        status, body, seconds = http_get(port, path, header_dict)
+        status, body, seconds = http_get(port, path, header_dict(headers))
         check_seconds = max(check_seconds, seconds)
         entry.setdefault("sanity", describe(body))
         if status != 200:
@@ -529,7 +613,7 @@ def run_query(args, port, qid, desc, paths, target_ms, headers, expect_replica=F
     if check_seconds * (requests + warmup) > args.query_budget:
         requests = max(args.min_requests, int(args.query_budget / max(check_seconds, 1e-6)))
         warmup = warmup if check_seconds * warmup <= 5 else 2
-    result = loadgen(args, port, paths, requests=requests, duration=args.query_cap,
+    result = loadgen(args, [port], paths, requests=requests, duration=args.query_cap,
                      warmup=warmup, headers=headers)
     p99 = result.get("p99_ms")
     entry.update(result, warmup=warmup, check_status=200,
@@ -541,34 +625,130 @@ def run_query(args, port, qid, desc, paths, target_ms, headers, expect_replica=F
     return entry
 
 
-def run_query_mix(args, port, param=None):
-    """The query mix; `param` (use_replica=true) is added to every request."""
+def query_mix(port, param=None):
+    """(id, description, paths, p99 target in ms, headers) of each query of QUERY_MIX on the
+    server at `port`, with `param` added to every path."""
     q2 = cursor_page_50(port, param)
     ids = sample_ids(port, q2)
     if not ids:
         raise RuntimeError("no contact ids found for Q10")
-    entries = []
+    mix = []
     for qid, desc, path, target_ms, headers in QUERY_MIX:
         paths = {"Q2": [q2], "Q10": [f"/api/contacts/{i}/" for i in ids]}.get(qid, [path])
-        entries.append(run_query(args, port, qid, desc, [with_param(p, param) for p in paths],
-                                 target_ms, headers, expect_replica=bool(param)))
-    return entries
+        mix.append((qid, desc, [with_param(p, param) for p in paths], target_ms, headers))
+    return mix
 
 
-def run_concurrent(args, port, param=None):
+def run_query_mix(args, port, param=None):
+    """The query mix; `param` (use_replica=true) is added to every request."""
+    return [run_query(args, port, qid, desc, paths, target_ms, headers,
+                      expect_replica=bool(param))
+            for qid, desc, paths, target_ms, headers in query_mix(port, param)]
+
+
+def run_concurrent(args, ports, param=None, concurrency=None, seconds=None, extra_headers=(),
+                   label=""):
+    """CONCURRENT_QUERY from `concurrency` clients (default --concurrency) spread over the
+    servers on `ports` for `seconds` (default --concurrent-seconds)."""
     qid, desc, path, target_ms, headers = next(q for q in QUERY_MIX if q[0] == CONCURRENT_QUERY)
-    path = with_param(path, param)
-    result = loadgen(args, port, [path], duration=args.concurrent_seconds,
-                     concurrency=args.concurrency, warmup=2 * args.concurrency, headers=headers)
+    concurrency, seconds = concurrency or args.concurrency, seconds or args.concurrent_seconds
+    path, headers = with_param(path, param), [*headers, *extra_headers]
+    result = loadgen(args, ports, [path], duration=seconds, concurrency=concurrency,
+                     warmup=2 * concurrency, headers=headers)
     p99 = result.get("p99_ms")
-    entry = dict(result, id=f"{qid} x{args.concurrency}", description=f"{desc}, "
-                 f"{args.concurrency} concurrent clients for {args.concurrent_seconds:g} s",
-                 paths=[path], target_p99_ms=target_ms, sanity=f"{result['rps']:,.0f} req/s",
+    entry = dict(result, id=f"{qid} x{concurrency}{label}", description=f"{desc}, "
+                 f"{concurrency} concurrent clients for {seconds:g} s",
+                 paths=[path], headers=headers, target_p99_ms=target_ms,
+                 sanity=f"{result['rps']:,.0f} req/s",
                  passed=bool(p99 is not None and p99 < target_ms and result["errors"] == 0
                              and result["non_2xx"] == 0))
     log(f"{entry['id']}: {result['requests']} requests, {result['rps']:.0f} req/s, "
-        f"p99 {fmt_ms(p99)} ms -> {'pass' if entry['passed'] else 'FAIL'}")
+        f"p99 {fmt_ms(p99)} ms, X-Cache-Hit {fmt_share(result)}, per server "
+        f"{', '.join(str(e['requests']) for e in result['endpoints'])} requests "
+        f"-> {'pass' if entry['passed'] else 'FAIL'}")
     return entry
+
+
+# ---------------------------------------------------------------- Redis cache phase
+
+def run_warm_mix(args, port):
+    """The query mix with the response cache warm: each path requested once (with the query's
+    headers), then every query measured as in run_query_mix, against WARM_TARGET_MS. Returns
+    (the entries, with cache_hit_ratio each, and the warm-up pass's figures)."""
+    mix = query_mix(port)
+    warm = {"requests": 0, "cache_hits": 0}
+    for _, _, paths, _, headers in mix:
+        result = loadgen(args, [port], paths, requests=len(paths), headers=headers)
+        warm = {k: warm[k] + result[k] for k in warm}
+    log(f"warm-up: every path of the mix once, {warm['requests']} requests "
+        f"({warm['cache_hits']} already answered from the cache)")
+    entries = []
+    for qid, desc, paths, _, headers in mix:
+        entry = run_query(args, port, qid, desc, paths, WARM_TARGET_MS, headers)
+        if entry.get("requests"):
+            entry["cache_hit_ratio"] = round(entry["cache_hits"] / entry["requests"], 4)
+            log(f"{qid}: X-Cache-Hit on {fmt_share(entry)} of the measured requests")
+        entries.append(entry)
+    return entries, warm
+
+
+def cache_summary(entries):
+    """X-Cache-Hit over the measured requests of the warm mix: all of them, and those of the
+    queries that let the cache answer (not sent with Cache-Control: no-cache)."""
+    def share(queries):
+        requests = sum(q.get("requests") or 0 for q in queries)
+        hits = sum(q.get("cache_hits") or 0 for q in queries)
+        return {"requests": requests, "cache_hits": hits,
+                "ratio": round(hits / requests, 4) if requests else None}
+    cacheable = [q for q in entries if NO_CACHE not in q.get("headers", [])]
+    return {"all": share(entries), "cacheable": share(cacheable),
+            "bypassed": [q["id"] for q in entries if q not in cacheable]}
+
+
+def run_scale_out(args, first, settings, expected):
+    """Starts a second serve instance with the same `settings` (database, Redis, secret key)
+    and its own data directory, then runs CONCURRENT_QUERY from --scale-out-clients clients
+    on `first` alone and over both, with the cache warm and with Cache-Control: no-cache.
+    Returns the runs, the second instance's start-up and memory; it is stopped at the end."""
+    data_dir = os.path.join(args.out_dir, "data-pg-2")
+    os.makedirs(data_dir, exist_ok=True)
+    second = Server(args.binary, data_dir, os.path.join(args.out_dir, "server-postgresql-2.log"),
+                    **settings)
+    result = {"clients": args.scale_out_clients, "seconds": args.scale_out_seconds, "runs": []}
+    try:
+        result["second_startup"] = second.wait_ready(expected, args.ready_timeout)
+        log(f"second instance: ready after {result['second_startup']['ready_s']:.1f} s on port "
+            f"{second.port}")
+        for cache, headers in (("warm", []), ("bypassed", [NO_CACHE])):
+            for ports in ([first.port], [first.port, second.port]):
+                n = len(ports)
+                run = run_concurrent(args, ports, concurrency=args.scale_out_clients,
+                                     seconds=args.scale_out_seconds, extra_headers=headers,
+                                     label=f", {n} instance{'s' if n > 1 else ''}, cache {cache}")
+                result["runs"].append(dict(run, instances=n, cache=cache))
+        result["second_memory"] = second.memory()
+    finally:
+        second.stop()
+    return result
+
+
+def redis_settings(cluster, redis):
+    """The settings of the postgresql-redis servers: the cluster's primary, the shared Redis
+    cache, the cache on, and one secret key for both instances."""
+    return {"CONTACTS_DATABASE_URL": cluster.ensure_started()["primary"],
+            "CONTACTS_REDIS_URL": redis.ensure_started()["url"],
+            "CONTACTS_CACHE_ENABLED": "true", "CONTACTS_SECRET_KEY": secrets.token_hex(32)}
+
+
+def measure_redis_phase(args, server, settings, imported, redis, entry):
+    """The warm query mix, then the scale-out runs, then what Redis saw; into `entry`."""
+    entry["queries"], entry["cache_warmup"] = run_warm_mix(args, server.port)
+    entry["cache"] = cache_summary(entry["queries"])
+    log(f"warm mix: X-Cache-Hit on {fmt_share(entry['cache']['cacheable'])} of the requests "
+        f"that allow the cache ({fmt_share(entry['cache']['all'])} of all)")
+    entry["redis"] = redis.stats()
+    entry["scale_out"] = run_scale_out(args, server, settings, imported)
+    entry["redis_after_scale_out"] = redis.stats()
 
 
 def wait_for_replica(port, timeout):
@@ -592,9 +772,10 @@ def wait_for_replica(port, timeout):
 
 # ---------------------------------------------------------------- one store
 
-def measure_store(args, store, csv_path, csv_info, cluster):
-    """Import, start-up, query mix, concurrency and memory of one store. Returns its entry
-    (with "error" when a step failed, "unavailable" when the replica reader did not answer)."""
+def measure_store(args, store, csv_path, csv_info, cluster, redis):
+    """Import, start-up, query mix, concurrency (on postgresql-redis: the warm mix and the
+    scale-out runs) and memory of one store. Returns its entry (with "error" when a step
+    failed, "unavailable" when the replica reader did not answer)."""
     entry = {}
     server = None
     try:
@@ -610,6 +791,8 @@ def measure_store(args, store, csv_path, csv_info, cluster):
             data_dir, settings = cluster.data_dir(), {"CONTACTS_DATABASE_URL": urls["primary"]}
             if store == "postgresql-sql":
                 settings["CONTACTS_DATABASE_REPLICA_URL"] = urls["replica"]
+            if store == REDIS_STORE:
+                settings = redis_settings(cluster, redis)
         log_name = "server.log" if store == "sqlite" else f"server-{store}.log"
         server = Server(args.binary, data_dir, os.path.join(args.out_dir, log_name), **settings)
         entry["startup"] = server.wait_ready(imported, args.ready_timeout)
@@ -621,9 +804,11 @@ def measure_store(args, store, csv_path, csv_info, cluster):
             if not entry["replica"]["used"]:
                 entry["unavailable"] = "replica reader not available"
             param = REPLICA_PARAM
-        if not entry.get("unavailable"):
+        if store == REDIS_STORE:
+            measure_redis_phase(args, server, settings, imported, redis, entry)
+        elif not entry.get("unavailable"):
             entry["queries"] = run_query_mix(args, server.port, param)
-            entry["concurrent"] = run_concurrent(args, server.port, param)
+            entry["concurrent"] = run_concurrent(args, [server.port], param)
         entry["memory"] = server.memory()
     except ERRORS as e:
         entry["error"] = str(e)
@@ -647,7 +832,7 @@ def http_context(args, tag="", **settings):
         "query_seconds": args.during_import_seconds,
         "server_factory": lambda data_dir, log_path, workers: Server(
             args.binary, data_dir, log_path, CONTACTS_IMPORT_WORKERS=workers, **settings),
-        "loadgen": lambda port, paths, duration: loadgen(args, port, paths, duration=duration),
+        "loadgen": lambda port, paths, duration: loadgen(args, [port], paths, duration=duration),
     }
 
 
@@ -707,13 +892,14 @@ def main():
                "store_order": args.stores, "stores": {s: {} for s in args.stores}}
     started = time.monotonic()
     cluster = PgCluster(args) if any(s in PG_STORES for s in args.stores) else None
+    redis = RedisServer(args) if REDIS_STORE in args.stores else None
     try:
         csv_path, results["generate"] = ensure_csv(args)
         if not args.only_http_import:
             for store in args.stores:
                 log(f"\n== {store}")
                 results["stores"][store].update(
-                    measure_store(args, store, csv_path, results["generate"], cluster))
+                    measure_store(args, store, csv_path, results["generate"], cluster, redis))
         if not args.skip_http_import:
             for store in (s for s in args.stores if s in HTTP_IMPORT_STORES):
                 log(f"\n== {store}: HTTP import")
@@ -726,8 +912,9 @@ def main():
         results["error"] = str(e)
         log(f"run_bench: {e}")
     finally:
-        if cluster is not None:
-            cluster.stop()
+        for service in (redis, cluster):
+            if service is not None:
+                service.stop()
     errors = run_errors(results)
     if errors:
         results["error"] = "; ".join(errors)
