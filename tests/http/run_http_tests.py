@@ -36,6 +36,7 @@ MODULES = [
     "test_auth",
     "test_import_jobs",
     "test_postgres",
+    "test_operations",
 ]
 AFTER_STOP_MODULES = ["test_shutdown"]
 
