@@ -369,6 +369,7 @@ def start_fleet(fleet, seed_rows, worker):
             fleet.start_worker()
         fleet.start_instance("a")
         fleet.start_instance("b")
+        wait_ready(fleet.instances, "redis")
         fleet.start_nginx()
     except BaseException:
         fleet.stop()
@@ -377,6 +378,24 @@ def start_fleet(fleet, seed_rows, worker):
 
 def direct_client(server):
     return http_client.Client(LOOPBACK, server.port)
+
+
+def wait_ready(servers, cache, timeout=30):
+    """Until GET /readyz on each server answers 200 with this cache state (as step 5 of
+    docs/operations.md waits before an instance gets traffic)."""
+    deadline = time.time() + timeout
+    while True:
+        answers = []
+        for s in servers:
+            r = direct_client(s).get("/readyz")
+            answers.append((s.name, r.status, r.json() if r.body.startswith(b"{") else r.body))
+        if all(status == 200 and isinstance(body, dict) and body.get("cache") == cache
+               for _, status, body in answers):
+            return
+        if time.time() > deadline:
+            raise AssertionError("not ready with cache %r after %ds: %s" % (cache, timeout,
+                                                                          answers))
+        time.sleep(0.2)
 
 
 # -- the fleet ---------------------------------------------------------------------------------
@@ -578,22 +597,6 @@ class OperationsOutages(unittest.TestCase):
             r = self.public.get("/api/contacts/count/", params)
             self.assertEqual((r.status, r.json()), (200, {"count": self.SEED_ROWS}), r.describe())
 
-    def wait_ready(self, cache="redis", timeout=30):
-        """Until /readyz on every instance says ready (with this cache state)."""
-        deadline = time.time() + timeout
-        while True:
-            bodies = []
-            for c in self.direct:
-                self.count_through_nginx(1)
-                r = c.get("/readyz")
-                body = r.json() if r.body.startswith(b"{") else {}
-                bodies.append((r.status, body))
-            if all(s == 200 and b.get("cache") == cache for s, b in bodies):
-                return
-            if time.time() > deadline:
-                self.fail("instances not ready (cache %s) after %ds: %s" % (cache, timeout, bodies))
-            time.sleep(0.2)
-
     def test_primary_down_503_with_retry_after_passes_through_nginx_and_reads_go_on(self):
         self.count_through_nginx(2)
         cluster("stop-server", self.dir, "primary")
@@ -615,7 +618,7 @@ class OperationsOutages(unittest.TestCase):
             self.count_through_nginx()  # from the instances' read indexes
         finally:
             cluster("start-server", self.dir, "primary")
-        self.wait_ready()
+        wait_ready(self.fleet.instances, "redis")
         r = self.public.request("POST", "/api/auth/token/", body=json.dumps(
             {"username": ADMIN[0], "password": ADMIN[1]}).encode(),
             headers={"Content-Type": "application/json"})
@@ -645,14 +648,14 @@ class OperationsOutages(unittest.TestCase):
             cluster("start-server", self.dir, "replica")
 
     def test_redis_down_reads_go_on_and_instances_reconnect_when_it_is_back(self):
-        self.wait_ready("redis")
+        wait_ready(self.fleet.instances, "redis")
         self.fleet.redis("stop-server")
         try:
             self.count_through_nginx()
             for c in self.direct:
                 self.assertEqual(c.get_json("/api/contacts/count/"), {"count": self.SEED_ROWS})
-            self.wait_ready("redis-unavailable", timeout=10)
+            wait_ready(self.fleet.instances, "redis-unavailable", timeout=10)
         finally:
             self.fleet.redis("start-server")
-        self.wait_ready("redis")
+        wait_ready(self.fleet.instances, "redis")
         self.count_through_nginx()
