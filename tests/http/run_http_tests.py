@@ -37,6 +37,7 @@ MODULES = [
     "test_import_jobs",
     "test_postgres",
     "test_fleet",
+    "test_operations",
 ]
 AFTER_STOP_MODULES = ["test_shutdown"]
 
