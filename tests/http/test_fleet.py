@@ -171,6 +171,31 @@ class TwoInstances(unittest.TestCase):
             self.assertEqual(stop_process(worker), 0)
 
 
+@unittest.skipUnless(harness.PG_URL, "runs with --postgres")
+class TwoInstancesWithoutRedis(unittest.TestCase):
+    """The same guarantee with an in-process cache per instance: A learns of B's job from
+    PostgreSQL's NOTIFY alone."""
+
+    def test_a_job_completed_through_b_is_visible_on_a_at_once(self):
+        data = os.path.join(CTX.root, "data-fleet-local")
+        os.makedirs(data, exist_ok=True)
+        harness.create_user(data, "create-admin", ADMIN[0], ADMIN[1], via_stdin=False)
+        local = {"CONTACTS_REDIS_URL": ""}
+        a = start_instance("local-a", data, dict(local, CONTACTS_IMPORT_WORKERS="0")).client
+        b = start_instance("local-b", data, dict(local, CONTACTS_IMPORT_WORKERS="1")).client
+        self.assertEqual(a.get("/readyz").json()["cache"], "in-process")
+        auth = {"Authorization": "Bearer " + token(b, ADMIN)}
+        params = {"first_name": "loc"}
+        for _ in range(2):
+            r = a.get("/api/contacts/count/", params)
+        self.assertEqual((r.json(), cached(r)), ({"count": 0}, True))
+        for n in (400, 900):
+            job = wait_job(self, b, auth, upload(self, b, auth, people_csv(n, prefix="loc")))
+            self.assertEqual(job["status"], "completed")
+            r = a.get("/api/contacts/count/", params)
+            self.assertEqual(r.json(), {"count": n if n == 400 else 1300})
+
+
 @needs_fleet
 class RedisOutage(unittest.TestCase):
     """A Redis of this class's own, stopped, restarted and paused by its tests."""
