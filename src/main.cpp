@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "api/app.h"
+#include "cache/redis_cache.h"
+#include "cache/response_cache.h"
 #include "auth/password.h"
 #include "auth/secret_key.h"
 #include "config/settings.h"
@@ -19,6 +21,7 @@
 #include "ingest/cli_import.h"
 #include "ingest/generator.h"
 #include "ingest/import_jobs.h"
+#include "store/notice_listener.h"
 #include "store/open_store.h"
 #include "store/postgres/pg_reader.h"
 #include "store/postgres/postgres_store.h"
@@ -66,6 +69,19 @@ std::string default_errors_path(const Settings& settings) {
   return (dir / ("import_" + stamp + "_errors.csv")).string();
 }
 
+// The response cache: Redis when CONTACTS_REDIS_URL is set (and caching is on), else in-process.
+// Redis keys are "<CONTACTS_REDIS_KEY_PREFIX>:<store id>:...".
+std::unique_ptr<ResponseCache> make_cache(const Settings& settings, const Store& store) {
+  if (settings.cache_enabled && !settings.redis_url.empty()) {
+    char id[17];
+    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(store.store_id()));
+    return std::make_unique<RedisCache>(redis::parse_url(settings.redis_url),
+                                        settings.redis_key_prefix + ":" + id,
+                                        std::chrono::milliseconds(settings.redis_timeout_ms));
+  }
+  return std::make_unique<LocalCache>(settings.cache_enabled ? settings.cache_max_entries : 0);
+}
+
 int cmd_generate(const std::vector<std::string>& args) {
   const uint64_t rows = parse_count(option(args, "--rows"), "--rows");
   const uint64_t seed = parse_count(option(args, "--seed", "1"), "--seed");
@@ -87,6 +103,9 @@ int cmd_import(const std::vector<std::string>& args) {
   Store& store = *store_ptr;
   const std::string errors = option(args, "--errors", default_errors_path(settings));
   const auto result = ingest::import_file(store, args[0], errors, /*print_summary=*/true);
+  // Like a finished job: every instance shows the new rows from now on.
+  const uint64_t version = store.publish_data_version();
+  if (!settings.redis_url.empty()) make_cache(settings, store)->publish(version);
   return result.failed ? 1 : 0;
 }
 
@@ -146,8 +165,11 @@ int cmd_worker() {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // worker threads inherit the mask
   {
-    ingest::JobRunner runner(store, job_runner_options(settings,
-                                                       std::max(1u, settings.import_workers), {}));
+    const auto cache = make_cache(settings, store);  // with Redis: finished jobs publish their version
+    ingest::JobRunner runner(
+        store, job_runner_options(settings, std::max(1u, settings.import_workers),
+                                  [&] { cache->publish(store.data_version()); }));
+    NoticeListener listener(store, {[&runner] { runner.notify(); }, {}});
     std::printf("import worker running (%u threads)\n", std::max(1u, settings.import_workers));
     std::fflush(stdout);
     int sig = 0;
@@ -182,25 +204,46 @@ int cmd_serve(const std::vector<std::string>& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("read index loaded: %u contacts in %.2f s\n", reader.snapshot()->rows, load_s);
   index::Refresher refresher(store, reader, std::chrono::milliseconds(500));
-  std::unique_ptr<ingest::JobRunner> runner;
-  if (settings.import_workers > 0) {
-    runner = std::make_unique<ingest::JobRunner>(
-        store, job_runner_options(settings, settings.import_workers,
-                                  [&refresher] { refresher.refresh_now(); }));
+  const auto cache = make_cache(settings, store);
+  std::unique_ptr<PostgresReader> primary_sql, replica;
+  if (!settings.database_url.empty()) {
+    // Answers reads while the index catches up with an import finished by another process.
+    primary_sql = std::make_unique<PostgresReader>(
+        settings.database_url, settings.database_pool_size, settings.count_timeout_ms);
   }
-  api::Authenticator authenticator(
-      settings, store, auth::load_or_create_secret_key(settings.data_dir, settings.secret_key));
-  api::ImportEndpoints imports(settings, store, reader, [&runner] {
-    if (runner) runner->notify();
-  });
-  std::unique_ptr<PostgresReader> replica;
   if (!settings.replica_url.empty()) {
     replica = std::make_unique<PostgresReader>(settings.replica_url, settings.database_pool_size,
                                                settings.count_timeout_ms);
   }
-  api::ReadRouter router(reader, replica.get(), [&store] { return store.data_version(); },
-                         std::chrono::milliseconds(settings.replica_max_lag_ms));
-  api::App app(settings, router, authenticator, imports);
+  api::ReadRouter router({reader, primary_sql.get(), replica.get()},
+                         [&store] { return store.data_version(); },
+                         std::chrono::milliseconds(settings.replica_max_lag_ms),
+                         [&refresher] { refresher.wake(); });
+  // A version is published by this process's jobs (after the index has the rows), by other
+  // processes' jobs (PostgreSQL notices; the shared cache) and by `contacts-api import`.
+  const auto publish = [&](uint64_t version) {
+    router.raise_published(version);
+    cache->publish(version);
+  };
+  std::unique_ptr<ingest::JobRunner> runner;
+  if (settings.import_workers > 0) {
+    runner = std::make_unique<ingest::JobRunner>(
+        store, job_runner_options(settings, settings.import_workers, [&] {
+          refresher.refresh_now();
+          publish(store.data_version());
+        }));
+  }
+  NoticeListener listener(store, {[&runner] {
+                                    if (runner) runner->notify();
+                                  },
+                                  publish});
+  api::Authenticator authenticator(
+      settings, store, auth::load_or_create_secret_key(settings.data_dir, settings.secret_key));
+  api::ImportEndpoints imports(settings, store, router, [&runner] {
+    if (runner) runner->notify();
+  });
+  api::App app(settings, router, authenticator, imports, *cache,
+               [&store] { store.data_version(); });
   http::ServerOptions options;
   options.host = settings.host;
   options.port = settings.port;
@@ -226,6 +269,8 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
+  // A peer that closed its socket (Redis restarting) must be an error, not a fatal signal.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     if (command == "serve") return cmd_serve(args);
     if (command == "import") return cmd_import(args);

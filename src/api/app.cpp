@@ -12,18 +12,28 @@
 #include "util/text.h"
 
 namespace contacts::api {
+
+enum class RouteKind {
+  root, favicon, health, healthz, readyz, list, count, analytics, retrieve, field, token, token_refresh,
+  import_info, import_job, import_errors,
+};
+enum class CacheFamily { none, list, field, analytics };
+
+struct RouteMatch {
+  RouteKind kind;
+  CacheFamily cache = CacheFamily::none;
+  int64_t id = 0;
+  FieldEndpoint field = FieldEndpoint::title;
+  std::string_view endpoint = {};  // cache key namespace: "list", "count", "title", ...
+};
+
 namespace {
 
 constexpr const char* kJson = "application/json; charset=utf-8";
 constexpr const char* kReadMethods = "GET, HEAD, OPTIONS";
 
-enum class RouteKind {
-  root, favicon, health, list, count, analytics, retrieve, field, token, token_refresh,
-  import_info, import_job, import_errors,
-};
 constexpr const char* kImportMethods = "GET, POST, HEAD, OPTIONS";
 constexpr const char* kPostMethods = "POST, OPTIONS";
-enum class CacheFamily { none, list, field, analytics };
 
 constexpr const char* kStoreUnavailable =
     "The database is temporarily unavailable. Please try again shortly.";
@@ -41,12 +51,6 @@ void log_error(const http::Request& request, std::string_view msg, std::string_v
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-struct RouteMatch {
-  RouteKind kind;
-  CacheFamily cache = CacheFamily::none;
-  int64_t id = 0;
-  FieldEndpoint field = FieldEndpoint::title;
-};
 
 // A positive decimal id of at most 18 digits, or 0.
 int64_t parse_id(std::string_view s) {
@@ -80,19 +84,23 @@ std::optional<RouteMatch> match_route(std::string_view path) {
   if (path == "/" || path.empty()) return RouteMatch{RouteKind::root};
   if (path == "/favicon.ico") return RouteMatch{RouteKind::favicon};
   if (path == "/api/health") return RouteMatch{RouteKind::health};
+  if (path == "/healthz") return RouteMatch{RouteKind::healthz};
+  if (path == "/readyz") return RouteMatch{RouteKind::readyz};
   if (path == "/api/auth/token") return RouteMatch{RouteKind::token};
   if (path == "/api/auth/token/refresh") return RouteMatch{RouteKind::token_refresh};
   if (path == "/api/contacts/import") return RouteMatch{RouteKind::import_info};
   if (auto job = match_import_job(path)) return job;
   constexpr std::string_view kContacts = "/api/contacts";
-  if (path == kContacts) return RouteMatch{RouteKind::list, CacheFamily::list};
+  if (path == kContacts) return RouteMatch{RouteKind::list, CacheFamily::list, 0, {}, "list"};
   if (path.substr(0, kContacts.size() + 1) != "/api/contacts/") return std::nullopt;
   const std::string_view rest = path.substr(kContacts.size() + 1);
   if (rest.find('/') != std::string_view::npos) return std::nullopt;
-  if (rest == "count") return RouteMatch{RouteKind::count, CacheFamily::list};
-  if (rest == "analytics") return RouteMatch{RouteKind::analytics, CacheFamily::analytics};
+  if (rest == "count") return RouteMatch{RouteKind::count, CacheFamily::list, 0, {}, "count"};
+  if (rest == "analytics") {
+    return RouteMatch{RouteKind::analytics, CacheFamily::analytics, 0, {}, "analytics"};
+  }
   if (auto f = field_endpoint_named(rest)) {
-    return RouteMatch{RouteKind::field, CacheFamily::field, 0, *f};
+    return RouteMatch{RouteKind::field, CacheFamily::field, 0, *f, rest};
   }
   const int64_t id = parse_id(rest);
   if (id <= 0) return std::nullopt;
@@ -205,12 +213,13 @@ std::string RequestContext::link(const std::string& query) const {
 }
 
 App::App(const Settings& settings, ReadRouter& router, Authenticator& auth,
-         const ImportEndpoints& imports)
+         const ImportEndpoints& imports, ResponseCache& cache, std::function<void()> check_store)
     : settings_(settings),
       router_(router),
       auth_(auth),
       imports_(imports),
-      cache_(settings.cache_max_entries) {}
+      cache_(cache),
+      check_store_(std::move(check_store)) {}
 
 http::BodyRoute App::route_body(const http::Request& head) {
   std::string path = head.path;
@@ -302,52 +311,96 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
       r.status = 204;
       return r;
     }
-    case RouteKind::health: return json_response(200, "{\"status\":\"ok\"}");
+    case RouteKind::health:
+    case RouteKind::healthz: return json_response(200, "{\"status\":\"ok\"}");
+    case RouteKind::readyz: return readiness();
     default: break;
   }
   if (settings_.reads_require_auth) auth_.require_user(request);
   RequestContext ctx{request, QueryParams::parse(request.query), base_url(request, settings_)};
   const std::string* cache_control = request.header("cache-control");
   ctx.no_cache = cache_control && text::ascii_lower(*cache_control).find("no-cache") != std::string::npos;
-
   // Contract: reads prefer the replica by default unless the request says no-cache.
   const bool want_replica = ctx.params.get_bool("use_replica")
                                 .value_or(settings_.default_replica_read && !ctx.no_cache);
-  const auto answer = [&](const ReadTarget& target) {
-    const bool cacheable = settings_.cache_enabled && route->cache != CacheFamily::none;
-    std::string key;
-    if (cacheable) {
-      key = std::to_string(static_cast<int>(route->kind)) + "|" + path + "|" + ctx.base_url +
-            "|" + request.path + "|" + ctx.params.canonical() + "|" +
-            (target.replica ? "r" : "p") + std::to_string(target.reader.generation());
-      if (!ctx.no_cache) {
-        if (auto hit = cache_.get(key)) {
-          http::Response r = json_response(200, std::move(*hit));
-          r.set_header("X-Cache-Hit", "true");
-          return r;
-        }
-      }
-    }
-    std::string body;
-    switch (route->kind) {
-      case RouteKind::list: body = list_contacts(ctx, target); break;
-      case RouteKind::count: body = count_contacts(ctx, target.reader); break;
-      case RouteKind::analytics: body = contact_analytics(ctx, target.reader); break;
-      case RouteKind::retrieve: body = retrieve_contact(target.reader, route->id); break;
-      case RouteKind::field: body = field_values(ctx, target.reader, route->field); break;
-      default: return json_response(404, json_detail("Not found."));
-    }
-    if (cacheable) cache_.put(key, body, ttl_for(route->cache, settings_));
-    return json_response(200, std::move(body));
+  return answer_read(*route, ctx, want_replica);
+}
+
+http::Response App::answer_read(const RouteMatch& route, const RequestContext& ctx,
+                                bool want_replica) {
+  ReadTarget target = router_.route(want_replica);
+  const bool cacheable = settings_.cache_enabled && route.cache != CacheFamily::none;
+  // "<endpoint>:<p|r>:<digest of the normalised request>": parameter order does not matter
+  // (canonical()), the base URL and path do (they are in the links).
+  std::string digest;
+  const auto key_for = [&](const ReadTarget& t) {
+    return std::string(route.endpoint) + (t.replica ? ":r:" : ":p:") + digest;
   };
-  const ReadTarget target = router_.route(want_replica);
-  if (!target.replica) return answer(target);
-  try {
-    return answer(target);
-  } catch (const StoreUnavailable&) {
-    router_.replica_failed();  // the replica went away since the last probe: use the primary
-    return answer(router_.primary());
+  const CacheLookup lookup = [&] {
+    if (!cacheable) return cache_.get({}, false);  // the published version only
+    digest = cache_digest(ctx.base_url + "\n" + ctx.request.path + "\n" + ctx.params.canonical());
+    return cache_.get(key_for(target), !ctx.no_cache);
+  }();
+  std::optional<CachedBody> entry = lookup.entry;
+  if (lookup.published > router_.published()) {
+    // An import finished elsewhere: pick the reader again (the index may be behind now).
+    const bool was_replica = target.replica;
+    target = router_.route(want_replica, lookup.published);
+    if (target.replica != was_replica) entry.reset();  // it was looked up under the other key
   }
+  if (entry) {
+    // Fresh enough: not older than what was published, nor (on the primary path) than the
+    // index, so a refresh of the index after writes by any process also renews the cache.
+    const uint64_t published = router_.published();
+    const uint64_t required = target.replica ? published : std::max(published, target.version);
+    if (entry->version >= required) {
+      http::Response r = json_response(200, std::move(entry->body));
+      r.set_header("X-Cache-Hit", "true");
+      return r;
+    }
+  }
+  const auto compute = [&](const ReadTarget& t) -> std::string {
+    switch (route.kind) {
+      case RouteKind::list: return list_contacts(ctx, t);
+      case RouteKind::count: return count_contacts(ctx, *t.reader);
+      case RouteKind::analytics: return contact_analytics(ctx, *t.reader);
+      case RouteKind::retrieve: return retrieve_contact(*t.reader, route.id);
+      case RouteKind::field: return field_values(ctx, *t.reader, route.field);
+      default: throw ApiError(404, "Not found.");
+    }
+  };
+  std::string body;
+  try {
+    body = compute(target);
+  } catch (const StoreUnavailable&) {
+    if (!target.replica) throw;
+    router_.replica_failed();  // the replica went away since the last probe: use the primary
+    target = router_.route(false);
+    body = compute(target);
+  }
+  if (cacheable) cache_.put(key_for(target), target.version, body, ttl_for(route.cache, settings_));
+  return json_response(200, std::move(body));
+}
+
+http::Response App::readiness() const {
+  std::string out;
+  JsonWriter w(out);
+  bool ready = true;
+  std::string store_state = "ok";
+  try {
+    check_store_();
+  } catch (const std::exception& e) {
+    ready = false;
+    store_state = "unavailable";
+  }
+  w.begin_object()
+      .field("status", ready ? "ready" : "unavailable")
+      .field("store", std::string_view(store_state))
+      .field("cache", settings_.cache_enabled ? cache_.state() : std::string_view("disabled"))
+      .end_object();
+  http::Response r = json_response(ready ? 200 : 503, std::move(out));
+  if (!ready) r.set_header("Retry-After", "5");
+  return r;
 }
 
 }  // namespace contacts::api

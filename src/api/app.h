@@ -1,12 +1,14 @@
 // The HTTP application: routing, request ids, CORS, errors, response cache, handlers.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "api/auth_handlers.h"
 #include "api/import_handlers.h"
 #include "api/read_router.h"
+#include "api/request_context.h"
 #include "cache/response_cache.h"
 #include "config/settings.h"
 #include "http/server.h"
@@ -14,11 +16,14 @@
 
 namespace contacts::api {
 
+struct RouteMatch;
+
 // Thread-safe: handle() is called concurrently from the server's threads.
 class App {
  public:
+  // `check_store` throws when the store does not answer (GET /readyz).
   App(const Settings& settings, ReadRouter& router, Authenticator& auth,
-      const ImportEndpoints& imports);
+      const ImportEndpoints& imports, ResponseCache& cache, std::function<void()> check_store);
   // Never throws: every failure becomes the contract's JSON error.
   http::Response handle(const http::Request& request);
   // Decides, from the head alone, whether a request body is streamed (uploads) or rejected
@@ -26,15 +31,19 @@ class App {
   http::BodyRoute route_body(const http::Request& head);
 
  private:
-  struct Route;
   http::Response dispatch(const http::Request& request, const std::string& path);
+  // A read route: cache lookup, reader choice, answer, cache fill.
+  http::Response answer_read(const RouteMatch& route, const RequestContext& ctx,
+                             bool want_replica);
+  http::Response readiness() const;
   // Request id and CORS headers of every answer.
   void finish(const http::Request& request, http::Response& response) const;
   const Settings& settings_;
   ReadRouter& router_;
   Authenticator& auth_;
   const ImportEndpoints& imports_;
-  ResponseCache cache_;
+  ResponseCache& cache_;
+  std::function<void()> check_store_;
 };
 
 }  // namespace contacts::api

@@ -60,7 +60,7 @@ void write_contact(JsonWriter& w, const Contact& c, bool with_meta) {
 }
 
 std::string list_contacts(const RequestContext& ctx, const ReadTarget& target) {
-  const ContactReader& reader = target.reader;
+  const ContactReader& reader = *target.reader;
   const ListQuery q = parse_list_query(ctx.params);
   const ListPage page = reader.list(q);
   std::string next, previous;

@@ -5,10 +5,10 @@
 #include <string>
 
 #include "api/auth_handlers.h"
+#include "api/read_router.h"
 #include "api/request_context.h"
 #include "config/settings.h"
 #include "http/server.h"
-#include "query/reader.h"
 #include "store/store.h"
 
 namespace contacts::api {
@@ -16,8 +16,9 @@ namespace contacts::api {
 // Thread-safe.
 class ImportEndpoints {
  public:
-  // `on_queued` runs after a job is created (wakes a local worker); may be empty.
-  ImportEndpoints(const Settings& settings, Store& store, const ContactReader& reader,
+  // `on_queued` runs after a job is created (wakes a local worker); may be empty. A completed
+  // job's data_version is published to `router` when its status is read.
+  ImportEndpoints(const Settings& settings, Store& store, ReadRouter& router,
                   std::function<void()> on_queued);
 
   // For POST /api/contacts/import/: checks the admin token and the content type before any
@@ -34,7 +35,7 @@ class ImportEndpoints {
  private:
   const Settings& settings_;
   Store& store_;
-  const ContactReader& reader_;
+  ReadRouter& router_;
   std::function<void()> on_queued_;
   std::string uploads_dir_;
 };

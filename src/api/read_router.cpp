@@ -4,13 +4,15 @@
 
 namespace contacts::api {
 
-ReadRouter::ReadRouter(const ContactReader& primary, const ContactReader* replica,
-                       std::function<uint64_t()> primary_data_version,
-                       std::chrono::milliseconds max_lag, std::chrono::milliseconds probe_interval)
-    : primary_(primary),
-      replica_(replica),
+ReadRouter::ReadRouter(ReadPaths paths, std::function<uint64_t()> primary_data_version,
+                       std::chrono::milliseconds max_lag, std::function<void()> index_behind,
+                       std::chrono::milliseconds probe_interval)
+    : index_(paths.index),
+      primary_sql_(paths.primary_sql),
+      replica_(paths.replica),
       primary_data_version_(std::move(primary_data_version)),
       max_lag_(max_lag),
+      index_behind_(std::move(index_behind)),
       probe_interval_(probe_interval) {
   if (!replica_) return;
   probe();
@@ -33,9 +35,28 @@ ReadRouter::~ReadRouter() {
   if (thread_.joinable()) thread_.join();
 }
 
-ReadTarget ReadRouter::route(bool want_replica) const {
-  if (want_replica && replica_ && replica_usable_.load()) return {*replica_, true};
-  return {primary_, false};
+void ReadRouter::raise_published(uint64_t version) {
+  uint64_t seen = published_.load();
+  while (seen < version && !published_.compare_exchange_weak(seen, version)) {
+  }
+}
+
+ReadTarget ReadRouter::route(bool want_replica, uint64_t published) {
+  raise_published(published);
+  const uint64_t required = published_.load();
+  if (want_replica && replica_ && replica_usable_.load()) {
+    const uint64_t replica_version = replica_version_.load();
+    if (replica_version >= required) return {replica_, true, replica_version};
+  }
+  const uint64_t indexed = index_.data_version();
+  if (indexed >= required) return {&index_, false, indexed};
+  if (index_behind_) index_behind_();
+  if (primary_sql_) return {primary_sql_, false, required};
+  return {&index_, false, indexed};
+}
+
+bool ReadRouter::serves(uint64_t version) const {
+  return primary_sql_ != nullptr || index_.data_version() >= version;
 }
 
 void ReadRouter::probe() {
@@ -54,6 +75,7 @@ void ReadRouter::probe() {
     replica_usable_ = false;
     return;
   }
+  replica_version_ = replica_version;
   const auto now = Clock::now();
   if (primary_version > replica_version &&
       (unreplicated_.empty() || unreplicated_.back().second < primary_version)) {

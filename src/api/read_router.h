@@ -1,5 +1,11 @@
-// Which reader answers a read: the primary path (the in-memory read index, fed by the primary
-// store) or a read replica, when one is configured, asked for, reachable and recent enough.
+// Which reader answers a read: the in-memory read index (fed by the primary store), SQL on the
+// primary while the index catches up with an import finished elsewhere, or a read replica when
+// one is configured, asked for, reachable, recent enough and not older than what was published.
+//
+// "Published" is the newest data_version that finished imports made visible (learned from this
+// process's jobs, PostgreSQL notices, job status reads and the shared cache). No read answers
+// from data older than it: that is what makes "no reader sees pre-import results after the job
+// says completed" hold across instances.
 #pragma once
 
 #include <atomic>
@@ -16,8 +22,15 @@
 namespace contacts::api {
 
 struct ReadTarget {
-  const ContactReader& reader;
-  bool replica;  // meta.using_replica
+  const ContactReader* reader;  // never null
+  bool replica;                 // meta.using_replica
+  uint64_t version;  // the answer shows data of at least this data_version
+};
+
+struct ReadPaths {
+  const ContactReader& index;
+  const ContactReader* primary_sql = nullptr;  // PostgreSQL: answers while the index is behind
+  const ContactReader* replica = nullptr;
 };
 
 // Thread-safe. With a replica, a background probe compares the replica's data_version with
@@ -26,16 +39,23 @@ struct ReadTarget {
 // answer, or lags more than `max_lag`, is not used until a later probe finds it healthy.
 class ReadRouter {
  public:
-  ReadRouter(const ContactReader& primary, const ContactReader* replica,
-             std::function<uint64_t()> primary_data_version, std::chrono::milliseconds max_lag,
+  // `index_behind` runs (on the request's thread; it must not block) when a read finds the
+  // index older than the published version, e.g. to wake the index refresher.
+  ReadRouter(ReadPaths paths, std::function<uint64_t()> primary_data_version,
+             std::chrono::milliseconds max_lag, std::function<void()> index_behind = {},
              std::chrono::milliseconds probe_interval = std::chrono::milliseconds(250));
   ~ReadRouter();
   ReadRouter(const ReadRouter&) = delete;
   ReadRouter& operator=(const ReadRouter&) = delete;
 
-  // The replica when `want_replica` and it is usable, else the primary path.
-  ReadTarget route(bool want_replica) const;
-  ReadTarget primary() const { return {primary_, false}; }
+  // Raises the published version to at least `published`, then picks: the replica when
+  // `want_replica` and it is usable and holds the published version; else the index when it
+  // does; else SQL on the primary (or, without one, the index).
+  ReadTarget route(bool want_replica, uint64_t published = 0);
+  uint64_t published() const { return published_.load(); }
+  void raise_published(uint64_t version);
+  // True when a read now shows data of at least `version` (job status uses it).
+  bool serves(uint64_t version) const;
   bool has_replica() const { return replica_ != nullptr; }
   bool replica_usable() const { return replica_usable_.load(); }
   // Called when a request on the replica found it unreachable: stop using it until the next
@@ -47,12 +67,16 @@ class ReadRouter {
  private:
   using Clock = std::chrono::steady_clock;
 
-  const ContactReader& primary_;
+  const ContactReader& index_;
+  const ContactReader* primary_sql_;
   const ContactReader* replica_;
   std::function<uint64_t()> primary_data_version_;
   const std::chrono::milliseconds max_lag_;
+  std::function<void()> index_behind_;
   const std::chrono::milliseconds probe_interval_;
+  std::atomic<uint64_t> published_{0};
   std::atomic<bool> replica_usable_{false};
+  std::atomic<uint64_t> replica_version_{0};  // as of the last probe
 
   std::mutex probe_mutex_;
   // Primary data_versions the replica had not reached yet, with when each was first seen.

@@ -1,4 +1,9 @@
-// In-process response cache: LRU with per-entry time to live. Thread-safe.
+// Response caches: the interface the API uses, and the in-process LRU behind it when no shared
+// cache is configured.
+//
+// A cached body carries the store data_version it was computed from (at least). A reader that
+// must show data of version V treats entries stamped older than V as misses, so moving V (an
+// import completed somewhere) invalidates every older entry at once, on every instance.
 #pragma once
 
 #include <chrono>
@@ -7,26 +12,58 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace contacts {
 
+// Hex SHA-256 of `material` (the normalised request), 32 characters: the last part of a key.
+std::string cache_digest(std::string_view material);
+
+struct CachedBody {
+  uint64_t version = 0;  // data_version the body was computed from, at least
+  std::string body;
+};
+
+struct CacheLookup {
+  std::optional<CachedBody> entry;
+  // The newest data_version published to the shared cache by finished imports; 0 when the
+  // cache is not shared (or does not answer).
+  uint64_t published = 0;
+};
+
+// Thread-safe. Keys are "<endpoint>:<variant>:<digest>" (see api/app.cpp).
 class ResponseCache {
  public:
-  explicit ResponseCache(size_t max_entries) : max_entries_(max_entries) {}
+  virtual ~ResponseCache() = default;
+  // The entry under `key` (when `want_entry`) and the published version. Never throws and
+  // never waits long: a shared cache that does not answer is a miss.
+  virtual CacheLookup get(const std::string& key, bool want_entry) = 0;
+  // Stores `body` under `key` for `ttl` (zero stores nothing).
+  virtual void put(const std::string& key, uint64_t version, std::string_view body,
+                   std::chrono::seconds ttl) = 0;
+  // Makes `version` the published version unless a newer one is there (shared caches only).
+  virtual void publish(uint64_t version) = 0;
+  // "in-process", "redis" or "redis-unavailable", for /readyz and logs.
+  virtual std::string_view state() const = 0;
+};
 
-  // The body stored under `key` if present and not expired.
-  std::optional<std::string> get(const std::string& key);
-  // Stores `body` under `key` for `ttl`; a zero ttl stores nothing. Evicts the least
-  // recently used entry when full.
-  void put(const std::string& key, std::string body, std::chrono::seconds ttl);
-  void clear();
+// In-process LRU with per-entry time to live.
+class LocalCache final : public ResponseCache {
+ public:
+  explicit LocalCache(size_t max_entries) : max_entries_(max_entries) {}
+
+  CacheLookup get(const std::string& key, bool want_entry) override;
+  void put(const std::string& key, uint64_t version, std::string_view body,
+           std::chrono::seconds ttl) override;
+  void publish(uint64_t) override {}
+  std::string_view state() const override { return "in-process"; }
   size_t size() const;
 
  private:
   using Clock = std::chrono::steady_clock;
   struct Entry {
-    std::string body;
+    CachedBody value;
     Clock::time_point expires;
     std::list<std::string>::iterator lru;
   };

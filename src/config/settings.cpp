@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "cache/redis_client.h"
 #include "util/text.h"
 
 namespace contacts {
@@ -74,6 +75,21 @@ Settings Settings::from_environment() {
   s.database_pool_size = static_cast<size_t>(read_int(
       "CONTACTS_DATABASE_POOL_SIZE", static_cast<int64_t>(s.database_pool_size), 1, 1000));
   s.count_timeout_ms = read_int("CONTACTS_COUNT_TIMEOUT_MS", s.count_timeout_ms, 1, 3'600'000);
+  s.redis_url = read_string("CONTACTS_REDIS_URL", "");
+  if (!s.redis_url.empty()) {
+    try {
+      redis::parse_url(s.redis_url);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("CONTACTS_REDIS_URL: ") + e.what());
+    }
+  }
+  s.redis_timeout_ms = read_int("CONTACTS_REDIS_TIMEOUT_MS", s.redis_timeout_ms, 1, 60'000);
+  s.redis_key_prefix = read_string("CONTACTS_REDIS_KEY_PREFIX", s.redis_key_prefix);
+  for (char c : s.redis_key_prefix) {
+    if (c <= ' ' || c > '~') {
+      throw std::invalid_argument("CONTACTS_REDIS_KEY_PREFIX: printable ASCII without spaces only");
+    }
+  }
   s.default_replica_read = read_bool("CONTACTS_DEFAULT_REPLICA_READ", s.default_replica_read);
   s.trust_proxy = read_bool("CONTACTS_TRUST_PROXY", s.trust_proxy);
   const std::string origins = read_string("CONTACTS_CORS_ALLOWED_ORIGINS", "");

@@ -26,6 +26,11 @@ struct Settings {
   int64_t replica_max_lag_ms = 5000;
   size_t database_pool_size = 8;  // connections per process to each database
 
+  // Shared response cache; "" = an in-process cache per instance.
+  std::string redis_url;
+  int64_t redis_timeout_ms = 10;  // connect and reply timeout; slower counts as down
+  std::string redis_key_prefix = "contacts";  // namespace of every key
+
   int64_t count_timeout_ms = 10000;
   bool default_replica_read = false;
   std::vector<std::string> cors_allowed_origins;  // "*" allowed; empty = CORS off

@@ -25,6 +25,9 @@ class Refresher {
   // Rebuilds now if the store moved since the current snapshot; returns when the reader
   // shows every write committed before the call. Thread-safe.
   void refresh_now();
+  // Asks the polling thread to rebuild at once, without waiting for writes to settle (an
+  // import finished elsewhere). Returns immediately.
+  void wake();
 
  private:
   void run();
@@ -35,7 +38,8 @@ class Refresher {
   std::mutex build_mutex_;  // one rebuild at a time
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  bool stopping_ = false;  // guarded by stop_mutex_
+  bool woken_ = false;     // guarded by stop_mutex_
   std::thread thread_;
 };
 

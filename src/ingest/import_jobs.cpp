@@ -105,14 +105,6 @@ JobRunner::JobRunner(Store& store, JobRunnerOptions options)
     : store_(store), options_(std::move(options)) {
   std::filesystem::create_directories(std::filesystem::path(options_.data_dir) / "errors");
   for (unsigned i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { work(i); });
-  if (options_.workers > 0 && store_.notifies_jobs()) {
-    // Jobs queued by other processes wake a worker at once instead of at the next poll.
-    threads_.emplace_back([this] {
-      while (!stop_flag_) {
-        if (store_.wait_for_jobs(std::chrono::milliseconds(250))) notify();
-      }
-    });
-  }
 }
 
 JobRunner::~JobRunner() {

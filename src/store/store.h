@@ -42,6 +42,13 @@ struct ImportJob {
   uint64_t data_version = 0;  // the store's data_version when the job finished
 };
 
+// What other connections announced; see Store::wait_for_notices().
+struct StoreNotices {
+  bool jobs_queued = false;
+  // The newest data_version a finished job recorded (finish_job); 0 = none announced.
+  uint64_t published_version = 0;
+};
+
 // Progress of a running job, committed in the same transaction as the rows it counts.
 struct JobCheckpoint {
   int64_t job_id = 0;
@@ -91,6 +98,10 @@ class Store {
   // A number that grows with every committed write of contacts.
   virtual uint64_t data_version() const = 0;
 
+  // A random number fixed when the store was created: tells one database from another (or
+  // from its own re-creation) for caches kept outside it.
+  virtual uint64_t store_id() const = 0;
+
   virtual uint64_t count() const = 0;
 
   // Creates `username`, or replaces the password hash and staff flag of the existing user
@@ -116,11 +127,16 @@ class Store {
                           const std::string& message, const std::string& error_file_path,
                           int64_t now_us) = 0;
 
-  // Cross-process wake-ups for job workers: when notifies_jobs(), wait_for_jobs() blocks until
-  // some process queued a job (true) or `timeout` passed (false). Only one thread may wait.
-  // Stores without notifications return false at once; workers poll them instead.
-  virtual bool notifies_jobs() const { return false; }
-  virtual bool wait_for_jobs(std::chrono::milliseconds /*timeout*/) { return false; }
+  // Cross-process notices (PostgreSQL LISTEN/NOTIFY): when notifies(), wait_for_notices() blocks
+  // until another connection queued a job or finished one, or `timeout` passed (an empty
+  // result). After (re)connecting the listener both fields are set, since notices may have been
+  // missed meanwhile. Only one thread may wait. Stores without notifications return at once;
+  // their readers poll instead.
+  virtual bool notifies() const { return false; }
+  virtual StoreNotices wait_for_notices(std::chrono::milliseconds /*timeout*/) { return {}; }
+  // Announces the current data_version as published, as finish_job() does (for writes made
+  // outside jobs, e.g. `contacts-api import`). Returns it.
+  virtual uint64_t publish_data_version() { return data_version(); }
 
   // Writes whatever the store keeps for query planning after a large write (PostgreSQL:
   // ANALYZE, so the row-count estimate is current). Default: nothing to do.

@@ -62,9 +62,13 @@ TEST_F(PostgresOnly, MigrationsRunOnceWhenSeveralProcessesStartTogether) {
   store.migrate();
   auto conn = pg::connect(url_);
   const pg::Result r = pg::exec(conn.get(), "SELECT version FROM schema_migrations ORDER BY 1");
-  ASSERT_EQ(r.rows(), 2);
+  ASSERT_EQ(r.rows(), 3);
   EXPECT_EQ(r.int64(0, 0), 1);
   EXPECT_EQ(r.int64(1, 0), 2);
+  EXPECT_EQ(r.int64(2, 0), 3);
+  EXPECT_EQ(pg::exec(conn.get(), "SELECT count(*) FROM store_meta WHERE key = 'store_id'")
+                .int64(0, 0),
+            1);
   const pg::Result idx =
       pg::exec(conn.get(),
                "SELECT count(*) FROM pg_indexes WHERE tablename = 'contacts' AND indexdef LIKE "

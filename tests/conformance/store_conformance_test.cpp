@@ -401,26 +401,58 @@ TEST_P(StoreConformance, EstimatedCountIsWithinOnePercentOnceStatisticsAreRefres
   EXPECT_NEAR(static_cast<double>(store_->estimated_count()), 40000.0, 400.0);
 }
 
-TEST_P(StoreConformance, CreatingAJobWakesAWorkerWaitingInAnotherConnection) {
+TEST_P(StoreConformance, StoreIdIsRandomAndStable) {
+  const uint64_t id = store_->store_id();
+  EXPECT_NE(id, 0u);
+  EXPECT_EQ(backend_->open()->store_id(), id) << "another connection, the same store";
+  store_->upsert_batch(Rows{person("S", "s@id.com")}, 1);
+  EXPECT_EQ(store_->store_id(), id) << "writes do not change it";
+}
+
+TEST_P(StoreConformance, JobsQueuedAndFinishedElsewhereAreAnnouncedToOtherConnections) {
   auto other = backend_->open();  // another process's view of the same database
-  if (!other->notifies_jobs()) {
-    EXPECT_FALSE(other->wait_for_jobs(std::chrono::milliseconds(10)));
-    GTEST_SKIP() << GetParam() << " has no job notifications; workers poll it";
+  if (!other->notifies()) {
+    const StoreNotices n = other->wait_for_notices(std::chrono::milliseconds(10));
+    EXPECT_FALSE(n.jobs_queued);
+    EXPECT_EQ(n.published_version, 0u);
+    GTEST_SKIP() << GetParam() << " has no notifications; workers and readers poll it";
   }
-  // The first wait starts listening (and may report a wake-up for jobs queued before);
-  // after that, waits without new jobs time out.
-  other->wait_for_jobs(std::chrono::milliseconds(50));
-  EXPECT_FALSE(other->wait_for_jobs(std::chrono::milliseconds(200)));
+  // The first wait starts listening and reports a catch-up (notices may have been missed
+  // before): a possible job and the current data_version. After that, quiet waits are empty.
+  const StoreNotices first = other->wait_for_notices(std::chrono::milliseconds(50));
+  EXPECT_TRUE(first.jobs_queued);
+  EXPECT_EQ(first.published_version, store_->data_version());
+  const StoreNotices quiet = other->wait_for_notices(std::chrono::milliseconds(200));
+  EXPECT_FALSE(quiet.jobs_queued);
+  EXPECT_EQ(quiet.published_version, 0u);
+
   std::thread queue([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     store_->create_job("/tmp/upload.csv", 1);
   });
   const auto start = std::chrono::steady_clock::now();
-  const bool woken = other->wait_for_jobs(std::chrono::milliseconds(10'000));
+  const StoreNotices woken = other->wait_for_notices(std::chrono::milliseconds(10'000));
   const auto waited = std::chrono::steady_clock::now() - start;
   queue.join();
-  EXPECT_TRUE(woken);
+  EXPECT_TRUE(woken.jobs_queued);
+  EXPECT_EQ(woken.published_version, 0u);
   EXPECT_LT(waited, std::chrono::seconds(5));
+
+  // A finished job announces the data_version it recorded.
+  const auto job = store_->claim_job("w1", 2, 1'000'000);
+  ASSERT_TRUE(job.has_value());
+  store_->upsert_batch(Rows{person("N1", "n1@announce.com"), person("N2", "n2@announce.com")}, 3);
+  ASSERT_TRUE(store_->finish_job(job->id, "w1", "completed", "Completed", "", 4));
+  const uint64_t recorded = store_->get_job(job->id)->data_version;
+  EXPECT_EQ(recorded, store_->data_version());
+  StoreNotices finished;
+  for (int i = 0; i < 20 && finished.published_version == 0; ++i) {
+    finished = other->wait_for_notices(std::chrono::milliseconds(500));
+  }
+  EXPECT_EQ(finished.published_version, recorded);
+  // finish_job by a worker that does not hold the job changes nothing and announces nothing.
+  EXPECT_FALSE(store_->finish_job(job->id, "w2", "completed", "Completed", "", 5));
+  EXPECT_EQ(other->wait_for_notices(std::chrono::milliseconds(200)).published_version, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance, ::testing::Values("sqlite", "postgres"),

@@ -157,6 +157,9 @@ CTX = Context()
 # Set by run_http_tests.py --postgres: the URL of a PostgreSQL server on which every data
 # directory of the run gets its own database (the store then lives there, not in the dir).
 PG_URL = None
+# Set by run_http_tests.py --redis: every server of the run caches in this Redis, each data
+# directory under a key prefix of its own (CONTACTS_REDIS_KEY_PREFIX).
+REDIS_URL = None
 PSQL = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
 
 
@@ -176,16 +179,21 @@ def database_name(data_dir):
 
 def store_env(data_dir):
     """Settings that select the store of `data_dir`: {} for the embedded store, else the URL
-    of a database of its own on PG_URL (created empty on first use)."""
-    if not PG_URL:
-        return {}
+    of a database of its own on PG_URL (created empty on first use); with REDIS_URL, the
+    shared cache under a prefix of its own."""
     name = database_name(data_dir)
+    env = {}
+    if REDIS_URL:
+        env = {"CONTACTS_REDIS_URL": REDIS_URL, "CONTACTS_REDIS_KEY_PREFIX": name}
+    if not PG_URL:
+        return env
     url = PG_URL.rsplit("/", 1)[0] + "/" + name
     if name not in CTX.databases:
         psql(PG_URL, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
         psql(PG_URL, "CREATE DATABASE %s" % name)
         CTX.databases[name] = url
-    return {"CONTACTS_DATABASE_URL": url}
+    env["CONTACTS_DATABASE_URL"] = url
+    return env
 
 
 def copy_store(src_dir, dst_dir):

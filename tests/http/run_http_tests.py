@@ -2,7 +2,7 @@
 """HTTP test suite of contacts-api: the real binary over real HTTP.
 
     python3 tests/http/run_http_tests.py --binary PATH/contacts-api --workdir DIR [-k PATTERN]
-                                         [--postgres ENV_FILE]
+                                         [--postgres ENV_FILE] [--redis ENV_FILE]
 
 Builds the data (generated + fixtures), imports it, starts servers on loopback, runs the
 test modules, stops the servers and prints `N passed, M failed` as its last line. Exit
@@ -36,6 +36,8 @@ MODULES = [
     "test_auth",
     "test_import_jobs",
     "test_postgres",
+    "test_fleet",
+    "test_operations",
 ]
 AFTER_STOP_MODULES = ["test_shutdown"]
 
@@ -94,7 +96,12 @@ def main():
     ap.add_argument("--postgres", metavar="ENV_FILE", default=None,
                     help="run on PostgreSQL: a file with CONTACTS_TEST_DATABASE_URL=... "
                          "(written by scripts/pg_test_cluster)")
+    ap.add_argument("--redis", metavar="ENV_FILE", default=None,
+                    help="cache in Redis: a file with CONTACTS_TEST_REDIS_URL=... "
+                         "(written by scripts/redis_test_server)")
     args = ap.parse_args()
+    if args.redis:
+        harness.REDIS_URL = read_env_file(args.redis)["CONTACTS_TEST_REDIS_URL"]
     if args.postgres:
         harness.PG_URL = read_env_file(args.postgres)["CONTACTS_TEST_DATABASE_URL"]
 

@@ -83,6 +83,15 @@ class Routes(ApiTest):
         self.assertEqual(self.get_json("/api/health/"), {"status": "ok"})
         self.assertEqual(self.get_json("/api/health"), {"status": "ok"})
 
+    def test_load_balancer_probes(self):
+        self.assertEqual(self.get_json("/healthz"), {"status": "ok"})
+        ready = self.get_json("/readyz")
+        self.assertEqual((ready["status"], ready["store"]), ("ready", "ok"))
+        self.assertEqual(ready["cache"], "redis" if harness.REDIS_URL else "in-process")
+        self.assertEqual(self.c.request("HEAD", "/readyz").status, 200)
+        r = self.c.request("POST", "/readyz")
+        self.assertEqual(r.status, 405, r.describe())
+
     def test_favicon_is_204_without_body(self):
         r = self.get("/favicon.ico")
         self.assertEqual(r.status, 204)

@@ -153,6 +153,12 @@ class PrivateCluster(unittest.TestCase):
             self.assertEqual(r.status, 200, r.describe())
             self.assertEqual(len(r.json()["results"]), 3)
             self.assertEqual(c.get("/api/health/").status, 200)
+            # The load balancer's view: the process is up, but not ready.
+            self.assertEqual(c.get("/healthz").status, 200)
+            r = c.get("/readyz")
+            self.assertEqual(r.status, 503, r.describe())
+            self.assertEqual(r.header("retry-after"), "5")
+            self.assertEqual(r.json()["store"], "unavailable")
             self.assertTrue(s.alive())
         finally:
             cluster("start-server", self.dir, "primary")
@@ -165,6 +171,7 @@ class PrivateCluster(unittest.TestCase):
                 break
             time.sleep(0.2)
         self.assertEqual(r.status, 200, r.describe())
+        self.assertEqual(c.get("/readyz").json()["status"], "ready")
         job = wait_job(self, c, auth, upload(self, c, auth, people_csv(300, prefix="after")))
         self.assertEqual((job["status"], job["success_count"]), ("completed", 300))
         self.assertEqual(c.get("/api/contacts/count/").json(), {"count": 800})

@@ -123,6 +123,12 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, migration_1(), nullptr, ""},
       {2, migration_2(), backfill_folded, migration_2_indexes()},
+      // A random identity: caches outside the database (Redis) key their entries by it, so a
+      // database recreated from scratch never meets the entries of its predecessor.
+      {3,
+       "INSERT INTO store_meta(key, value) VALUES('store_id', "
+       "floor(random() * 9.2e18)::bigint) ON CONFLICT (key) DO NOTHING;",
+       nullptr, ""},
   };
   return kMigrations;
 }

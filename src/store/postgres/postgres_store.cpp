@@ -1,5 +1,6 @@
 #include "store/postgres/postgres_store.h"
 
+#include <cstdlib>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -14,6 +15,8 @@ namespace {
 constexpr int64_t kMigrationLockKey = 0x636f6e7461637473;  // "contacts"
 constexpr int kScanFetchRows = 2000;
 constexpr const char* kJobsChannel = "contacts_import_jobs";
+// Payload: the data_version a finished job recorded.
+constexpr const char* kPublishedChannel = "contacts_data_published";
 
 std::string staging_table_sql() {
   std::string sql = "CREATE TEMP TABLE contacts_staging(seq integer NOT NULL, email_key text,";
@@ -229,6 +232,12 @@ uint64_t PostgresStore::data_version() const {
       pg::exec(lease.get(), "SELECT value FROM store_meta WHERE key = 'data_version'").int64(0, 0));
 }
 
+uint64_t PostgresStore::store_id() const {
+  auto lease = pool_->acquire();
+  return static_cast<uint64_t>(
+      pg::exec(lease.get(), "SELECT value FROM store_meta WHERE key = 'store_id'").int64(0, 0));
+}
+
 uint64_t PostgresStore::count() const {
   auto lease = pool_->acquire();
   return static_cast<uint64_t>(pg::exec(lease.get(), "SELECT count(*) FROM contacts").int64(0, 0));
@@ -251,33 +260,51 @@ void PostgresStore::refresh_statistics() {
   pg::exec(lease.get(), "ANALYZE contacts");
 }
 
-bool PostgresStore::wait_for_jobs(std::chrono::milliseconds timeout) {
+StoreNotices PostgresStore::wait_for_notices(std::chrono::milliseconds timeout) {
   std::lock_guard lock(listen_mutex_);
-  bool reconnected = false;
+  StoreNotices notices;
   try {
     if (!listener_ || PQstatus(listener_.get()) != CONNECTION_OK) {
       listener_.reset();
       listener_ = pg::connect(url_);
       pg::exec(listener_.get(), std::string("LISTEN ") + kJobsChannel);
-      reconnected = true;  // a job may have been queued while nobody listened
+      pg::exec(listener_.get(), std::string("LISTEN ") + kPublishedChannel);
+      // Notices sent while nobody listened are lost: report what they could have said.
+      notices.jobs_queued = true;
+      notices.published_version = static_cast<uint64_t>(
+          pg::exec(listener_.get(), "SELECT value FROM store_meta WHERE key = 'data_version'")
+              .int64(0, 0));
     }
   } catch (const std::exception&) {
     listener_.reset();
     std::this_thread::sleep_for(timeout);
-    return false;
+    return {};
   }
   PGconn* c = listener_.get();
-  bool notified = reconnected;
-  if (!pg::wait_readable(c, timeout)) return notified;
+  if (!pg::wait_readable(c, timeout)) return notices;
   if (PQconsumeInput(c) == 0) {
-    listener_.reset();  // connection lost; reconnect on the next call
-    return true;
+    listener_.reset();  // connection lost; the next call reconnects and reports a catch-up
+    return notices;
   }
   while (PGnotify* n = PQnotifies(c)) {
+    if (std::string_view(n->relname) == kPublishedChannel) {
+      const uint64_t v = std::strtoull(n->extra, nullptr, 10);
+      if (v > notices.published_version) notices.published_version = v;
+    } else {
+      notices.jobs_queued = true;
+    }
     PQfreemem(n);
-    notified = true;
   }
-  return notified;
+  return notices;
+}
+
+uint64_t PostgresStore::publish_data_version() {
+  auto lease = pool_->acquire();
+  const pg::Result r = pg::exec(
+      lease.get(),
+      "SELECT value, pg_notify($1, value::text) FROM store_meta WHERE key = 'data_version'",
+      pg::Params().add(std::string_view(kPublishedChannel)));
+  return static_cast<uint64_t>(r.int64(0, 0));
 }
 
 int64_t PostgresStore::save_user(const std::string& username, const std::string& password_hash,
@@ -375,19 +402,27 @@ bool PostgresStore::finish_job(int64_t job_id, const std::string& worker, const 
                                const std::string& message, const std::string& error_file_path,
                                int64_t now_us) {
   auto lease = pool_->acquire();
-  return pg::exec(lease.get(),
-                  "UPDATE import_jobs SET status = $1, message = $2, error_file_path = $3, "
-                  "finished_at = $4::bigint, updated_at = $4::bigint, lease_expires_at = 0, "
-                  "data_version = (SELECT value FROM store_meta WHERE key = 'data_version') "
-                  "WHERE id = $5::bigint AND worker = $6 AND status = 'running'",
-                  pg::Params()
-                      .add(status)
-                      .add(message)
-                      .add(error_file_path)
-                      .add(now_us)
-                      .add(job_id)
-                      .add(worker))
-             .affected() == 1;
+  pg::Transaction tx(lease.get());
+  const pg::Result r =
+      pg::exec(lease.get(),
+               "UPDATE import_jobs SET status = $1, message = $2, error_file_path = $3, "
+               "finished_at = $4::bigint, updated_at = $4::bigint, lease_expires_at = 0, "
+               "data_version = (SELECT value FROM store_meta WHERE key = 'data_version') "
+               "WHERE id = $5::bigint AND worker = $6 AND status = 'running' "
+               "RETURNING data_version",
+               pg::Params()
+                   .add(status)
+                   .add(message)
+                   .add(error_file_path)
+                   .add(now_us)
+                   .add(job_id)
+                   .add(worker));
+  if (r.rows() != 1) return false;
+  // Every process LISTENing learns, once this commits, that readers must show this version.
+  pg::exec(lease.get(), "SELECT pg_notify($1, $2)",
+           pg::Params().add(std::string_view(kPublishedChannel)).add(r.text(0, 0)));
+  tx.commit();
+  return true;
 }
 
 }  // namespace contacts

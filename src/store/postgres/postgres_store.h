@@ -32,6 +32,7 @@ class PostgresStore final : public Store {
   // Reads through a cursor in one REPEATABLE READ snapshot, a few thousand rows at a time.
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
+  uint64_t store_id() const override;
   uint64_t count() const override;
   int64_t save_user(const std::string& username, const std::string& password_hash,
                     bool is_staff) override;
@@ -44,9 +45,11 @@ class PostgresStore final : public Store {
   bool finish_job(int64_t job_id, const std::string& worker, const std::string& status,
                   const std::string& message, const std::string& error_file_path,
                   int64_t now_us) override;
-  // LISTEN on a dedicated connection; create_job() NOTIFYs in its transaction.
-  bool notifies_jobs() const override { return true; }
-  bool wait_for_jobs(std::chrono::milliseconds timeout) override;
+  // LISTEN on a dedicated connection; create_job() and finish_job() NOTIFY in their
+  // transactions.
+  bool notifies() const override { return true; }
+  StoreNotices wait_for_notices(std::chrono::milliseconds timeout) override;
+  uint64_t publish_data_version() override;
   // ANALYZE contacts.
   void refresh_statistics() override;
   // pg_class.reltuples (count(*) before the first ANALYZE).

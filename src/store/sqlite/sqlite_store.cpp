@@ -43,6 +43,7 @@ std::string schema_sql() {
       "WHERE email_key IS NOT NULL;"
       "CREATE INDEX IF NOT EXISTS contacts_version ON contacts(version);"
       "INSERT OR IGNORE INTO store_meta(key, value) VALUES('data_version', 0);"
+      "INSERT OR IGNORE INTO store_meta(key, value) VALUES('store_id', abs(random()));"
       "CREATE TABLE IF NOT EXISTS users("
       "id INTEGER PRIMARY KEY AUTOINCREMENT,"
       "username TEXT NOT NULL UNIQUE,"
@@ -207,6 +208,13 @@ void SqliteStore::scan(uint64_t since_version, const std::function<void(Contact&
 uint64_t SqliteStore::data_version() const {
   std::lock_guard lock(read_mutex_);
   sqlite::Statement st(read_db_.get(), "SELECT value FROM store_meta WHERE key = 'data_version'");
+  st.step();
+  return static_cast<uint64_t>(st.column_int(0));
+}
+
+uint64_t SqliteStore::store_id() const {
+  std::lock_guard lock(read_mutex_);
+  sqlite::Statement st(read_db_.get(), "SELECT value FROM store_meta WHERE key = 'store_id'");
   st.step();
   return static_cast<uint64_t>(st.column_int(0));
 }

@@ -20,6 +20,7 @@ class SqliteStore final : public Store {
                             const JobCheckpoint* checkpoint = nullptr) override;
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
+  uint64_t store_id() const override;
   uint64_t count() const override;
   int64_t save_user(const std::string& username, const std::string& password_hash,
                     bool is_staff) override;
