@@ -106,14 +106,18 @@ def cache_rows(store, entry):
     cache, redis, scale = (entry.get(k) or {} for k in ("cache", "redis", "scale_out"))
     rows = []
     if cache:
-        bypassed = ", ".join(cache["bypassed"])
+        bypassed, never = ", ".join(cache["bypassed"]), ", ".join(cache.get("never_hit") or [])
         rows.append((f"{store}: responses with `X-Cache-Hit: true`, warm query mix",
                      f"{fmt_share(cache['cacheable'])} of the {cache['cacheable']['requests']:,} "
                      "measured requests that allow the cache"
                      + (f" ({fmt_share(cache['all'])} of all {cache['all']['requests']:,}; "
-                        f"{bypassed} sends `{NO_CACHE}`)" if bypassed else ""), "-", None))
+                        f"{bypassed} sends `{NO_CACHE}`)" if bypassed else "")
+                     + (f"; never from the cache: {never}" if never else ""), "-", None))
     if redis:
         rows.append((f"{store}: Redis after the warm mix (before the scale-out runs)",
+                     f"/readyz says cache `{entry.get('readyz_cache')}`; "
+                     f"the server skipped Redis {entry.get('redis_unavailable', '-')} times "
+                     "during the mix (`redis unavailable` in its log); "
                      f"{redis['keys']:,} keys; keyspace hits {redis['keyspace_hits']:,}, misses "
                      f"{redis['keyspace_misses']:,}"
                      + ("; nothing reached Redis, so the cache hits came from the in-process "
@@ -280,7 +284,8 @@ def scale_out_table(store, scale):
     lines = ["", f"#### {store}: Q3 from {scale['clients']} clients for {scale['seconds']:g} s, "
              "one serve instance and two (same database, same Redis)", "",
              "| cache | instances | req/s | vs 1 instance | p50 ms | p99 ms | X-Cache-Hit | "
-             "requests per instance | result |", "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+             "Redis skipped | requests per instance | result |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     one = {r["cache"]: r["rps"] for r in runs if r["instances"] == 1}
     for r in runs:
         base = one.get(r["cache"])
@@ -289,9 +294,13 @@ def scale_out_table(store, scale):
         cache = "warm" if r["cache"] == "warm" else f"{r['cache']} (`{NO_CACHE}`)"
         lines.append(f"| {cache} | {r['instances']} | {r['rps']:,.0f} | {gain} | "
                      f"{fmt_ms(r.get('p50_ms'))} | "
-                     f"{fmt_ms(r.get('p99_ms'))} | {fmt_share(r)} | {split} | "
+                     f"{fmt_ms(r.get('p99_ms'))} | {fmt_share(r)} | "
+                     f"{r.get('redis_unavailable', '-')} | {split} | "
                      f"{verdict(r.get('passed'))} |")
-    return lines
+    return lines + ["", "*Redis skipped*: how often the instances logged `redis unavailable` "
+                    "during the run (a Redis reply later than `CONTACTS_REDIS_TIMEOUT_MS`, "
+                    "default 10 ms; the instance then answers without the shared cache until "
+                    "its background reconnect succeeds, about 0.5 s later)."]
 
 
 def markdown(results):

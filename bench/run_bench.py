@@ -83,6 +83,9 @@ CONCURRENT_QUERY = "Q3"
 STORES = ("sqlite", "postgresql", "postgresql-sql", "postgresql-redis")
 PG_STORES = ("postgresql", "postgresql-sql", "postgresql-redis")
 WARM_TARGET_MS = 5  # p99 of every query of the mix with the response cache warm
+# What a server logs each time its Redis client gives up on Redis (a reply later than
+# CONTACTS_REDIS_TIMEOUT_MS, or none) and answers without the shared cache until it is back.
+REDIS_UNAVAILABLE = "redis unavailable"
 HTTP_IMPORT_STORES = ("sqlite", "postgresql")  # postgresql-sql reads differently, imports alike
 REPLICA_PARAM = "use_replica=true"
 PG_CLUSTER = os.path.join(REPO, "scripts", "pg_test_cluster")
@@ -479,6 +482,12 @@ class Server:
         raise RuntimeError(f"server not ready after {timeout:.0f} s (last count {last_count}); "
                            f"see {self.log_path}")
 
+    def log_count(self, text):
+        """The number of lines of the server's log so far that contain `text`."""
+        self.log.flush()
+        with open(self.log_path, errors="replace") as f:
+            return sum(text in line for line in f)
+
     def log_tail(self, lines=15):
         self.log.flush()
         with open(self.log_path, errors="replace") as f:
@@ -694,7 +703,8 @@ def run_warm_mix(args, port):
 
 def cache_summary(entries):
     """X-Cache-Hit over the measured requests of the warm mix: all of them, and those of the
-    queries that let the cache answer (not sent with Cache-Control: no-cache)."""
+    queries that let the cache answer (not sent with Cache-Control: no-cache); which queries
+    bypass it and which of the others were never answered from it."""
     def share(queries):
         requests = sum(q.get("requests") or 0 for q in queries)
         hits = sum(q.get("cache_hits") or 0 for q in queries)
@@ -702,7 +712,9 @@ def cache_summary(entries):
                 "ratio": round(hits / requests, 4) if requests else None}
     cacheable = [q for q in entries if NO_CACHE not in q.get("headers", [])]
     return {"all": share(entries), "cacheable": share(cacheable),
-            "bypassed": [q["id"] for q in entries if q not in cacheable]}
+            "bypassed": [q["id"] for q in entries if q not in cacheable],
+            "never_hit": [q["id"] for q in cacheable if q.get("requests")
+                          and not q.get("cache_hits")]}
 
 
 def run_scale_out(args, first, settings, expected):
@@ -722,14 +734,22 @@ def run_scale_out(args, first, settings, expected):
         for cache, headers in (("warm", []), ("bypassed", [NO_CACHE])):
             for ports in ([first.port], [first.port, second.port]):
                 n = len(ports)
+                before = redis_unavailable(first, second)
                 run = run_concurrent(args, ports, concurrency=args.scale_out_clients,
                                      seconds=args.scale_out_seconds, extra_headers=headers,
                                      label=f", {n} instance{'s' if n > 1 else ''}, cache {cache}")
-                result["runs"].append(dict(run, instances=n, cache=cache))
+                result["runs"].append(dict(run, instances=n, cache=cache,
+                                           redis_unavailable=redis_unavailable(first, second)
+                                           - before))
         result["second_memory"] = second.memory()
     finally:
         second.stop()
     return result
+
+
+def redis_unavailable(*servers):
+    """How often the servers have logged that they answer without Redis, so far."""
+    return sum(server.log_count(REDIS_UNAVAILABLE) for server in servers)
 
 
 def redis_settings(cluster, redis):
@@ -741,8 +761,14 @@ def redis_settings(cluster, redis):
 
 
 def measure_redis_phase(args, server, settings, imported, redis, entry):
-    """The warm query mix, then the scale-out runs, then what Redis saw; into `entry`."""
+    """The cache /readyz reports, the warm query mix, what Redis holds, then the scale-out
+    runs; into `entry`."""
+    status, body, _ = http_get(server.port, "/readyz")
+    entry["readyz_cache"] = body.get("cache") if isinstance(body, dict) else f"HTTP {status}"
+    log(f"/readyz: cache {entry['readyz_cache']}")
+    before = redis_unavailable(server)
     entry["queries"], entry["cache_warmup"] = run_warm_mix(args, server.port)
+    entry["redis_unavailable"] = redis_unavailable(server) - before
     entry["cache"] = cache_summary(entry["queries"])
     log(f"warm mix: X-Cache-Hit on {fmt_share(entry['cache']['cacheable'])} of the requests "
         f"that allow the cache ({fmt_share(entry['cache']['all'])} of all)")
