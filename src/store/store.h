@@ -42,6 +42,21 @@ struct ImportJob {
   uint64_t data_version = 0;  // the store's data_version when the job finished
 };
 
+// How many import jobs are in each state.
+struct JobCounts {
+  uint64_t pending = 0;
+  uint64_t running = 0;  // includes jobs whose worker died and whose lease has not been taken
+  uint64_t completed = 0;
+  uint64_t failed = 0;
+  // Adds `n` jobs of `status` (as ImportJob::status has it; others are ignored).
+  void add(std::string_view status, uint64_t n) {
+    if (status == "pending") pending += n;
+    if (status == "running") running += n;
+    if (status == "completed") completed += n;
+    if (status == "failed") failed += n;
+  }
+};
+
 // What other connections announced; see Store::wait_for_notices().
 struct StoreNotices {
   bool jobs_queued = false;
@@ -119,6 +134,8 @@ class Store {
   // Two callers never get the same job while its lease holds.
   virtual std::optional<ImportJob> claim_job(const std::string& worker, int64_t now_us,
                                              int64_t lease_until_us) = 0;
+  // The number of jobs in each state, as of now (for /metrics).
+  virtual JobCounts count_jobs() const = 0;
   // Extends the lease; false when `worker` no longer holds the job.
   virtual bool renew_lease(int64_t job_id, const std::string& worker, int64_t lease_until_us) = 0;
   // Ends the job as "completed" or "failed" with `message`; false when `worker` no longer

@@ -345,6 +345,21 @@ TEST_P(StoreConformance, CheckpointCommitsWithTheRowsAndOnlyForTheLeaseHolder) {
   EXPECT_THROW(store_->upsert_batch(Rows{person("L", "l@x.com")}, 900, &late), LeaseLostError);
 }
 
+TEST_P(StoreConformance, JobsAreCountedByState) {
+  const auto counts_of = [](const JobCounts& c) {
+    return std::vector<uint64_t>{c.pending, c.running, c.completed, c.failed};
+  };
+  EXPECT_EQ(counts_of(store_->count_jobs()), (std::vector<uint64_t>{0, 0, 0, 0}));
+  for (int i = 0; i < 5; ++i) store_->create_job("/tmp/" + std::to_string(i), i);
+  const auto a = store_->claim_job("w1", 10, 1000);
+  const auto b = store_->claim_job("w2", 10, 1000);
+  const auto c = store_->claim_job("w3", 10, 1000);
+  ASSERT_TRUE(a && b && c);
+  ASSERT_TRUE(store_->finish_job(a->id, "w1", "completed", "Completed", "", 20));
+  ASSERT_TRUE(store_->finish_job(b->id, "w2", "failed", "Bad file.", "", 20));
+  EXPECT_EQ(counts_of(store_->count_jobs()), (std::vector<uint64_t>{2, 1, 1, 1}));
+}
+
 TEST_P(StoreConformance, ConcurrentClaimsNeverShareAJob) {
   constexpr int kJobs = 40;
   for (int i = 0; i < kJobs; ++i) store_->create_job("/tmp/" + std::to_string(i), i);

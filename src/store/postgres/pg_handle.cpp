@@ -6,6 +6,8 @@
 
 #include <poll.h>
 
+#include "metrics/service_metrics.h"
+
 namespace contacts::pg {
 namespace {
 
@@ -24,7 +26,11 @@ bool unavailable(PGconn* c, const PGresult* r) {
   if (!msg || !*msg) msg = c ? PQerrorMessage(c) : "no connection";
   std::string text = "postgres: " + std::string(what) + ": " + msg;
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  if (unavailable(c, r)) throw StoreUnavailable(text);
+  if (unavailable(c, r)) {
+    metrics::count_store_error(metrics::StoreErrorKind::unavailable);
+    throw StoreUnavailable(text);
+  }
+  metrics::count_store_error(metrics::StoreErrorKind::sql);
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   throw SqlError(text, state ? state : "");
 }

@@ -361,6 +361,15 @@ std::optional<ImportJob> PostgresStore::get_job(int64_t id) const {
   return read_job(r, 0);
 }
 
+JobCounts PostgresStore::count_jobs() const {
+  auto lease = pool_->acquire();
+  const pg::Result r =
+      pg::exec(lease.get(), "SELECT status, count(*) FROM import_jobs GROUP BY status");
+  JobCounts counts;
+  for (int i = 0; i < r.rows(); ++i) counts.add(r.text(i, 0), static_cast<uint64_t>(r.int64(i, 1)));
+  return counts;
+}
+
 std::optional<ImportJob> PostgresStore::claim_job(const std::string& worker, int64_t now_us,
                                                   int64_t lease_until_us) {
   auto lease = pool_->acquire();

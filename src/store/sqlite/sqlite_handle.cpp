@@ -2,9 +2,12 @@
 
 #include <stdexcept>
 
+#include "metrics/service_metrics.h"
+
 namespace contacts::sqlite {
 
 static std::runtime_error sqlite_error(sqlite3* db, std::string_view what) {
+  metrics::count_store_error(metrics::StoreErrorKind::sql);
   return std::runtime_error(std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "no db"));
 }
 
@@ -26,6 +29,7 @@ DbHandle open_database(const std::string& path, bool read_only) {
 void exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    metrics::count_store_error(metrics::StoreErrorKind::sql);
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
     throw std::runtime_error("sqlite: " + msg);

@@ -313,6 +313,14 @@ std::optional<ImportJob> SqliteStore::get_job(int64_t id) const {
   return read_job(st);
 }
 
+JobCounts SqliteStore::count_jobs() const {
+  std::lock_guard lock(read_mutex_);
+  sqlite::Statement st(read_db_.get(), "SELECT status, count(*) FROM import_jobs GROUP BY status");
+  JobCounts counts;
+  while (st.step()) counts.add(st.column_text(0), static_cast<uint64_t>(st.column_int(1)));
+  return counts;
+}
+
 std::optional<ImportJob> SqliteStore::claim_job(const std::string& worker, int64_t now_us,
                                                 int64_t lease_until_us) {
   std::lock_guard lock(write_mutex_);

@@ -27,6 +27,7 @@ class SqliteStore final : public Store {
   std::optional<UserRecord> find_user(std::string_view username) const override;
   ImportJob create_job(const std::string& upload_file_path, int64_t now_us) override;
   std::optional<ImportJob> get_job(int64_t id) const override;
+  JobCounts count_jobs() const override;
   std::optional<ImportJob> claim_job(const std::string& worker, int64_t now_us,
                                      int64_t lease_until_us) override;
   bool renew_lease(int64_t job_id, const std::string& worker, int64_t lease_until_us) override;
