@@ -122,6 +122,7 @@ class Session : public std::enable_shared_from_this<Session> {
   using Step = void (Session::*)();
 
   void read_header() {
+    head_parsed_ = false;
     head_parser_.emplace();
     head_parser_->header_limit(
         static_cast<uint32_t>(std::min<size_t>(context_.options.max_header_bytes, UINT32_MAX)));
@@ -136,12 +137,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(error_code ec) {
     if (ec) return fail_read(ec);
+    started_ = std::chrono::steady_clock::now();
     const auto& message = head_parser_->get();
     framing_ = wire::RequestFraming{message.method() == bhttp::verb::head, message.keep_alive(),
                                     message.version() == 10};
     expects_continue_ =
         message.version() >= 11 && beast::iequals(message[bhttp::field::expect], "100-continue");
     fill_head(message, request_);
+    head_parsed_ = true;
     const auto content_length = head_parser_->content_length();
 
     BodyRoute route;
@@ -239,6 +242,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec.category() != bhttp::make_error_code(bhttp::error::bad_target).category()) {
       return;  // the socket closes when the last handler lets go of this session
     }
+    if (!head_parsed_) started_ = std::chrono::steady_clock::now();
     if (ec == bhttp::error::header_limit) return send_error(431, kHeaderTooLarge);
     if (ec == bhttp::error::body_limit) return send_error(413, kBodyTooLarge);
     send_error(400, kMalformed);
@@ -279,15 +283,33 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(context_.options.io_timeout);
     net::async_write(stream_, buffers,
                      [self = shared_from_this(), keep_alive = framing.keep_alive, linger](
-                         error_code ec, size_t) { self->on_write(ec, keep_alive, linger); });
+                         error_code ec, size_t written) {
+                       self->on_write(ec, written, keep_alive, linger);
+                     });
   }
 
-  void on_write(error_code ec, bool keep_alive, bool linger) {
+  void on_write(error_code ec, size_t written, bool keep_alive, bool linger) {
+    report(written);
     release_body();
     if (ec) return;
     if (keep_alive) return read_header();
     if (linger) return drain_and_close();
     shutdown_send();
+  }
+
+  // Hands the exchange just written to ServerOptions::on_exchange.
+  void report(size_t written) {
+    if (!context_.options.on_exchange) return;
+    const Exchange exchange{
+        head_parsed_ ? &request_ : nullptr, response_,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                             started_),
+        written > head_.size() ? written - head_.size() : 0};
+    try {
+      context_.options.on_exchange(exchange);
+    } catch (...) {
+      // A failing observer must not break the connection.
+    }
   }
 
   // Drops the sink (its destructor runs now, not when the connection closes) and the parsers.
@@ -332,6 +354,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<BodySink> sink_;  // of a streamed request; lives until its answer is written
   std::vector<char> chunk_;         // receives a streamed body, kStreamChunkBytes at a time
   uint64_t streamed_bytes_ = 0;
+  bool head_parsed_ = false;  // request_ holds the head of the request being answered
+  std::chrono::steady_clock::time_point started_;  // when its head was read
   Request request_;    // reused across requests to keep their allocations
   Response response_;  // must outlive the write of its body
   std::string head_;   // response head being written

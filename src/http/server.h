@@ -48,6 +48,8 @@ struct Response {
   // Replaces the value of the header named `name` (case-insensitively; later duplicates are
   // removed), or appends it. To send a header several times, push_back onto `headers`.
   void set_header(std::string name, std::string value);
+  // Value of the first header named `name` (case-insensitively), or nullptr.
+  const std::string* header(std::string_view name) const;
 };
 
 // What to do with the body of a request, decided from its head alone.
@@ -55,6 +57,15 @@ struct BodyRoute {
   std::optional<Response> reject;  // answer this at once; the body is never read
   std::unique_ptr<BodySink> sink;         // stream the body here (limit: max_streamed_body_bytes)
   // Neither set: the body is read into Request::body (limit: max_body_bytes).
+};
+
+// One request answered, as the server reports it once the answer is written (or its write
+// failed): for metrics and access logs.
+struct Exchange {
+  const Request* request;     // nullptr when the request head could not be parsed
+  const Response& response;   // as the server wrote it (body still there)
+  std::chrono::nanoseconds duration;  // from the request head read to the answer written
+  uint64_t body_bytes;        // bytes of the body written (0 for HEAD, 204 and 304)
 };
 
 struct ServerOptions {
@@ -82,6 +93,10 @@ struct ServerOptions {
   // {"detail": "Request body too large."}. Each chunk read of a streamed body has its own
   // io_timeout deadline, so a large upload is not cut off by the per-stage deadline.
   uint64_t max_streamed_body_bytes = 2ULL * 1024 * 1024 * 1024;
+  // Called on a server thread after every answer, including the server's own error answers,
+  // before the connection reads its next request. Must not throw. May be empty. A request whose
+  // connection closed before its answer was written is not reported.
+  std::function<void(const Exchange&)> on_exchange;
 };
 
 // Called on a server thread for every well-formed request; must not throw

@@ -12,6 +12,13 @@ const std::string* Request::header(std::string_view lower_name) const {
   return nullptr;
 }
 
+const std::string* Response::header(std::string_view name) const {
+  for (const auto& [n, value] : headers) {
+    if (wire::iequals(n, name)) return &value;
+  }
+  return nullptr;
+}
+
 void Response::set_header(std::string name, std::string value) {
   auto it = headers.begin();
   while (it != headers.end() && !wire::iequals(it->first, name)) ++it;
