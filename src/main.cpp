@@ -242,13 +242,15 @@ int cmd_serve(const std::vector<std::string>& args) {
   api::ImportEndpoints imports(settings, store, router, [&runner] {
     if (runner) runner->notify();
   });
+  const api::Telemetry telemetry(settings.access_log, {&store, &reader, &router});
   api::App app(settings, router, authenticator, imports, *cache,
-               [&store] { store.data_version(); });
+               [&store] { store.data_version(); }, &telemetry);
   http::ServerOptions options;
   options.host = settings.host;
   options.port = settings.port;
   options.threads = settings.threads;
   options.route_body = [&app](const http::Request& head) { return app.route_body(head); };
+  options.on_exchange = [&app](const http::Exchange& exchange) { app.observe(exchange); };
   // Multipart framing around the file: the file itself is checked against the exact limit.
   options.max_streamed_body_bytes = settings.max_upload_bytes + 64 * 1024;
   http::serve(

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "api/contacts_handlers.h"
+#include "metrics/service_metrics.h"
 #include "query/parse.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -15,7 +16,7 @@ namespace contacts::api {
 
 enum class RouteKind {
   root, favicon, health, healthz, readyz, list, count, analytics, retrieve, field, token, token_refresh,
-  import_info, import_job, import_errors,
+  import_info, import_job, import_errors, metrics,
 };
 enum class CacheFamily { none, list, field, analytics };
 
@@ -86,6 +87,7 @@ std::optional<RouteMatch> match_route(std::string_view path) {
   if (path == "/api/health") return RouteMatch{RouteKind::health};
   if (path == "/healthz") return RouteMatch{RouteKind::healthz};
   if (path == "/readyz") return RouteMatch{RouteKind::readyz};
+  if (path == "/metrics") return RouteMatch{RouteKind::metrics};
   if (path == "/api/auth/token") return RouteMatch{RouteKind::token};
   if (path == "/api/auth/token/refresh") return RouteMatch{RouteKind::token_refresh};
   if (path == "/api/contacts/import") return RouteMatch{RouteKind::import_info};
@@ -105,6 +107,34 @@ std::optional<RouteMatch> match_route(std::string_view path) {
   const int64_t id = parse_id(rest);
   if (id <= 0) return std::nullopt;
   return RouteMatch{RouteKind::retrieve, CacheFamily::none, id};
+}
+
+// The route's template, the `route` of metrics and access logs (never the raw path: bounded).
+std::string_view route_template(const RouteMatch& route) {
+  switch (route.kind) {
+    case RouteKind::root: return "/";
+    case RouteKind::favicon: return "/favicon.ico";
+    case RouteKind::health: return "/api/health/";
+    case RouteKind::healthz: return "/healthz";
+    case RouteKind::readyz: return "/readyz";
+    case RouteKind::metrics: return "/metrics";
+    case RouteKind::list: return "/api/contacts/";
+    case RouteKind::count: return "/api/contacts/count/";
+    case RouteKind::analytics: return "/api/contacts/analytics/";
+    case RouteKind::retrieve: return "/api/contacts/{id}/";
+    case RouteKind::field: return "/api/contacts/{field}/";
+    case RouteKind::token: return "/api/auth/token/";
+    case RouteKind::token_refresh: return "/api/auth/token/refresh/";
+    case RouteKind::import_info: return "/api/contacts/import/";
+    case RouteKind::import_job: return "/api/contacts/import/{id}/";
+    case RouteKind::import_errors: return "/api/contacts/import/{id}/errors/";
+  }
+  return "unmatched";
+}
+
+void count_cache_lookup(const RouteMatch& route, const char* result) {
+  const std::string_view endpoint = route.cache == CacheFamily::field ? "field" : route.endpoint;
+  metrics::service_metrics().cache_lookups.with({endpoint, result}).inc();
 }
 
 bool valid_request_id(const std::string& id) {
@@ -213,13 +243,15 @@ std::string RequestContext::link(const std::string& query) const {
 }
 
 App::App(const Settings& settings, ReadRouter& router, Authenticator& auth,
-         const ImportEndpoints& imports, ResponseCache& cache, std::function<void()> check_store)
+         const ImportEndpoints& imports, ResponseCache& cache, std::function<void()> check_store,
+         const Telemetry* telemetry)
     : settings_(settings),
       router_(router),
       auth_(auth),
       imports_(imports),
       cache_(cache),
-      check_store_(std::move(check_store)) {}
+      check_store_(std::move(check_store)),
+      telemetry_(telemetry) {}
 
 http::BodyRoute App::route_body(const http::Request& head) {
   std::string path = head.path;
@@ -246,6 +278,17 @@ void App::finish(const http::Request& request, http::Response& res) const {
   res.set_header("X-Request-Id", given_id && valid_request_id(*given_id) ? *given_id
                                                                           : new_request_id());
   add_cors_headers(request, settings_, res, request.method == "OPTIONS");
+}
+
+void App::observe(const http::Exchange& exchange) const {
+  if (!telemetry_) return;
+  std::string_view route = "unmatched";
+  if (exchange.request) {
+    std::string_view path = exchange.request->path;
+    if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    if (const auto match = match_route(path)) route = route_template(*match);
+  }
+  telemetry_->record(exchange, route);
 }
 
 http::Response App::handle(const http::Request& request) {
@@ -314,6 +357,9 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
     case RouteKind::health:
     case RouteKind::healthz: return json_response(200, "{\"status\":\"ok\"}");
     case RouteKind::readyz: return readiness();
+    case RouteKind::metrics:
+      if (!telemetry_) return json_response(404, json_detail("Not found."));
+      return telemetry_->metrics_response();
     default: break;
   }
   if (settings_.reads_require_auth) auth_.require_user(request);
@@ -354,11 +400,13 @@ http::Response App::answer_read(const RouteMatch& route, const RequestContext& c
     const uint64_t published = router_.published();
     const uint64_t required = target.replica ? published : std::max(published, target.version);
     if (entry->version >= required) {
+      count_cache_lookup(route, "hit");
       http::Response r = json_response(200, std::move(entry->body));
       r.set_header("X-Cache-Hit", "true");
       return r;
     }
   }
+  if (cacheable) count_cache_lookup(route, ctx.no_cache ? "bypass" : "miss");
   const auto compute = [&](const ReadTarget& t) -> std::string {
     switch (route.kind) {
       case RouteKind::list: return list_contacts(ctx, t);

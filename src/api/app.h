@@ -9,6 +9,7 @@
 #include "api/import_handlers.h"
 #include "api/read_router.h"
 #include "api/request_context.h"
+#include "api/telemetry.h"
 #include "cache/response_cache.h"
 #include "config/settings.h"
 #include "http/server.h"
@@ -21,14 +22,18 @@ struct RouteMatch;
 // Thread-safe: handle() is called concurrently from the server's threads.
 class App {
  public:
-  // `check_store` throws when the store does not answer (GET /readyz).
+  // `check_store` throws when the store does not answer (GET /readyz). Without `telemetry`,
+  // GET /metrics answers 404 and observe() does nothing.
   App(const Settings& settings, ReadRouter& router, Authenticator& auth,
-      const ImportEndpoints& imports, ResponseCache& cache, std::function<void()> check_store);
+      const ImportEndpoints& imports, ResponseCache& cache, std::function<void()> check_store,
+      const Telemetry* telemetry = nullptr);
   // Never throws: every failure becomes the contract's JSON error.
   http::Response handle(const http::Request& request);
   // Decides, from the head alone, whether a request body is streamed (uploads) or rejected
   // before it is read. For http::ServerOptions::route_body. Never throws.
   http::BodyRoute route_body(const http::Request& head);
+  // Records an answered request under its route template. For http::ServerOptions::on_exchange.
+  void observe(const http::Exchange& exchange) const;
 
  private:
   http::Response dispatch(const http::Request& request, const std::string& path);
@@ -44,6 +49,7 @@ class App {
   const ImportEndpoints& imports_;
   ResponseCache& cache_;
   std::function<void()> check_store_;
+  const Telemetry* telemetry_;
 };
 
 }  // namespace contacts::api

@@ -92,6 +92,7 @@ Settings Settings::from_environment() {
   }
   s.default_replica_read = read_bool("CONTACTS_DEFAULT_REPLICA_READ", s.default_replica_read);
   s.trust_proxy = read_bool("CONTACTS_TRUST_PROXY", s.trust_proxy);
+  s.access_log = read_bool("CONTACTS_ACCESS_LOG", s.access_log);
   const std::string origins = read_string("CONTACTS_CORS_ALLOWED_ORIGINS", "");
   for (auto part : text::split_trimmed(origins, ',')) {
     s.cors_allowed_origins.emplace_back(part);

@@ -35,6 +35,7 @@ struct Settings {
   bool default_replica_read = false;
   std::vector<std::string> cors_allowed_origins;  // "*" allowed; empty = CORS off
   bool trust_proxy = false;
+  bool access_log = true;  // one JSON line per answered request on stderr
 
   std::string secret_key;  // "" = generated once and kept in the data directory
   int64_t access_token_minutes = 30;

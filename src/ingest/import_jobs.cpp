@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "ingest/csv_import.h"
+#include "metrics/service_metrics.h"
 #include "util/json_writer.h"
 #include "util/time.h"
 
@@ -25,18 +26,24 @@ void log_line(std::string_view level, std::string_view msg, int64_t job_id,
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
-// Commits each batch with the job's counters in the same transaction.
+// Commits each batch with the job's counters in the same transaction, and counts the rows
+// committed for /metrics.
 class JobSink final : public BatchSink {
  public:
-  JobSink(Store& store, int64_t job_id, std::string worker, const std::atomic<bool>& stop,
+  // `job` has the counters the import resumes from.
+  JobSink(Store& store, const ImportJob& job, std::string worker, const std::atomic<bool>& stop,
           const std::atomic<bool>& lease_lost)
       : store_(store), stop_(stop), lease_lost_(lease_lost) {
-    checkpoint_.job_id = job_id;
+    checkpoint_.job_id = job.id;
     checkpoint_.worker = std::move(worker);
+    checkpoint_.success_count = job.success_count;
+    checkpoint_.error_count = job.error_count;
   }
 
   void commit(std::span<const ContactValues> rows, const ImportCounters& after) override {
     if (stop_ || lease_lost_) throw JobInterrupted{};
+    const uint64_t success_before = checkpoint_.success_count;
+    const uint64_t errors_before = checkpoint_.error_count;
     checkpoint_.total_rows = after.total_rows;
     checkpoint_.success_count = after.success;
     checkpoint_.error_count = after.errors;
@@ -46,6 +53,9 @@ class JobSink final : public BatchSink {
     } catch (const LeaseLostError&) {
       throw JobInterrupted{};
     }
+    auto& imported = metrics::service_metrics().import_rows;
+    imported.with({"success"}).inc(after.success - success_before);
+    imported.with({"error"}).inc(after.errors - errors_before);
   }
 
  private:
@@ -166,7 +176,7 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
     ImportResult result;
     {
       Heartbeat heartbeat(store_, job.id, worker, options_.lease_seconds, lease_lost);
-      JobSink sink(store_, job.id, worker, stop_flag_, lease_lost);
+      JobSink sink(store_, job, worker, stop_flag_, lease_lost);
       result = import_csv(job.upload_file_path, sink, options);
     }
     if (result.failed) {
