@@ -35,6 +35,8 @@ MODULES = [
     "test_malformed_requests",
     "test_auth",
     "test_import_jobs",
+    "test_metrics",
+    "test_access_log",
     "test_postgres",
     "test_fleet",
     "test_operations",
