@@ -492,6 +492,14 @@ class OperationsFleet(unittest.TestCase):
                 self.assertEqual((body.get("status"), body.get("store"), body.get("cache")),
                                  ("ready", "ok", "redis"), r.describe())
 
+    def test_metrics_are_scraped_from_each_instance_and_denied_through_nginx(self):
+        for path in ("/metrics", "/metrics/"):
+            self.assertEqual(self.public.get(path).status, 403, path)
+            for s in self.fleet.instances:
+                r = direct_client(s).get(path)
+                self.assertEqual(r.status, 200, r.describe())
+                self.assertIn(b"# TYPE contacts_http_requests_total counter", r.body)
+
     def test_a_token_from_one_instance_is_accepted_by_the_other(self):
         a, b = [direct_client(s) for s in self.fleet.instances[:2]]
         for signer, checker in ((a, b), (b, a)):
