@@ -14,6 +14,8 @@ namespace {
 // Bounds on what a client controls in a log line.
 constexpr size_t kMaxLoggedPath = 512;
 constexpr size_t kMaxLoggedMethod = 32;
+// One write(2) per batch instead of one per request: a write is a good part of a cached read.
+constexpr std::chrono::milliseconds kAccessLogInterval{100};
 
 std::string_view status_text(int status, char (&buf)[12]) {
   return {buf, std::to_chars(buf, buf + sizeof buf, status).ptr};
@@ -45,7 +47,9 @@ void write_job_gauges(metrics::TextWriter& out, const Store& store) {
 }  // namespace
 
 Telemetry::Telemetry(bool access_log, ScrapeSources sources, std::FILE* log)
-    : access_log_(access_log), sources_(sources), log_(log) {
+    : sources_(sources),
+      access_log_(access_log ? std::make_unique<BufferedLineWriter>(log, kAccessLogInterval)
+                             : nullptr) {
   metrics::service_metrics();  // registered before the first scrape
 }
 
@@ -92,7 +96,7 @@ void Telemetry::write_access_line(const http::Exchange& exchange, std::string_vi
       .field("cache_hit", cache_hit != nullptr && *cache_hit == "true")
       .end_object();
   line += '\n';
-  std::fwrite(line.data(), 1, line.size(), log_);
+  access_log_->write(line);
 }
 
 http::Response Telemetry::metrics_response() const {

@@ -2,12 +2,14 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string_view>
 
 #include "api/read_router.h"
 #include "http/server.h"
 #include "index/index_reader.h"
 #include "store/store.h"
+#include "util/line_writer.h"
 
 namespace contacts::api {
 
@@ -21,7 +23,8 @@ struct ScrapeSources {
 // Thread-safe.
 class Telemetry {
  public:
-  // With `access_log`, each answered request writes one JSON line to `log`.
+  // With `access_log`, each answered request writes one JSON line to `log`, in batches (every
+  // 100 ms and on destruction; see BufferedLineWriter).
   Telemetry(bool access_log, ScrapeSources sources, std::FILE* log = stderr);
 
   // One answered request (http::ServerOptions::on_exchange): counted under `route`, its route
@@ -34,9 +37,8 @@ class Telemetry {
 
  private:
   void write_access_line(const http::Exchange& exchange, std::string_view route) const;
-  const bool access_log_;
   const ScrapeSources sources_;
-  std::FILE* const log_;
+  std::unique_ptr<BufferedLineWriter> access_log_;  // null when the access log is off
 };
 
 // Content-Type of the text exposition format.

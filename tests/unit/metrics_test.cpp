@@ -8,6 +8,8 @@
 #include <limits>
 #include <tuple>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -20,6 +22,7 @@
 #include "metrics/registry.h"
 #include "metrics/service_metrics.h"
 #include "store/sqlite/sqlite_handle.h"
+#include "util/line_writer.h"
 
 namespace contacts::metrics {
 namespace {
@@ -238,7 +241,7 @@ uint64_t latency_count(std::string_view route) {
 TEST(Telemetry, RecordCountsTheRouteAndWritesOneAccessLine) {
   std::FILE* log = std::tmpfile();
   ASSERT_NE(log, nullptr);
-  const Telemetry telemetry(true, {}, log);
+  auto telemetry = std::make_unique<Telemetry>(true, ScrapeSources{}, log);
   http::Request request;
   request.method = "GET";
   request.path = "/api/contacts/12/";
@@ -251,11 +254,12 @@ TEST(Telemetry, RecordCountsTheRouteAndWritesOneAccessLine) {
   response.set_header("X-Cache-Hit", "true");
   const uint64_t before = requests("GET", "/api/contacts/{id}/", "200");
   const uint64_t latency_before = latency_count("/api/contacts/{id}/");
-  telemetry.record({&request, response, std::chrono::microseconds(1500), 2},
-                   "/api/contacts/{id}/");
+  telemetry->record({&request, response, std::chrono::microseconds(1500), 2},
+                    "/api/contacts/{id}/");
   EXPECT_EQ(requests("GET", "/api/contacts/{id}/", "200"), before + 1);
   EXPECT_EQ(latency_count("/api/contacts/{id}/"), latency_before + 1);
 
+  telemetry.reset();  // writes what is pending
   const std::string text = contents(log);
   std::fclose(log);
   ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
@@ -279,11 +283,13 @@ TEST(Telemetry, RecordCountsTheRouteAndWritesOneAccessLine) {
 TEST(Telemetry, AccessLogOffWritesNothingButStillCounts) {
   std::FILE* log = std::tmpfile();
   ASSERT_NE(log, nullptr);
-  const Telemetry telemetry(false, {}, log);
   http::Response response;
   response.status = 400;
   const uint64_t before = requests("other", "unmatched", "400");
-  telemetry.record({nullptr, response, std::chrono::milliseconds(1), 0}, "unmatched");
+  {
+    const Telemetry telemetry(false, {}, log);
+    telemetry.record({nullptr, response, std::chrono::milliseconds(1), 0}, "unmatched");
+  }
   EXPECT_EQ(requests("other", "unmatched", "400"), before + 1);
   EXPECT_EQ(contents(log), "");
   std::fclose(log);
@@ -312,6 +318,60 @@ TEST(Telemetry, MetricsAnswerIsTheTextFormat) {
     EXPECT_NE(r.body.find(std::string("# TYPE ") + name + " "), std::string::npos) << name;
   }
   EXPECT_EQ(r.body.back(), '\n');
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(BufferedLineWriter, LinesFromManyThreadsArriveWholeAndInOrderWithinATimeLimit) {
+  const std::string path = ::testing::TempDir() + "buffered_line_writer_test.log";
+  std::remove(path.c_str());
+  std::FILE* out = std::fopen(path.c_str(), "ab");
+  ASSERT_NE(out, nullptr);
+  constexpr int kThreads = 4;
+  constexpr int kLines = 5000;
+  {
+    BufferedLineWriter writer(out, std::chrono::milliseconds(20), 4096);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&writer, t] {
+        for (int i = 0; i < kLines; ++i) {
+          writer.write("thread " + std::to_string(t) + " line " + std::to_string(i) + "\n");
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    writer.write("last\n");
+    // The background flush writes it without any further write() or the destructor.
+    bool seen = false;
+    for (int i = 0; i < 200 && !seen; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      const std::string text = read_file(path);
+      seen = text.size() >= 5 && text.compare(text.size() - 5, 5, "last\n") == 0;
+    }
+    EXPECT_TRUE(seen);
+  }
+  std::fclose(out);
+  const std::string text = read_file(path);
+  std::remove(path.c_str());
+  std::vector<int> next(kThreads, 0);
+  size_t lines = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t end = text.find('\n', pos);
+    ASSERT_NE(end, std::string::npos);
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++lines;
+    if (line == "last") continue;
+    int t = -1, i = -1;
+    ASSERT_EQ(std::sscanf(line.c_str(), "thread %d line %d", &t, &i), 2) << line;
+    ASSERT_TRUE(t >= 0 && t < kThreads) << line;
+    ASSERT_EQ(i, next[t]) << "thread " << t << "'s lines out of order or torn";
+    ++next[t];
+  }
+  EXPECT_EQ(lines, size_t{kThreads * kLines + 1});
 }
 
 // The server reports every answer it writes, its own error answers included.
