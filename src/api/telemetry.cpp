@@ -74,8 +74,11 @@ void Telemetry::write_access_line(const http::Exchange& exchange, std::string_vi
   const std::string* request_id = response.header("X-Request-Id");
   const std::string* cache_hit = response.header("X-Cache-Hit");
   char duration_ms[32];
-  std::snprintf(duration_ms, sizeof duration_ms, "%.3f",
-                std::chrono::duration<double, std::milli>(exchange.duration).count());
+  const auto duration_end =
+      std::to_chars(duration_ms, duration_ms + sizeof duration_ms,
+                    std::chrono::duration<double, std::milli>(exchange.duration).count(),
+                    std::chars_format::fixed, 3)
+          .ptr;
   std::string line;
   line.reserve(320);
   JsonWriter w(line);
@@ -91,7 +94,7 @@ void Telemetry::write_access_line(const http::Exchange& exchange, std::string_vi
   if (request) w.value(std::string_view(request->path).substr(0, kMaxLoggedPath)); else w.null();
   w.field("status", response.status)
       .key("duration_ms")
-      .raw(duration_ms)
+      .raw(std::string_view(duration_ms, duration_end - duration_ms))
       .field("bytes", exchange.body_bytes)
       .field("cache_hit", cache_hit != nullptr && *cache_hit == "true")
       .end_object();
