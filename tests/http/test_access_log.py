@@ -16,10 +16,10 @@ import uuid
 import harness
 from harness import CTX
 from metrics_text import Exposition
+from test_fleet import redis_script
 from test_import_jobs import BOUNDARY, multipart, people_csv
 from test_metrics import metrics_server
 
-REDIS_SCRIPT = os.path.join(harness.HERE, "..", "..", "scripts", "redis_test_server")
 ACCESS_FIELDS = ["ts", "level", "msg", "request_id", "method", "route", "path", "status",
                  "duration_ms", "bytes", "cache_hit"]
 
@@ -125,13 +125,6 @@ class AccessLogSetting(unittest.TestCase):
                            cwd=CTX.root)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn(b"CONTACTS_ACCESS_LOG", p.stderr)
-
-
-def redis_script(*args):
-    p = subprocess.run([REDIS_SCRIPT] + list(args), capture_output=True, timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError("redis_test_server %s failed: %s" % (args[0], p.stderr.decode()))
-    return p.stdout.decode()
 
 
 def redis_command(port, *words):
