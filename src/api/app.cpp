@@ -6,6 +6,7 @@
 #include <random>
 
 #include "api/contacts_handlers.h"
+#include "api/openapi_handlers.h"
 #include "query/parse.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -16,7 +17,7 @@ namespace contacts::api {
 
 enum class RouteKind {
   root, favicon, health, healthz, readyz, list, count, analytics, retrieve, field, token, token_refresh,
-  import_info, import_job, import_errors,
+  import_info, import_job, import_errors, schema,
 };
 enum class CacheFamily { none, list, field, analytics };
 
@@ -54,6 +55,7 @@ constexpr RouteSpec kRoutes[] = {
     {"/api/health/", RouteKind::health, kReadMethods},
     {"/healthz", RouteKind::healthz, kReadMethods},
     {"/readyz", RouteKind::readyz, kReadMethods},
+    {"/api/schema/", RouteKind::schema, kReadMethods},
     {"/api/auth/token/", RouteKind::token, kPostMethods},
     {"/api/auth/token/refresh/", RouteKind::token_refresh, kPostMethods},
     {"/api/contacts/", RouteKind::list, kReadMethods, CacheFamily::list, "list"},
@@ -240,7 +242,8 @@ std::string root_index() {
   JsonWriter w(out);
   w.begin_object().field("name", "contacts-api").key("endpoints").begin_array();
   for (const char* p : {"/api/contacts/", "/api/contacts/{id}/", "/api/contacts/count/",
-                        "/api/contacts/analytics/", "/api/contacts/{field}/", "/api/health/"}) {
+                        "/api/contacts/analytics/", "/api/contacts/{field}/", "/api/health/",
+                        "/api/schema/"}) {
     w.value(p);
   }
   w.end_array().end_object();
@@ -373,6 +376,7 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
     case RouteKind::health:
     case RouteKind::healthz: return json_response(200, "{\"status\":\"ok\"}");
     case RouteKind::readyz: return readiness();
+    case RouteKind::schema: return openapi_schema(request);
     default: break;
   }
   if (settings_.reads_require_auth) auth_.require_user(request);
