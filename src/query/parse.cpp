@@ -180,4 +180,10 @@ std::string_view field_endpoint_name(FieldEndpoint f) {
   return "";
 }
 
+std::vector<std::string_view> field_endpoint_names() {
+  std::vector<std::string_view> names;
+  for (const auto& [n, e] : kFieldEndpoints) names.push_back(n);
+  return names;
+}
+
 }  // namespace contacts

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "query/contact_query.h"
 #include "query/params.h"
@@ -18,6 +19,8 @@ AnalyticsQuery parse_analytics_query(const QueryParams& params);
 // The endpoint of a field route segment ("title", "contact_address", ...), or nullopt.
 std::optional<FieldEndpoint> field_endpoint_named(std::string_view name);
 std::string_view field_endpoint_name(FieldEndpoint f);
+// The names of every field endpoint, in the order of FieldEndpoint.
+std::vector<std::string_view> field_endpoint_names();
 
 // "created_at, updated_at, ..." as listed in 400 messages.
 const std::string& valid_ordering_list();
