@@ -5,6 +5,7 @@
 #include <random>
 
 #include "api/contacts_handlers.h"
+#include "api/export_handlers.h"
 #include "query/parse.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -16,6 +17,7 @@ namespace contacts::api {
 enum class RouteKind {
   root, favicon, health, healthz, readyz, list, count, analytics, retrieve, field, token, token_refresh,
   import_info, import_job, import_errors,
+  export_csv,
 };
 enum class CacheFamily { none, list, field, analytics };
 
@@ -96,6 +98,7 @@ std::optional<RouteMatch> match_route(std::string_view path) {
   const std::string_view rest = path.substr(kContacts.size() + 1);
   if (rest.find('/') != std::string_view::npos) return std::nullopt;
   if (rest == "count") return RouteMatch{RouteKind::count, CacheFamily::list, 0, {}, "count"};
+  if (rest == "export") return RouteMatch{RouteKind::export_csv};
   if (rest == "analytics") {
     return RouteMatch{RouteKind::analytics, CacheFamily::analytics, 0, {}, "analytics"};
   }
@@ -323,6 +326,10 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
   // Contract: reads prefer the replica by default unless the request says no-cache.
   const bool want_replica = ctx.params.get_bool("use_replica")
                                 .value_or(settings_.default_replica_read && !ctx.no_cache);
+  if (route->kind == RouteKind::export_csv) {
+    // The index when it shows the published data (also for replica reads), else the primary.
+    return export_contacts(ctx, *router_.route(false, cache_.get({}, false).published).reader);
+  }
   return answer_read(*route, ctx, want_replica);
 }
 
