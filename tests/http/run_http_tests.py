@@ -35,6 +35,7 @@ MODULES = [
     "test_malformed_requests",
     "test_auth",
     "test_import_jobs",
+    "test_export",
     "test_postgres",
     "test_fleet",
     "test_operations",
