@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -580,10 +581,15 @@ void expect_same_rows(const std::vector<Contact>& want, const std::vector<Contac
 }  // namespace
 
 TEST_F(PostgresReaderVsIndex, StreamsHandOutTheSameRowsInTheSameOrder) {
+  // Every ordering on a few hundred rows; the whole table for the index's own orders and two
+  // sorted ones.
+  const std::vector<std::string> everything = {"created_at", "id", "employees", "title"};
   for (const std::string& key : kSortNames) {
+    const bool whole = std::find(everything.begin(), everything.end(), key) != everything.end();
     for (const std::string dir : {"", "-"}) {
-      for (const std::string filter : {"", "&search=a", "&country=chile", "&title=%00",
-                                       "&employees_min=3&employees_max=12"}) {
+      for (const std::string filter :
+           {"", "&search=a", "&country=chile", "&title=%00", "&employees_min=3&employees_max=12"}) {
+        if (!whole && (filter.empty() || filter == "&search=a")) continue;
         const std::string query = "ordering=" + dir + key + filter;
         const ListQuery q = parse_export_query(QueryParams::parse(query));
         expect_same_rows(drain(*index_->stream(q), 997), drain(*sql_->stream(q), 500), query);
