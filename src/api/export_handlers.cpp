@@ -19,7 +19,7 @@ namespace {
 
 // Contacts asked of the reader at a time (PostgreSQL: rows per FETCH); with the chunk being
 // written, what one export holds in memory.
-constexpr size_t kBatchRows = 512;
+constexpr size_t kBatchRows = 256;
 
 // The contact fields in the order of the API payload, which is also the order of Apollo's
 // export: each text field, with the number fields after `stage`, `technologies` and
