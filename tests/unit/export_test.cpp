@@ -10,6 +10,7 @@
 
 #include "api/export_handlers.h"
 #include "index/index_reader.h"
+#include "ingest/cli_import.h"
 #include "ingest/csv_import.h"
 #include "ingest/csv_reader.h"
 #include "ingest/generator.h"
@@ -41,18 +42,6 @@ fs::path temp_dir(const std::string& name) {
   fs::create_directories(dir);
   return dir;
 }
-
-class StoreSink : public ingest::BatchSink {
- public:
-  explicit StoreSink(Store& store) : store_(store) {}
-  void commit(std::span<const ContactValues> rows, const ingest::ImportCounters&) override {
-    if (!rows.empty()) store_.upsert_batch(rows, 1'700'000'000'000'000 + 1'000'000 * ++batches_);
-  }
-
- private:
-  Store& store_;
-  int batches_ = 0;
-};
 
 // What exporting does, without HTTP: the header, then every record the stream hands out.
 std::string export_all(const ContactReader& reader, const std::string& query,
@@ -104,7 +93,7 @@ class ExportOfAStore : public ::testing::Test {
       std::ofstream csv(dir_ / "generated.csv");
       ingest::generate_csv(700, 7, csv);
     }
-    StoreSink sink(*store_);
+    ingest::StoreSink sink(*store_);
     ingest::ImportOptions options;
     options.batch_size = 150;  // created_at ties within each batch
     ASSERT_FALSE(ingest::import_csv((dir_ / "generated.csv").string(), sink, options).failed);
@@ -265,7 +254,7 @@ TEST_F(ExportOfAStore, ImportingTheExportIntoAnEmptyStoreGivesTheSameContacts) {
     file << csv;
   }
   SqliteStore copy((dir_ / "copy").string());
-  StoreSink sink(copy);
+  ingest::StoreSink sink(copy);
   const ingest::ImportResult r = ingest::import_csv((dir_ / "export.csv").string(), sink, {});
   ASSERT_FALSE(r.failed) << r.failure_reason;
   EXPECT_EQ(r.counters.errors, 0u);

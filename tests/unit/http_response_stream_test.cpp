@@ -112,25 +112,12 @@ std::string read_all(int fd) {
   return out;
 }
 
-// A socket that shares nothing with the test support Client: the tests below need to stop
-// reading, read raw bytes, or close with data unread.
+// A connection whose bytes a test reads itself: the tests below need to stop reading, read
+// raw chunked bytes, or close with data unread.
 class RawClient {
  public:
   explicit RawClient(uint16_t port, int receive_buffer = 0)
-      : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    if (receive_buffer > 0) {
-      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-    }
-    const timeval timeout{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-      throw std::runtime_error("connect");
-    }
-  }
+      : fd_(connect_loopback(port, receive_buffer)) {}
   ~RawClient() { close(); }
   void send(const std::string& data) {
     ASSERT_EQ(::send(fd_, data.data(), data.size(), MSG_NOSIGNAL),
