@@ -6,6 +6,7 @@
 #include <random>
 
 #include "api/contacts_handlers.h"
+#include "api/export_handlers.h"
 #include "api/openapi_handlers.h"
 #include "query/parse.h"
 #include "store/store.h"
@@ -17,7 +18,7 @@ namespace contacts::api {
 
 enum class RouteKind {
   root, favicon, health, healthz, readyz, list, count, analytics, retrieve, field, token, token_refresh,
-  import_info, import_job, import_errors, schema,
+  import_info, import_job, import_errors, schema, export_csv,
 };
 enum class CacheFamily { none, list, field, analytics };
 
@@ -65,6 +66,7 @@ constexpr RouteSpec kRoutes[] = {
     {"/api/contacts/import/", RouteKind::import_info, kImportMethods},
     {"/api/contacts/import/{job_id}/", RouteKind::import_job, kReadMethods},
     {"/api/contacts/import/{job_id}/errors/", RouteKind::import_errors, kReadMethods},
+    {"/api/contacts/export/", RouteKind::export_csv, kReadMethods},
     {"/api/contacts/{field}/", RouteKind::field, kReadMethods, CacheFamily::field},
     {"/api/contacts/{id}/", RouteKind::retrieve, kReadMethods},
 };
@@ -386,6 +388,10 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
   // Contract: reads prefer the replica by default unless the request says no-cache.
   const bool want_replica = ctx.params.get_bool("use_replica")
                                 .value_or(settings_.default_replica_read && !ctx.no_cache);
+  if (route->kind == RouteKind::export_csv) {
+    // The index when it shows the published data (also for replica reads), else the primary.
+    return export_contacts(ctx, *router_.route(false, cache_.get({}, false).published).reader);
+  }
   return answer_read(*route, ctx, want_replica);
 }
 

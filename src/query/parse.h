@@ -13,6 +13,9 @@ namespace contacts {
 
 ContactFilter parse_filter(const QueryParams& params);
 ListQuery parse_list_query(const QueryParams& params);
+// The filters, search and ordering of a list query, validated as parse_list_query does;
+// pagination parameters (page_size, cursor, limit, offset) and include_meta are ignored.
+ListQuery parse_export_query(const QueryParams& params);
 FieldQuery parse_field_query(FieldEndpoint field, const QueryParams& params);
 AnalyticsQuery parse_analytics_query(const QueryParams& params);
 

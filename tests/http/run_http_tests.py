@@ -36,6 +36,7 @@ MODULES = [
     "test_auth",
     "test_import_jobs",
     "test_openapi",
+    "test_export",
     "test_postgres",
     "test_fleet",
     "test_operations",
