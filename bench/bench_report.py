@@ -9,6 +9,9 @@ MIB = 1024 ** 2
 HTTP_IMPORT_S_PER_1M = 60
 HTTP_IMPORT_ROWS_PER_S = 20_000
 UPLOAD_RSS_BYTES = 300 * MIB
+# Targets of the export phase (see http_export.py and docs/benchmarks.md).
+EXPORT_S_PER_1M = 10
+EXPORT_RSS_GROWTH_BYTES = 64 * MIB
 
 
 def fmt_ms(value):
@@ -58,6 +61,7 @@ def summary_rows(results):
     for store in results["store_order"]:
         entry = results["stores"].get(store) or {}
         rows += store_rows(store, entry, results["rows"])
+        rows += export_rows(store, entry.get("export") or {})
         rows += cache_rows(store, entry)
         rows += http_import_rows(entry.get("http_import") or {}, store, store == "sqlite")
     return rows + upload_memory_rows(results.get("upload_memory") or {})
@@ -90,6 +94,41 @@ def store_rows(store, entry, rows_n):
                      f"after {replica['waited_s']:.0f} s", "-", None))
     if mem:
         rows.append(memory_row(f"{store}: server memory at the end", mem))
+    return rows
+
+
+def export_rows(store, ex):
+    """Summary rows of the export phase: time of the whole export, the server's memory during
+    it, and the export in an ordering that is sorted first (no target)."""
+    everything, ordered = ex.get("all") or {}, ex.get("sorted") or {}
+    if not everything:
+        return []
+    expected = ex.get("expected_rows") or 0
+    per_million = everything["seconds"] * 1_000_000 / max(expected, 1)
+    note = "" if expected == 1_000_000 else f"; {per_million:.1f} s per 1M rows (extrapolated)"
+    rows = [(f"{store}: CSV export of every contact over HTTP (`GET /api/contacts/export/`)",
+             f"{everything['seconds']:.1f} s for {everything['records']:,} records "
+             f"({expected:,} expected), {everything['bytes'] / 1e6:,.0f} MB at "
+             f"{everything['mb_per_s'] or 0:,.0f} MB/s, first byte after "
+             f"{everything['first_byte_s']} s{note}",
+             f"< {EXPORT_S_PER_1M} s for 1M rows",
+             everything["records"] == expected and per_million < EXPORT_S_PER_1M)]
+    growth = everything.get("rss_growth_bytes")
+    rows.append((f"{store}: server memory during the export",
+                 f"VmRSS {fmt_bytes(everything.get('rss_before_bytes'))} before, peak "
+                 f"{fmt_bytes(everything.get('peak_rss_bytes'))} during "
+                 f"({'+' if (growth or 0) >= 0 else ''}{fmt_bytes(growth)}; "
+                 f"{everything.get('samples')} samples every "
+                 f"{(everything.get('interval_s') or 0) * 1000:.0f} ms)",
+                 f"flat: peak < before + {EXPORT_RSS_GROWTH_BYTES // MIB} MiB",
+                 growth is not None and growth < EXPORT_RSS_GROWTH_BYTES))
+    if ordered:
+        rows.append((f"{store}: the same export with `{ordered['path'].split('?', 1)[-1]}` "
+                     "(rows sorted first)",
+                     f"{ordered['seconds']:.1f} s for {ordered['records']:,} records, first "
+                     f"byte after {ordered['first_byte_s']} s; VmRSS peak "
+                     f"{fmt_bytes(ordered.get('peak_rss_bytes'))} (before "
+                     f"{fmt_bytes(ordered.get('rss_before_bytes'))})", "-", None))
     return rows
 
 

@@ -51,6 +51,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
 from bench_report import NO_CACHE, REDIS_STORE, fmt_ms, fmt_share, markdown, missed_targets
+import http_export
 import http_import
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,6 +88,9 @@ WARM_TARGET_MS = 5  # p99 of every query of the mix with the response cache warm
 # CONTACTS_REDIS_TIMEOUT_MS, or none) and answers without the shared cache until it is back.
 REDIS_UNAVAILABLE = "redis unavailable"
 HTTP_IMPORT_STORES = ("sqlite", "postgresql")  # postgresql-sql reads differently, imports alike
+# Stores whose server gets the export phase (both export from the read index; see
+# docs/benchmarks.md).
+EXPORT_STORES = ("sqlite", "postgresql")
 REPLICA_PARAM = "use_replica=true"
 PG_CLUSTER = os.path.join(REPO, "scripts", "pg_test_cluster")
 REDIS_SERVER = os.path.join(REPO, "scripts", "redis_test_server")
@@ -128,6 +132,9 @@ def parse_args():
                    help="concurrent Q3 clients on one serve instance, then over two")
     g.add_argument("--scale-out-seconds", type=float, default=10.0,
                    help="length of each of the four scale-out runs")
+    g = p.add_argument_group("export phase (stores sqlite and postgresql)")
+    g.add_argument("--skip-export", action="store_true",
+                   help="skip the CSV export of every contact (GET /api/contacts/export/)")
     g = p.add_argument_group("HTTP import phase")
     g.add_argument("--skip-http-import", action="store_true",
                    help="skip the HTTP import phase (upload, job, upload memory check)")
@@ -836,6 +843,8 @@ def measure_store(args, store, csv_path, csv_info, cluster, redis):
             entry["queries"] = run_query_mix(args, server.port, param)
             entry["concurrent"] = run_concurrent(args, [server.port], param)
         entry["memory"] = server.memory()
+        if store in EXPORT_STORES and not args.skip_export:
+            entry["export"] = run_export_phase(server, imported)
     except ERRORS as e:
         entry["error"] = str(e)
         log(f"run_bench: {store}: {e}")
@@ -845,6 +854,19 @@ def measure_store(args, store, csv_path, csv_info, cluster, redis):
         if server is not None:
             server.stop()
     return entry
+
+
+# ---------------------------------------------------------------- export
+
+def run_export_phase(server, expected_rows):
+    """The CSV export of every contact from `server` (after the query mix, so that the memory
+    figures above are not touched by it); its figures, or {"error": ...}."""
+    log("export: every contact over HTTP, VmRSS sampled")
+    try:
+        return http_export.run_export(server.port, server.proc.pid, expected_rows, log)
+    except ERRORS as e:
+        log(f"run_bench: export: {e}")
+        return {"error": str(e)}
 
 
 # ---------------------------------------------------------------- HTTP import
@@ -896,6 +918,8 @@ def run_errors(results):
     errors = [results["error"]] if results.get("error") else []
     for store, entry in results["stores"].items():
         errors += [f"{store}: {entry['error']}"] if entry.get("error") else []
+        ex = entry.get("export") or {}
+        errors += [f"{store}: export: {ex['error']}"] if ex.get("error") else []
         hi = entry.get("http_import") or {}
         errors += [f"{store}: HTTP import: {hi['error']}"] if hi.get("error") else []
     if (results.get("upload_memory") or {}).get("error"):

@@ -1,10 +1,13 @@
 #include "api/app.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
 
 #include "api/contacts_handlers.h"
+#include "api/export_handlers.h"
+#include "api/openapi_handlers.h"
 #include "metrics/service_metrics.h"
 #include "query/parse.h"
 #include "store/store.h"
@@ -16,7 +19,7 @@ namespace contacts::api {
 
 enum class RouteKind {
   root, favicon, health, healthz, readyz, list, count, analytics, retrieve, field, token, token_refresh,
-  import_info, import_job, import_errors, metrics,
+  import_info, import_job, import_errors, schema, export_csv, metrics,
 };
 enum class CacheFamily { none, list, field, analytics };
 
@@ -26,15 +29,50 @@ struct RouteMatch {
   int64_t id = 0;
   FieldEndpoint field = FieldEndpoint::title;
   std::string_view endpoint = {};  // cache key namespace: "list", "count", "title", ...
+  std::string_view methods = {};   // the Allow header: every method the route answers
+  std::string_view path = {};      // its template in the route table: metrics and access logs
 };
 
 namespace {
 
 constexpr const char* kJson = "application/json; charset=utf-8";
-constexpr const char* kReadMethods = "GET, HEAD, OPTIONS";
+constexpr std::string_view kReadMethods = "GET, HEAD, OPTIONS";
+constexpr std::string_view kImportMethods = "GET, POST, HEAD, OPTIONS";
+constexpr std::string_view kPostMethods = "POST, OPTIONS";
 
-constexpr const char* kImportMethods = "GET, POST, HEAD, OPTIONS";
-constexpr const char* kPostMethods = "POST, OPTIONS";
+// One route: its path as documented (src/api/openapi.json), where "{id}" and "{job_id}" stand
+// for a positive decimal id and "{field}" for the name of a field endpoint.
+struct RouteSpec {
+  std::string_view path;
+  RouteKind kind;
+  std::string_view methods;
+  CacheFamily cache = CacheFamily::none;
+  std::string_view endpoint = {};  // cache key namespace ("{field}": the field's name)
+};
+
+// Every route the server answers: routing reads it, and so does route_templates(), which the
+// tests compare with the OpenAPI document. A request path matches at most one row.
+constexpr RouteSpec kRoutes[] = {
+    {"/", RouteKind::root, kReadMethods},
+    {"/favicon.ico", RouteKind::favicon, kReadMethods},
+    {"/api/health/", RouteKind::health, kReadMethods},
+    {"/healthz", RouteKind::healthz, kReadMethods},
+    {"/readyz", RouteKind::readyz, kReadMethods},
+    {"/metrics", RouteKind::metrics, kReadMethods},
+    {"/api/schema/", RouteKind::schema, kReadMethods},
+    {"/api/auth/token/", RouteKind::token, kPostMethods},
+    {"/api/auth/token/refresh/", RouteKind::token_refresh, kPostMethods},
+    {"/api/contacts/", RouteKind::list, kReadMethods, CacheFamily::list, "list"},
+    {"/api/contacts/count/", RouteKind::count, kReadMethods, CacheFamily::list, "count"},
+    {"/api/contacts/analytics/", RouteKind::analytics, kReadMethods, CacheFamily::analytics,
+     "analytics"},
+    {"/api/contacts/import/", RouteKind::import_info, kImportMethods},
+    {"/api/contacts/import/{job_id}/", RouteKind::import_job, kReadMethods},
+    {"/api/contacts/import/{job_id}/errors/", RouteKind::import_errors, kReadMethods},
+    {"/api/contacts/export/", RouteKind::export_csv, kReadMethods},
+    {"/api/contacts/{field}/", RouteKind::field, kReadMethods, CacheFamily::field},
+    {"/api/contacts/{id}/", RouteKind::retrieve, kReadMethods},
+};
 
 constexpr const char* kStoreUnavailable =
     "The database is temporarily unavailable. Please try again shortly.";
@@ -64,72 +102,58 @@ int64_t parse_id(std::string_view s) {
   return id;
 }
 
-// /api/contacts/import/{id} and /api/contacts/import/{id}/errors.
-std::optional<RouteMatch> match_import_job(std::string_view path) {
-  constexpr std::string_view kPrefix = "/api/contacts/import/";
-  if (path.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
-  std::string_view rest = path.substr(kPrefix.size());
-  RouteKind kind = RouteKind::import_job;
-  constexpr std::string_view kErrors = "/errors";
-  if (rest.size() > kErrors.size() && rest.substr(rest.size() - kErrors.size()) == kErrors) {
-    kind = RouteKind::import_errors;
-    rest.remove_suffix(kErrors.size());
+// The next segment of `path` (which starts with '/'), removed from it.
+std::string_view next_segment(std::string_view& path) {
+  path.remove_prefix(1);
+  const size_t end = std::min(path.find('/'), path.size());
+  const std::string_view segment = path.substr(0, end);
+  path.remove_prefix(end);
+  return segment;
+}
+
+// Matches `path` (without its trailing slash) against the template of `route`.
+std::optional<RouteMatch> match_spec(const RouteSpec& route, std::string_view path) {
+  std::string_view tmpl = route.path;
+  if (tmpl.size() > 1 && tmpl.back() == '/') tmpl.remove_suffix(1);
+  RouteMatch m{route.kind,     route.cache,   0, FieldEndpoint::title,
+               route.endpoint, route.methods, route.path};
+  while (!tmpl.empty() && !path.empty()) {
+    const std::string_view want = next_segment(tmpl);
+    const std::string_view got = next_segment(path);
+    if (want == "{id}" || want == "{job_id}") {
+      m.id = parse_id(got);
+      if (m.id <= 0) return std::nullopt;
+    } else if (want == "{field}") {
+      const auto field = field_endpoint_named(got);
+      if (!field) return std::nullopt;
+      m.field = *field;
+      m.endpoint = field_endpoint_name(*field);
+    } else if (want != got) {
+      return std::nullopt;
+    }
   }
-  const int64_t id = parse_id(rest);
-  if (id <= 0) return std::nullopt;
-  return RouteMatch{kind, CacheFamily::none, id};
+  if (!tmpl.empty() || !path.empty()) return std::nullopt;
+  return m;
 }
 
 // Matches a path without its trailing slash.
 std::optional<RouteMatch> match_route(std::string_view path) {
-  if (path == "/" || path.empty()) return RouteMatch{RouteKind::root};
-  if (path == "/favicon.ico") return RouteMatch{RouteKind::favicon};
-  if (path == "/api/health") return RouteMatch{RouteKind::health};
-  if (path == "/healthz") return RouteMatch{RouteKind::healthz};
-  if (path == "/readyz") return RouteMatch{RouteKind::readyz};
-  if (path == "/metrics") return RouteMatch{RouteKind::metrics};
-  if (path == "/api/auth/token") return RouteMatch{RouteKind::token};
-  if (path == "/api/auth/token/refresh") return RouteMatch{RouteKind::token_refresh};
-  if (path == "/api/contacts/import") return RouteMatch{RouteKind::import_info};
-  if (auto job = match_import_job(path)) return job;
-  constexpr std::string_view kContacts = "/api/contacts";
-  if (path == kContacts) return RouteMatch{RouteKind::list, CacheFamily::list, 0, {}, "list"};
-  if (path.substr(0, kContacts.size() + 1) != "/api/contacts/") return std::nullopt;
-  const std::string_view rest = path.substr(kContacts.size() + 1);
-  if (rest.find('/') != std::string_view::npos) return std::nullopt;
-  if (rest == "count") return RouteMatch{RouteKind::count, CacheFamily::list, 0, {}, "count"};
-  if (rest == "analytics") {
-    return RouteMatch{RouteKind::analytics, CacheFamily::analytics, 0, {}, "analytics"};
+  if (path.empty()) path = "/";
+  if (path.front() != '/') return std::nullopt;
+  for (const RouteSpec& route : kRoutes) {
+    if (auto m = match_spec(route, path)) return m;
   }
-  if (auto f = field_endpoint_named(rest)) {
-    return RouteMatch{RouteKind::field, CacheFamily::field, 0, *f, rest};
-  }
-  const int64_t id = parse_id(rest);
-  if (id <= 0) return std::nullopt;
-  return RouteMatch{RouteKind::retrieve, CacheFamily::none, id};
+  return std::nullopt;
 }
 
-// The route's template, the `route` of metrics and access logs (never the raw path: bounded).
-std::string_view route_template(const RouteMatch& route) {
-  switch (route.kind) {
-    case RouteKind::root: return "/";
-    case RouteKind::favicon: return "/favicon.ico";
-    case RouteKind::health: return "/api/health/";
-    case RouteKind::healthz: return "/healthz";
-    case RouteKind::readyz: return "/readyz";
-    case RouteKind::metrics: return "/metrics";
-    case RouteKind::list: return "/api/contacts/";
-    case RouteKind::count: return "/api/contacts/count/";
-    case RouteKind::analytics: return "/api/contacts/analytics/";
-    case RouteKind::retrieve: return "/api/contacts/{id}/";
-    case RouteKind::field: return "/api/contacts/{field}/";
-    case RouteKind::token: return "/api/auth/token/";
-    case RouteKind::token_refresh: return "/api/auth/token/refresh/";
-    case RouteKind::import_info: return "/api/contacts/import/";
-    case RouteKind::import_job: return "/api/contacts/import/{id}/";
-    case RouteKind::import_errors: return "/api/contacts/import/{id}/errors/";
+// Whether `method` is one of `methods` ("GET, HEAD, OPTIONS").
+bool method_listed(std::string_view methods, std::string_view method) {
+  while (!methods.empty()) {
+    const size_t comma = std::min(methods.find(','), methods.size());
+    if (text::trim(methods.substr(0, comma)) == method) return true;
+    methods.remove_prefix(std::min(comma + 1, methods.size()));
   }
-  return "unmatched";
+  return false;
 }
 
 void count_cache_lookup(const RouteMatch& route, const char* result) {
@@ -229,7 +253,8 @@ std::string root_index() {
   JsonWriter w(out);
   w.begin_object().field("name", "contacts-api").key("endpoints").begin_array();
   for (const char* p : {"/api/contacts/", "/api/contacts/{id}/", "/api/contacts/count/",
-                        "/api/contacts/analytics/", "/api/contacts/{field}/", "/api/health/"}) {
+                        "/api/contacts/analytics/", "/api/contacts/{field}/", "/api/health/",
+                        "/api/schema/"}) {
     w.value(p);
   }
   w.end_array().end_object();
@@ -237,6 +262,28 @@ std::string root_index() {
 }
 
 }  // namespace
+
+std::vector<RouteTemplate> route_templates() {
+  std::vector<RouteTemplate> out;
+  for (const RouteSpec& route : kRoutes) {
+    RouteTemplate t{std::string(route.path), {}};
+    for (std::string_view method : text::split_trimmed(route.methods, ',')) {
+      if (method != "HEAD" && method != "OPTIONS") t.methods.emplace_back(method);
+    }
+    constexpr std::string_view kField = "{field}";
+    const size_t at = t.path.find(kField);
+    if (at == std::string::npos) {
+      out.push_back(std::move(t));
+      continue;
+    }
+    for (std::string_view name : field_endpoint_names()) {
+      RouteTemplate field = t;
+      field.path.replace(at, kField.size(), name);
+      out.push_back(std::move(field));
+    }
+  }
+  return out;
+}
 
 std::string RequestContext::link(const std::string& query) const {
   return base_url + request.path + (query.empty() ? "" : "?" + query);
@@ -286,7 +333,7 @@ void App::observe(const http::Exchange& exchange) const {
   if (exchange.request) {
     std::string_view path = exchange.request->path;
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-    if (const auto match = match_route(path)) route = route_template(*match);
+    if (const auto match = match_route(path)) route = match->path;
   }
   telemetry_->record(exchange, route);
 }
@@ -317,17 +364,13 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
   const auto route = match_route(path);
   if (!route) return json_response(404, json_detail("Not found."));
   const std::string& method = request.method;
-  const bool post_route = route->kind == RouteKind::token || route->kind == RouteKind::token_refresh;
-  const bool import_route = route->kind == RouteKind::import_info;
-  const char* allow = post_route ? kPostMethods : import_route ? kImportMethods : kReadMethods;
+  const std::string allow(route->methods);
   if (method == "OPTIONS") {
     http::Response r = json_response(200, "{}");
     r.set_header("Allow", allow);
     return r;
   }
-  const bool allowed = (method == "POST" && (post_route || import_route)) ||
-                       (!post_route && (method == "GET" || method == "HEAD"));
-  if (!allowed) {
+  if (!method_listed(allow, method)) {
     http::Response r = json_response(405, json_detail("Method \"" + method + "\" not allowed."));
     r.set_header("Allow", allow);
     return r;
@@ -357,6 +400,7 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
     case RouteKind::health:
     case RouteKind::healthz: return json_response(200, "{\"status\":\"ok\"}");
     case RouteKind::readyz: return readiness();
+    case RouteKind::schema: return openapi_schema(request);
     case RouteKind::metrics:
       if (!telemetry_) return json_response(404, json_detail("Not found."));
       return telemetry_->metrics_response();
@@ -369,6 +413,10 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
   // Contract: reads prefer the replica by default unless the request says no-cache.
   const bool want_replica = ctx.params.get_bool("use_replica")
                                 .value_or(settings_.default_replica_read && !ctx.no_cache);
+  if (route->kind == RouteKind::export_csv) {
+    // The index when it shows the published data (also for replica reads), else the primary.
+    return export_contacts(ctx, *router_.route(false, cache_.get({}, false).published).reader);
+  }
   return answer_read(*route, ctx, want_replica);
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/auth_handlers.h"
 #include "api/import_handlers.h"
@@ -18,6 +19,15 @@
 namespace contacts::api {
 
 struct RouteMatch;
+
+// A route the server answers, as the OpenAPI document names it.
+struct RouteTemplate {
+  std::string path;                  // e.g. "/api/contacts/{id}/"; field endpoints one by one
+  std::vector<std::string> methods;  // e.g. {"GET", "POST"}; HEAD and OPTIONS go without saying
+};
+
+// Every route of the routing table, in its order. Thread-safe.
+std::vector<RouteTemplate> route_templates();
 
 // Thread-safe: handle() is called concurrently from the server's threads.
 class App {

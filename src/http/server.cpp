@@ -55,6 +55,8 @@ constexpr std::chrono::milliseconds kLingerTime{5'000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 // Size of the buffer a streamed body is read into; what a streaming connection holds at most.
 constexpr size_t kStreamChunkBytes = 64 * 1024;
+// What a BodySource is asked for at a time: the most of a streamed response held in memory.
+constexpr size_t kResponseChunkBytes = 64 * 1024;
 
 Response json_error(int status, std::string_view body) {
   Response response;
@@ -277,6 +279,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_response(const wire::RequestFraming& request, bool linger) {
     const wire::ResponseFraming framing =
         wire::write_response_head(response_, reason_phrase(response_.status), request, head_);
+    body_written_ = 0;
+    if (response_.body_source) {
+      if (framing.send_body) return send_streamed_head(framing);
+      response_.body_source.reset();  // HEAD: the head only
+    }
     const std::array<net::const_buffer, 2> buffers{
         net::buffer(head_),
         net::buffer(response_.body.data(), framing.send_body ? response_.body.size() : 0)};
@@ -284,12 +291,65 @@ class Session : public std::enable_shared_from_this<Session> {
     net::async_write(stream_, buffers,
                      [self = shared_from_this(), keep_alive = framing.keep_alive, linger](
                          error_code ec, size_t written) {
-                       self->on_write(ec, written, keep_alive, linger);
+                       self->body_written_ = written - std::min(written, self->head_.size());
+                       self->on_write(ec, keep_alive, linger);
                      });
   }
 
-  void on_write(error_code ec, size_t written, bool keep_alive, bool linger) {
-    report(written);
+  // A streamed response: the head, then one chunk at a time from response_.body_source, each
+  // asked for once the previous one is written (see BodySource).
+  void send_streamed_head(wire::ResponseFraming framing) {
+    stream_.expires_after(context_.options.io_timeout);
+    net::async_write(stream_, net::buffer(head_),
+                     [self = shared_from_this(), framing](error_code ec, size_t) {
+                       if (ec) return self->on_write(ec, false, false);
+                       self->send_next_chunk(framing);
+                     });
+  }
+
+  void send_next_chunk(wire::ResponseFraming framing) {
+    bool more = false;
+    try {
+      more = response_.body_source->fill(body_chunk_, kResponseChunkBytes);
+    } catch (...) {
+      return abort_response();
+    }
+    if (!more) response_.body_source.reset();  // let go of what it holds before the last write
+    if (more && body_chunk_.empty()) {
+      // Nothing this time (e.g. a filter skipped many rows): let other connections run first.
+      return net::post(stream_.get_executor(),
+                       [self = shared_from_this(), framing] { self->send_next_chunk(framing); });
+    }
+    const bool framed = framing.chunked && !body_chunk_.empty();
+    if (framed) wire::write_chunk_size(body_chunk_.size(), chunk_head_);
+    const std::array<net::const_buffer, 4> buffers{
+        net::buffer(chunk_head_.data(), framed ? chunk_head_.size() : 0),
+        net::buffer(body_chunk_.data(), body_chunk_.size()),
+        net::buffer(wire::kChunkEnd.data(), framed ? wire::kChunkEnd.size() : 0),
+        net::buffer(wire::kLastChunk.data(),
+                    framing.chunked && !more ? wire::kLastChunk.size() : 0)};
+    stream_.expires_after(context_.options.io_timeout);
+    net::async_write(stream_, buffers,
+                     [self = shared_from_this(), framing, more,
+                      payload = body_chunk_.size()](error_code ec, size_t) {
+                       if (!ec) self->body_written_ += payload;
+                       if (ec || !more) return self->on_write(ec, framing.keep_alive, false);
+                       self->send_next_chunk(framing);
+                     });
+  }
+
+  // The body cannot be finished: reset the connection, so that no client takes what it got
+  // for the whole body (an HTTP/1.0 body ends with the connection).
+  void abort_response() {
+    report();
+    release_body();
+    error_code ignored;
+    stream_.socket().set_option(net::socket_base::linger(true, 0), ignored);
+    stream_.socket().close(ignored);
+  }
+
+  void on_write(error_code ec, bool keep_alive, bool linger) {
+    report();
     release_body();
     if (ec) return;
     if (keep_alive) return read_header();
@@ -297,14 +357,14 @@ class Session : public std::enable_shared_from_this<Session> {
     shutdown_send();
   }
 
-  // Hands the exchange just written to ServerOptions::on_exchange.
-  void report(size_t written) {
+  // Hands the exchange just written (or cut off) to ServerOptions::on_exchange.
+  void report() {
     if (!context_.options.on_exchange) return;
     const Exchange exchange{
         head_parsed_ ? &request_ : nullptr, response_,
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
                                                              started_),
-        written > head_.size() ? written - head_.size() : 0};
+        body_written_};
     try {
       context_.options.on_exchange(exchange);
     } catch (...) {
@@ -314,6 +374,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Drops the sink (its destructor runs now, not when the connection closes) and the parsers.
   void release_body() {
+    response_.body_source.reset();
+    std::string().swap(body_chunk_);
     request_.streamed_body = nullptr;
     sink_.reset();
     stream_parser_.reset();
@@ -356,9 +418,12 @@ class Session : public std::enable_shared_from_this<Session> {
   uint64_t streamed_bytes_ = 0;
   bool head_parsed_ = false;  // request_ holds the head of the request being answered
   std::chrono::steady_clock::time_point started_;  // when its head was read
+  uint64_t body_written_ = 0;  // body bytes of the answer written so far (chunk framing aside)
   Request request_;    // reused across requests to keep their allocations
   Response response_;  // must outlive the write of its body
   std::string head_;   // response head being written
+  std::string body_chunk_;  // of a streamed response: the piece being written
+  std::string chunk_head_;  // its chunk-size line
 };
 
 // Accepts connections until the io_context stops; survives accept errors (e.g. EMFILE).

@@ -36,15 +36,38 @@ struct Request {
   const std::string* header(std::string_view lower_name) const;
 };
 
+// Produces a response body piece by piece, for bodies too large to hold in memory (exports).
+// The server calls fill() on one of its threads, never twice at once for one response, and
+// asks for the next piece only once the previous one is written to the socket: a slow client
+// makes the server wait, it never makes it buffer more than one piece.
+class BodySource {
+ public:
+  // Runs when the response is complete, when the client went away or missed the io_timeout
+  // deadline of a write, or at once for HEAD: whatever the source holds is released then.
+  virtual ~BodySource() = default;
+  // Replaces `out` with the next bytes of the body: about `max_bytes` (more only when one
+  // unit of the body, e.g. a CSV row, is larger), possibly none. Returns false when the body
+  // ends with these bytes. Throwing (or answering while the server stops) ends the response
+  // abruptly: the connection closes without the body's end, so the client sees a truncated
+  // body, never a complete-looking one.
+  virtual bool fill(std::string& out, size_t max_bytes) = 0;
+};
+
 // The server adds Content-Length (the body's size; none for 204 and 304), Date (unless the
 // handler set one) and, when the connection closes, "Connection: close". It drops any
 // Content-Length, Transfer-Encoding or Connection the handler set ("Connection: close" still
 // closes the connection after this response), and any header whose name is not an HTTP token
 // or whose value contains control characters. A status outside 200..999 is answered as 500.
+//
+// With a `body_source`, `body` is ignored and the body is streamed: "Transfer-Encoding:
+// chunked" to HTTP/1.1 clients (the connection may then serve further requests), and to
+// HTTP/1.0 clients the raw bytes until the connection closes. HEAD gets the same head and no
+// body (the source is destroyed without being called).
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::unique_ptr<BodySource> body_source;
   // Replaces the value of the header named `name` (case-insensitively; later duplicates are
   // removed), or appends it. To send a header several times, push_back onto `headers`.
   void set_header(std::string name, std::string value);
@@ -60,12 +83,12 @@ struct BodyRoute {
 };
 
 // One request answered, as the server reports it once the answer is written (or its write
-// failed): for metrics and access logs.
+// failed, or its body_source failed and the connection was reset): for metrics and access logs.
 struct Exchange {
   const Request* request;     // nullptr when the request head could not be parsed
-  const Response& response;   // as the server wrote it (body still there)
+  const Response& response;   // as the server wrote it (a body_source may be gone by now)
   std::chrono::nanoseconds duration;  // from the request head read to the answer written
-  uint64_t body_bytes;        // bytes of the body written (0 for HEAD, 204 and 304)
+  uint64_t body_bytes;  // body bytes written, chunk framing aside (0 for HEAD, 204 and 304)
 };
 
 struct ServerOptions {

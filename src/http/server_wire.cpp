@@ -94,6 +94,16 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool is_writable_status(int status) { return status >= 200 && status <= 999; }
 
+void write_chunk_size(size_t size, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char digits[16];
+  size_t n = 0;
+  for (; size > 0; size >>= 4) digits[n++] = kHex[size & 0xF];
+  out.clear();
+  while (n > 0) out.push_back(digits[--n]);
+  out.append(kChunkEnd);
+}
+
 std::string format_http_date(std::time_t time) {
   static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -120,7 +130,10 @@ ResponseFraming write_response_head(const Response& response, std::string_view r
                                     const RequestFraming& request, std::string& out) {
   const int status = response.status;
   const bool bodiless_status = status == 204 || status == 304;
-  ResponseFraming framing{!request.head && !bodiless_status, request.keep_alive};
+  const bool streamed = response.body_source != nullptr && !bodiless_status;
+  ResponseFraming framing{!request.head && !bodiless_status,
+                          request.keep_alive && !(streamed && request.http10),
+                          streamed && !request.http10};
 
   out.clear();
   out.append("HTTP/1.1 ");
@@ -140,7 +153,9 @@ ResponseFraming write_response_head(const Response& response, std::string_view r
     out.append(name).append(": ").append(value).append("\r\n");
   }
   if (!has_date) out.append("Date: ").append(current_http_date()).append("\r\n");
-  if (!bodiless_status) {
+  if (framing.chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  } else if (!bodiless_status && !streamed) {
     out.append("Content-Length: ");
     append_number(out, response.body.size());
     out.append("\r\n");

@@ -21,6 +21,7 @@ struct RequestFraming {
 struct ResponseFraming {
   bool send_body = false;   // false for HEAD, 204 and 304
   bool keep_alive = false;  // false when the client or the handler asked to close
+  bool chunked = false;     // a streamed body in chunks (else, when streamed: until close)
 };
 
 // ASCII-only case mapping, for header names and other protocol tokens.
@@ -34,6 +35,12 @@ bool is_writable_status(int status);
 // as documented on Response in server.h. `response.status` must be writable.
 ResponseFraming write_response_head(const Response& response, std::string_view reason,
                                     const RequestFraming& request, std::string& out);
+
+// Replaces `out` with the line that opens a chunk of `size` bytes (not 0): "1f40\r\n".
+// The chunk's data follows, then "\r\n"; the body ends with kLastChunk.
+void write_chunk_size(size_t size, std::string& out);
+inline constexpr std::string_view kChunkEnd = "\r\n";
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT", independent of the C locale.
 std::string format_http_date(std::time_t time);

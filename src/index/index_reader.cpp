@@ -4,6 +4,7 @@
 
 #include "index/list_pages.h"
 #include "index/row_matcher.h"
+#include "index/snapshot_stream.h"
 
 namespace contacts::index {
 
@@ -81,6 +82,10 @@ AnalyticsSnapshot IndexReader::analytics(const AnalyticsQuery& q) const {
 FieldPage IndexReader::field_values(const FieldQuery& q) const {
   const auto snap = snapshot();
   return field_page(*snap, q);
+}
+
+std::unique_ptr<ContactStream> IndexReader::stream(const ListQuery& q) const {
+  return stream_snapshot(snapshot(), q);
 }
 
 }  // namespace contacts::index

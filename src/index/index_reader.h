@@ -24,6 +24,8 @@ class IndexReader final : public ContactReader {
   std::optional<Contact> get(int64_t id) const override;
   AnalyticsSnapshot analytics(const AnalyticsQuery& q) const override;
   FieldPage field_values(const FieldQuery& q) const override;
+  // Reads the snapshot current when called, to the end (see index/snapshot_stream.h).
+  std::unique_ptr<ContactStream> stream(const ListQuery& q) const override;
   uint64_t generation() const override { return generation_.load(); }
   uint64_t data_version() const override { return snapshot()->data_version; }
 

@@ -92,42 +92,43 @@ ListPage cursor_page(const Snapshot& s, const RowMatcher& match, const ListQuery
 
 // --- limit-offset over any ordering --------------------------------------------------------
 
-namespace {
-
-struct OrderColumn {
-  enum Kind { kText, kNumber, kId } kind;
-  const uint32_t* codes = nullptr;  // kText
-  const uint32_t* rank = nullptr;   // kText
-  const int64_t* values = nullptr;  // kNumber (kNullNumber sorts last)
-  bool descending = false;
-};
-
-OrderColumn order_column(const Snapshot& s, const OrderTerm& t) {
-  OrderColumn c{OrderColumn::kId};
-  c.descending = t.descending;
-  auto number = [&](const std::vector<int64_t>& v) {
-    c.kind = OrderColumn::kNumber;
-    c.values = v.data();
-  };
-  const SortColumn col = sort_column(t.key);
-  switch (col.kind) {
-    case SortColumn::Kind::text:
-      c.kind = OrderColumn::kText;
-      c.codes = s.column(col.text).codes.data();
-      c.rank = s.column(col.text).dict.rank.data();
-      break;
-    case SortColumn::Kind::number: number(s.numbers[static_cast<size_t>(col.number)]); break;
-    case SortColumn::Kind::created_at: number(s.created_at_us); break;
-    case SortColumn::Kind::updated_at: number(s.updated_at_us); break;
-    case SortColumn::Kind::id: break;
+RowOrder::RowOrder(const Snapshot& s, const std::vector<OrderTerm>& ordering) {
+  for (const OrderTerm& t : ordering) {
+    Column c{Column::kId};
+    c.descending = t.descending;
+    auto number = [&](const std::vector<int64_t>& v) {
+      c.kind = Column::kNumber;
+      c.values = v.data();
+    };
+    const SortColumn col = sort_column(t.key);
+    switch (col.kind) {
+      case SortColumn::Kind::text:
+        c.kind = Column::kText;
+        c.codes = s.column(col.text).codes.data();
+        c.rank = s.column(col.text).dict.rank.data();
+        break;
+      case SortColumn::Kind::number: number(s.numbers[static_cast<size_t>(col.number)]); break;
+      case SortColumn::Kind::created_at: number(s.created_at_us); break;
+      case SortColumn::Kind::updated_at: number(s.updated_at_us); break;
+      case SortColumn::Kind::id: break;
+    }
+    columns_.push_back(c);
   }
-  return c;
+  columns_.push_back({Column::kId, nullptr, nullptr, nullptr, ordering.front().descending});
+}
+
+bool RowOrder::operator()(uint32_t a, uint32_t b) const {
+  for (const Column& c : columns_) {
+    const int r = compare_on(c, a, b);
+    if (r != 0) return r < 0;
+  }
+  return false;
 }
 
 // -1, 0, 1 comparing rows a and b on one column; missing values last in both directions.
-int compare_on(const OrderColumn& c, uint32_t a, uint32_t b) {
+int RowOrder::compare_on(const Column& c, uint32_t a, uint32_t b) {
   switch (c.kind) {
-    case OrderColumn::kText: {
+    case Column::kText: {
       const uint32_t ca = c.codes[a], cb = c.codes[b];
       if (ca == cb) return 0;
       if (ca == 0) return 1;
@@ -135,7 +136,7 @@ int compare_on(const OrderColumn& c, uint32_t a, uint32_t b) {
       const int r = c.rank[ca] < c.rank[cb] ? -1 : 1;
       return c.descending ? -r : r;
     }
-    case OrderColumn::kNumber: {
+    case Column::kNumber: {
       const int64_t va = c.values[a], vb = c.values[b];
       if (va == vb) return 0;
       if (va == kNullNumber) return 1;
@@ -143,28 +144,18 @@ int compare_on(const OrderColumn& c, uint32_t a, uint32_t b) {
       const int r = va < vb ? -1 : 1;
       return c.descending ? -r : r;
     }
-    case OrderColumn::kId:
+    case Column::kId:
       if (a == b) return 0;
       return (a < b) != c.descending ? -1 : 1;  // rows are in id order
   }
   return 0;
 }
 
-}  // namespace
-
 ListPage ordered_page(const Snapshot& s, const RowMatcher& match, const ListQuery& q) {
   ListPage page;
   if (match.matches_nothing()) return page;
-  std::vector<OrderColumn> cols;
-  for (const OrderTerm& t : q.ordering) cols.push_back(order_column(s, t));
-  cols.push_back({OrderColumn::kId, nullptr, nullptr, nullptr, q.ordering.front().descending});
-  auto less = [&](uint32_t a, uint32_t b) {
-    for (const OrderColumn& c : cols) {
-      const int r = compare_on(c, a, b);
-      if (r != 0) return r < 0;
-    }
-    return false;
-  };
+  const RowOrder order(s, q.ordering);
+  const auto less = [&order](uint32_t a, uint32_t b) { return order(a, b); };  // cheap copies
   std::vector<uint32_t> rows;
   if (match.matches_everything()) {
     rows.resize(s.rows);

@@ -90,6 +90,11 @@ uint32_t Snapshot::row_of(int64_t id) const {
 
 Contact Snapshot::contact(uint32_t row, bool with_meta) const {
   Contact c;
+  copy_contact(row, with_meta, c);
+  return c;
+}
+
+void Snapshot::copy_contact(uint32_t row, bool with_meta, Contact& c) const {
   c.id = ids[row];
   c.created_at_us = created_at_us[row];
   c.updated_at_us = updated_at_us[row];
@@ -98,10 +103,9 @@ Contact Snapshot::contact(uint32_t row, bool with_meta) const {
   }
   for (size_t f = 0; f < kNumberFieldCount; ++f) {
     const int64_t n = numbers[f][row];
-    if (n != kNullNumber) c.values.numbers[f] = n;
+    c.values.numbers[f] = n == kNullNumber ? std::nullopt : std::optional<int64_t>(n);
   }
-  if (with_meta) c.values.meta_data_json = meta_data.dict.values.get(meta_data.codes[row]);
-  return c;
+  c.values.meta_data_json = with_meta ? meta_data.dict.values.get(meta_data.codes[row]) : "{}";
 }
 
 std::shared_ptr<const Snapshot> build_snapshot(const Store& store) {

@@ -34,6 +34,8 @@ struct Snapshot {
   // Row of `id`, or kNoRow.
   uint32_t row_of(int64_t id) const;
   Contact contact(uint32_t row, bool with_meta) const;
+  // The same into `out`, reusing its strings' memory (meta_data "{}" without `with_meta`).
+  void copy_contact(uint32_t row, bool with_meta, Contact& out) const;
 };
 
 // Reads every contact from `store` and builds a snapshot. Throws what the store throws.

@@ -126,11 +126,16 @@ ContactFilter parse_filter(const QueryParams& p) {
   return f;
 }
 
-ListQuery parse_list_query(const QueryParams& p) {
+ListQuery parse_export_query(const QueryParams& p) {
   ListQuery q;
   q.filter = parse_filter(p);
   q.ordering = parse_ordering(p.get("ordering"), q.ordering_text);
   q.cursor_strategy = q.ordering.size() == 1 && q.ordering.front().key == SortKey::created_at;
+  return q;
+}
+
+ListQuery parse_list_query(const QueryParams& p) {
+  ListQuery q = parse_export_query(p);
   // Every pagination parameter is validated, whichever strategy uses it.
   const auto page_size = p.get_positive("page_size");
   const auto limit = p.get_positive("limit");
@@ -178,6 +183,12 @@ std::string_view field_endpoint_name(FieldEndpoint f) {
     if (e == f) return n;
   }
   return "";
+}
+
+std::vector<std::string_view> field_endpoint_names() {
+  std::vector<std::string_view> names;
+  for (const auto& [n, e] : kFieldEndpoints) names.push_back(n);
+  return names;
 }
 
 }  // namespace contacts

@@ -37,6 +37,8 @@ MODULES = [
     "test_import_jobs",
     "test_metrics",
     "test_access_log",
+    "test_openapi",
+    "test_export",
     "test_postgres",
     "test_fleet",
     "test_operations",

@@ -83,6 +83,17 @@ class AccessLogLines(unittest.TestCase):
             self.assertNotIn(b"secret-search-term-" + tag.encode(), f.read(),
                              "query strings are not logged")
 
+    def test_a_streamed_export_logs_the_bytes_of_its_body(self):
+        server = metrics_server()
+        rid = "export-" + uuid.uuid4().hex[:12]
+        r = server.client.get("/api/contacts/export/", headers={"X-Request-Id": rid})
+        self.assertEqual(r.status, 200, r.describe())
+        self.assertEqual(r.header("Transfer-Encoding"), "chunked")
+        line = wait_lines(server.stderr_path, {rid}).get(rid)
+        self.assertIsNotNone(line, "no access-log line for the export")
+        self.assertEqual((line["route"], line["status"], line["bytes"]),
+                         ("/api/contacts/export/", 200, len(r.body)))
+
     def test_requests_the_server_rejects_itself_are_logged_without_a_request(self):
         server = metrics_server()
         before = len(access_lines(server.stderr_path))
@@ -378,7 +389,7 @@ class NoSecretsInLogs(unittest.TestCase):
         self.assertEqual(page.get("contacts_store_up"), 0)
         self.assertNotIn(("contacts_import_jobs", frozenset({("state", "queued")})), page.samples)
         self.assertEqual(page.get("contacts_http_requests_total", method="GET",
-                                  route="/api/contacts/import/{id}/", status="503"), 3)
+                                  route="/api/contacts/import/{job_id}/", status="503"), 3)
         with open(self.server.stderr_path, "rb") as f:
             self.assertIn(b'"msg":"store unavailable"', f.read())
 

@@ -155,8 +155,14 @@ class TwoInstances(unittest.TestCase):
         # take it; both publish the same way.
         env = harness.import_env(self.data)
         log = open(os.path.join(CTX.root, "fleet-worker.stderr"), "w+b")
-        worker = subprocess.Popen([CTX.binary, "worker"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=log)
+        out_path = os.path.join(CTX.root, "fleet-worker.stdout")
+        worker = subprocess.Popen([CTX.binary, "worker"], env=env,
+                                  stdout=open(out_path, "wb"), stderr=log)
+        deadline = time.time() + 60
+        while b"import worker running" not in open(out_path, "rb").read():
+            self.assertIsNone(worker.poll(), "the worker exited")
+            self.assertLess(time.time(), deadline, "the worker did not start")
+            time.sleep(0.05)
         try:
             self.warm(a, "viaworker")
             self.warm(b, "viaworker")
@@ -208,8 +214,10 @@ class RedisOutage(unittest.TestCase):
         cls.data = os.path.join(CTX.root, "data-redis-outage")
         os.makedirs(cls.data, exist_ok=True)
         harness.create_user(cls.data, "create-admin", ADMIN[0], ADMIN[1], via_stdin=False)
+        # Short enough to show that nobody waits on a dead or stalled Redis, long enough
+        # not to trip on a loaded test machine.
         cls.s = start_instance("redis-outage", cls.data, {
-            "CONTACTS_REDIS_URL": cls.url, "CONTACTS_REDIS_TIMEOUT_MS": "10"})
+            "CONTACTS_REDIS_URL": cls.url, "CONTACTS_REDIS_TIMEOUT_MS": "50"})
         cls.c = cls.s.client
         cls.auth = {"Authorization": "Bearer " + token(cls.c, ADMIN)}
         job = wait_job(unittest.TestCase(), cls.c, cls.auth,

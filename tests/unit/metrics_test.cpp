@@ -418,5 +418,55 @@ TEST(HttpServerExchange, EveryAnswerIsReportedWithStatusBodyBytesAndDuration) {
   EXPECT_EQ(std::get<2>(log->seen[3]), 400);
 }
 
+// Pieces of 1000 bytes; the fill of piece `throw_at` (from 1) throws instead.
+class PieceSource final : public http::BodySource {
+ public:
+  PieceSource(int pieces, int throw_at) : pieces_(pieces), throw_at_(throw_at) {}
+  bool fill(std::string& out, size_t) override {
+    if (++served_ == throw_at_) throw std::runtime_error("the store went away");
+    out.assign(1000, 'x');
+    return served_ < pieces_;
+  }
+
+ private:
+  const int pieces_, throw_at_;
+  int served_ = 0;
+};
+
+TEST(HttpServerExchange, StreamedAnswersCountTheirPayloadAndAreReportedWhenCutOff) {
+  auto log = std::make_shared<ExchangeLog>();
+  http::ServerOptions options = TestServer::small_limits();
+  options.on_exchange = [log](const http::Exchange& e) {
+    const std::lock_guard lock(log->mutex);
+    log->seen.emplace_back(e.request != nullptr, e.request ? e.request->path : "",
+                           e.response.status, e.body_bytes, e.duration.count());
+  };
+  TestServer server(options, [](const http::Request& request) {
+    http::Response response;
+    response.set_header("Content-Type", "text/csv");
+    response.body_source =
+        std::make_unique<PieceSource>(3, request.path == "/broken" ? 2 : 0);
+    return response;
+  });
+  for (const char* path : {"/stream", "/broken"}) {
+    Client client(server.port());
+    client.send(get(path));
+    const size_t want = path == std::string("/stream") ? 1 : 2;
+    for (int i = 0; i < 500; ++i) {
+      {
+        const std::lock_guard lock(log->mutex);
+        if (log->seen.size() >= want) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  const std::lock_guard lock(log->mutex);
+  ASSERT_EQ(log->seen.size(), 2u);
+  EXPECT_EQ(std::get<1>(log->seen[0]), "/stream");
+  EXPECT_EQ(std::get<3>(log->seen[0]), 3000u) << "payload only, not the chunk framing";
+  EXPECT_EQ(std::get<1>(log->seen[1]), "/broken");
+  EXPECT_EQ(std::get<3>(log->seen[1]), 1000u) << "what was written before the source failed";
+}
+
 }  // namespace
 }  // namespace contacts::api

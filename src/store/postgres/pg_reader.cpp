@@ -112,6 +112,40 @@ ListPage ordered_page(PGconn* c, const ListQuery& q) {
   return page;
 }
 
+// Every matching contact through one server-side cursor, in one REPEATABLE READ transaction:
+// one consistent snapshot, whatever is written meanwhile, read a batch at a time.
+class CursorStream final : public ContactStream {
+ public:
+  CursorStream(pg::PgPool::Lease lease, const ListQuery& q)
+      : lease_(std::move(lease)), tx_(lease_.get(), kSnapshotBegin) {
+    pg::Statement st;
+    st.sql = "DECLARE contacts_stream NO SCROLL CURSOR FOR SELECT " +
+             pg::contact_select_columns(q.include_meta) + " FROM contacts WHERE " +
+             pg::filter_condition(q.filter, st) + " ORDER BY " + pg::order_by(q.ordering);
+    pg::exec(lease_.get(), st.sql, st.params);
+  }
+
+  bool next(std::vector<Contact>& out, size_t max_rows) override {
+    out.clear();
+    if (done_) return false;
+    const size_t wanted = std::max<size_t>(max_rows, 1);
+    const pg::Result r =
+        pg::exec(lease_.get(), "FETCH FORWARD " + std::to_string(wanted) + " FROM contacts_stream");
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row) out.push_back(pg::read_contact(r, row));
+    if (static_cast<size_t>(r.rows()) < wanted) {
+      done_ = true;
+      tx_.commit();  // closes the cursor; the connection goes back to the pool with the stream
+    }
+    return !done_;
+  }
+
+ private:
+  pg::PgPool::Lease lease_;
+  pg::Transaction tx_;
+  bool done_ = false;
+};
+
 std::vector<ValueCount> top_values(PGconn* c, const char* column, uint32_t limit) {
   pg::Statement st;
   st.sql = std::string("SELECT ") + column + ", count(*) FROM contacts WHERE " + column +
@@ -211,6 +245,10 @@ FieldPage PostgresReader::field_values(const FieldQuery& q) const {
   }
   page.has_more = static_cast<size_t>(r.rows()) > q.limit;
   return page;
+}
+
+std::unique_ptr<ContactStream> PostgresReader::stream(const ListQuery& q) const {
+  return std::make_unique<CursorStream>(pool_->acquire(), q);
 }
 
 uint64_t PostgresReader::generation() const { return data_version(); }

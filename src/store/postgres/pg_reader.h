@@ -33,6 +33,10 @@ class PostgresReader final : public ContactReader {
   std::optional<Contact> get(int64_t id) const override;
   AnalyticsSnapshot analytics(const AnalyticsQuery& q) const override;
   FieldPage field_values(const FieldQuery& q) const override;
+  // A server-side cursor in one REPEATABLE READ READ ONLY transaction (one consistent
+  // snapshot, any ordering, a batch per next()). The stream holds one of the pool's
+  // connections until it is destroyed, and the transaction open until the last batch.
+  std::unique_ptr<ContactStream> stream(const ListQuery& q) const override;
   // The database's data_version, read on every call (one indexed row): every upsert batch
   // moves it in the transaction that writes the rows, so it changes whenever the data does.
   uint64_t generation() const override;

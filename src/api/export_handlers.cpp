@@ -1,0 +1,142 @@
+#include "api/export_handlers.h"
+
+#include <array>
+#include <ctime>
+#include <exception>
+#include <memory>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ingest/csv_writer.h"
+#include "ingest/generator_format.h"
+#include "query/parse.h"
+#include "util/log.h"
+#include "util/time.h"
+
+namespace contacts::api {
+namespace {
+
+// Contacts asked of the reader at a time (PostgreSQL: rows per FETCH); with the chunk being
+// written, what one export holds in memory.
+constexpr size_t kBatchRows = 256;
+
+// The contact fields in the order of the API payload, which is also the order of Apollo's
+// export: each text field, with the number fields after `stage`, `technologies` and
+// `latest_funding`.
+using ExportField = std::variant<TextField, NumberField>;
+
+const std::vector<ExportField>& export_fields() {
+  static const std::vector<ExportField> kFields = [] {
+    std::vector<ExportField> fields;
+    for (const TextFieldInfo& f : text_fields()) {
+      fields.emplace_back(f.field);
+      if (f.field == TextField::stage) fields.emplace_back(NumberField::employees);
+      if (f.field == TextField::technologies) {
+        fields.emplace_back(NumberField::annual_revenue);
+        fields.emplace_back(NumberField::total_funding);
+      }
+      if (f.field == TextField::latest_funding) {
+        fields.emplace_back(NumberField::latest_funding_amount);
+      }
+    }
+    return fields;
+  }();
+  return kFields;
+}
+
+// "contacts-20261126-021500.csv" (UTC).
+std::string export_file_name() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char name[64];
+  std::strftime(name, sizeof name, "contacts-%Y%m%d-%H%M%S.csv", &tm);
+  return name;
+}
+
+// The body: the header row, then the records, about `max_bytes` per piece.
+class CsvExport final : public http::BodySource {
+ public:
+  explicit CsvExport(std::unique_ptr<ContactStream> rows) : rows_(std::move(rows)) {}
+
+  bool fill(std::string& out, size_t max_bytes) override {
+    try {
+      return fill_records(out, max_bytes);
+    } catch (const std::exception& e) {
+      log_event("error", "export failed; its body was cut short", e.what());
+      throw;
+    }
+  }
+
+ private:
+  bool fill_records(std::string& out, size_t max_bytes) {
+    out.clear();
+    if (!header_sent_) {
+      out = export_csv_header();
+      header_sent_ = true;
+    }
+    // At most one batch is asked for per piece, so that a piece is bounded work even when
+    // the reader skips many rows to find a few (the server then asks again at once).
+    bool asked = false;
+    while (out.size() < max_bytes) {
+      if (next_ == batch_.size()) {
+        if (!more_ || asked) return more_;
+        more_ = rows_->next(batch_, kBatchRows);
+        next_ = 0;
+        asked = true;
+        if (batch_.empty()) return more_;
+      }
+      append_export_record(out, batch_[next_++]);
+    }
+    return more_ || next_ < batch_.size();
+  }
+
+  std::unique_ptr<ContactStream> rows_;
+  std::vector<Contact> batch_;
+  size_t next_ = 0;   // first record of batch_ not written yet
+  bool more_ = true;  // rows_ has more
+  bool header_sent_ = false;
+};
+
+}  // namespace
+
+std::string export_csv_header() {
+  std::vector<std::string_view> names;
+  for (const ExportField& field : export_fields()) {
+    names.push_back(std::visit([](auto f) { return info(f).apollo_label; }, field));
+  }
+  for (const std::string_view extra : {"id", "created_at", "updated_at"}) names.push_back(extra);
+  std::string out;
+  ingest::append_csv_record(out, names);
+  return out;
+}
+
+void append_export_record(std::string& out, const Contact& c) {
+  for (const ExportField& field : export_fields()) {
+    if (const TextField* text = std::get_if<TextField>(&field)) {
+      ingest::append_csv_field(out, c.values[*text]);
+    } else if (const auto& number = c.values[std::get<NumberField>(field)]) {
+      ingest::append_int(out, *number);
+    }
+    out.push_back(',');
+  }
+  ingest::append_int(out, c.id);
+  out.push_back(',');
+  out.append(timeutil::format_rfc3339(c.created_at_us));
+  out.push_back(',');
+  out.append(timeutil::format_rfc3339(c.updated_at_us));
+  out.append("\r\n");
+}
+
+http::Response export_contacts(const RequestContext& ctx, const ContactReader& reader) {
+  const ListQuery q = parse_export_query(ctx.params);
+  http::Response r;
+  r.set_header("Content-Type", "text/csv; charset=utf-8");
+  r.set_header("Content-Disposition", "attachment; filename=\"" + export_file_name() + "\"");
+  r.set_header("Cache-Control", "no-store");
+  r.body_source = std::make_unique<CsvExport>(reader.stream(q));
+  return r;
+}
+
+}  // namespace contacts::api
