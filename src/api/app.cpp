@@ -10,12 +10,13 @@
 #include "util/error.h"
 #include "util/json_writer.h"
 #include "util/text.h"
+#include "web/console.h"
 
 namespace contacts::api {
 
 enum class RouteKind {
   root, favicon, health, healthz, readyz, list, count, analytics, retrieve, field, token, token_refresh,
-  import_info, import_job, import_errors,
+  import_info, import_job, import_errors, console_asset, api_docs,
 };
 enum class CacheFamily { none, list, field, analytics };
 
@@ -86,6 +87,8 @@ std::optional<RouteMatch> match_route(std::string_view path) {
   if (path == "/api/health") return RouteMatch{RouteKind::health};
   if (path == "/healthz") return RouteMatch{RouteKind::healthz};
   if (path == "/readyz") return RouteMatch{RouteKind::readyz};
+  if (path.starts_with(web::kAssetPrefix)) return RouteMatch{RouteKind::console_asset};
+  if (path == "/api/docs") return RouteMatch{RouteKind::api_docs};
   if (path == "/api/auth/token") return RouteMatch{RouteKind::token};
   if (path == "/api/auth/token/refresh") return RouteMatch{RouteKind::token_refresh};
   if (path == "/api/contacts/import") return RouteMatch{RouteKind::import_info};
@@ -305,7 +308,15 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
     case RouteKind::import_errors:
       auth_.require_admin(request);
       return imports_.job_errors(route->id);
-    case RouteKind::root: return json_response(200, root_index());
+    case RouteKind::root: {
+      if (!web::prefers_json(request)) return web::console_page(request);
+      http::Response r = json_response(200, root_index());
+      r.set_header("Vary", "Accept");
+      return r;
+    }
+    case RouteKind::console_asset:
+      return web::serve_asset(request, std::string_view(path).substr(web::kAssetPrefix.size()));
+    case RouteKind::api_docs: return web::docs_page(request);
     case RouteKind::favicon: {
       http::Response r;
       r.status = 204;

@@ -1,0 +1,145 @@
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/error.h"
+#include "web/assets.h"
+#include "web/console.h"
+
+using namespace contacts;
+
+namespace {
+
+http::Request get(std::string path, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  http::Request r;
+  r.method = "GET";
+  r.path = std::move(path);
+  r.target = r.path;
+  r.headers = std::move(headers);
+  return r;
+}
+
+const std::string* header(const http::Response& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return &v;
+  }
+  return nullptr;
+}
+
+std::string_view body_of(std::string_view path) {
+  const web::Asset* a = web::find_asset(path);
+  return a ? a->body : std::string_view();
+}
+
+}  // namespace
+
+TEST(WebConsole, JsonIndexOnlyForClientsAskingForJsonAndNotHtml) {
+  EXPECT_TRUE(web::prefers_json(get("/", {{"accept", "application/json"}})));
+  EXPECT_TRUE(web::prefers_json(get("/", {{"accept", "Application/JSON; charset=utf-8, */*;q=0.1"}})));
+  EXPECT_FALSE(web::prefers_json(get("/")));
+  EXPECT_FALSE(web::prefers_json(get("/", {{"accept", "*/*"}})));
+  EXPECT_FALSE(web::prefers_json(get("/", {{"accept", "text/html,application/json"}})));
+  EXPECT_FALSE(web::prefers_json(get("/", {{"accept", "application/json;q=0, text/plain"}})));
+}
+
+TEST(WebConsole, AssetWithTypeEtagAndRevalidation) {
+  const http::Response r = web::serve_asset(get("/assets/js/main.js"), "js/main.js");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(*header(r, "Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(*header(r, "Cache-Control"), "no-cache");
+  EXPECT_EQ(r.body, body_of("js/main.js"));
+  const std::string etag = *header(r, "ETag");
+  EXPECT_TRUE(std::regex_match(etag, std::regex("\"[0-9a-f]{24}\""))) << etag;
+
+  for (const std::string& tag : {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
+    const http::Response again =
+        web::serve_asset(get("/assets/js/main.js", {{"if-none-match", tag}}), "js/main.js");
+    EXPECT_EQ(again.status, 304) << tag;
+    EXPECT_TRUE(again.body.empty());
+    EXPECT_EQ(*header(again, "ETag"), etag);
+  }
+  const http::Response changed =
+      web::serve_asset(get("/assets/js/main.js", {{"if-none-match", "\"stale\""}}), "js/main.js");
+  EXPECT_EQ(changed.status, 200);
+}
+
+TEST(WebConsole, GzipOnlyWhenAccepted) {
+  const web::Asset* bundle = web::find_asset("vendor/swagger-ui-bundle.js");
+  ASSERT_NE(bundle, nullptr);
+  ASSERT_FALSE(bundle->gzip_body.empty());
+  EXPECT_LT(bundle->gzip_body.size(), bundle->body.size() / 2);
+
+  const auto served = [](std::string accept_encoding) {
+    return web::serve_asset(get("/assets/vendor/swagger-ui-bundle.js",
+                                {{"accept-encoding", std::move(accept_encoding)}}),
+                            "vendor/swagger-ui-bundle.js");
+  };
+  const http::Response gz = served("gzip, deflate, br");
+  EXPECT_EQ(*header(gz, "Content-Encoding"), "gzip");
+  EXPECT_EQ(gz.body, bundle->gzip_body);
+  EXPECT_EQ(*header(gz, "Vary"), "Accept-Encoding");
+  EXPECT_NE(*header(gz, "ETag"), bundle->etag);  // another representation, another tag
+
+  for (const char* refused : {"identity", "gzip;q=0", "deflate, br", ""}) {
+    const http::Response plain = served(refused);
+    EXPECT_EQ(header(plain, "Content-Encoding"), nullptr) << refused;
+    EXPECT_EQ(plain.body, bundle->body) << refused;
+  }
+}
+
+TEST(WebConsole, UnknownAssetIsNotFound) {
+  try {
+    web::serve_asset(get("/assets/../src/main.cpp"), "../src/main.cpp");
+    FAIL() << "no exception";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 404);
+    EXPECT_EQ(e.detail(), "Not found.");
+  }
+}
+
+TEST(WebConsole, PagesAreHtmlWithAContentSecurityPolicy) {
+  for (const auto& page : {web::console_page(get("/")), web::docs_page(get("/api/docs/"))}) {
+    EXPECT_EQ(page.status, 200);
+    EXPECT_EQ(*header(page, "Content-Type"), "text/html; charset=utf-8");
+    EXPECT_NE(header(page, "Content-Security-Policy")->find("default-src 'self'"),
+              std::string::npos);
+  }
+  const http::Response page = web::console_page(get("/"));
+  EXPECT_EQ(header(page, "Vary")->substr(0, 6), "Accept");
+}
+
+// Every /assets/ URL the pages and stylesheets name, and every module the scripts import, is
+// embedded: a file missing from web/static or web/vendor.txt fails here, not in a browser.
+TEST(WebAssets, EveryReferencedFileIsEmbedded) {
+  const std::regex url(R"re((?:src|href)="/assets/([^"]+)")re");
+  const std::regex import(R"re(from '\./([^']+)')re");
+  int references = 0;
+  for (const web::Asset& asset : web::all_assets()) {
+    const std::string text(asset.body);
+    if (asset.path.ends_with(".html")) {
+      for (std::sregex_iterator it(text.begin(), text.end(), url), end; it != end; ++it) {
+        EXPECT_NE(web::find_asset((*it)[1].str()), nullptr) << asset.path << ": " << (*it)[1];
+        ++references;
+      }
+    }
+    if (asset.path.starts_with("js/")) {
+      for (std::sregex_iterator it(text.begin(), text.end(), import), end; it != end; ++it) {
+        EXPECT_NE(web::find_asset("js/" + (*it)[1].str()), nullptr) << asset.path << ": " << (*it)[1];
+        ++references;
+      }
+    }
+  }
+  EXPECT_GE(references, 10);
+}
+
+TEST(WebAssets, SortedByPathForLookup) {
+  const auto assets = web::all_assets();
+  ASSERT_GE(assets.size(), 5u);
+  for (size_t i = 1; i < assets.size(); ++i) EXPECT_LT(assets[i - 1].path, assets[i].path);
+  for (const web::Asset& a : assets) EXPECT_EQ(web::find_asset(a.path), &a);
+  EXPECT_EQ(web::find_asset("index.htm"), nullptr);
+  EXPECT_EQ(web::find_asset(""), nullptr);
+}
