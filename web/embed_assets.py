@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Turns the web console's files into a C++ source for contacts_core (see src/web/assets.h).
 
-Inputs: every file under web/static/ (served as /assets/<path relative to static/>) and the
-vendor files listed in web/vendor.txt ("<served path> <file relative to web/>", taken from
-web/node_modules, which scripts/bootstrap installs). The bytes are not turned into C++
+Inputs: every file of web/static/ (served as /assets/<name>) and the vendor files listed in
+web/vendor.txt ("<served name> <file relative to web/>", taken from web/node_modules, which
+scripts/bootstrap installs). Names have no '/': every asset URL is /assets/{asset}, one path
+segment, like the API's other route templates. The bytes are not turned into C++
 literals (slow to compile for the 1.7 MB API-docs bundle): the generated source pulls each
 file in with the assembler's .incbin, so embedding costs well under a second of build time.
 Text files over 1 KiB also get a gzip variant (level 9, mtime 0: reproducible), written
@@ -36,13 +37,13 @@ def fail(msg):
 
 def static_files(static_dir):
     out = []
-    for root, dirs, files in os.walk(static_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = os.path.join(root, name)
-            out.append((os.path.relpath(path, static_dir).replace(os.sep, "/"), path))
+    for name in sorted(os.listdir(static_dir)):
+        path = os.path.join(static_dir, name)
+        if name.startswith("."):
+            continue
+        if not os.path.isfile(path):
+            fail("%s: web/static/ is flat (assets are /assets/<name>, one path segment)" % path)
+        out.append((name, path))
     return out
 
 
@@ -54,8 +55,9 @@ def vendor_files(web_dir):
             if not line or line.startswith("#"):
                 continue
             parts = line.split()
-            if len(parts) != 2:
-                fail("vendor.txt line %d: expected '<served path> <file>'" % number)
+            if len(parts) != 2 or "/" in parts[0]:
+                fail("vendor.txt line %d: expected '<served name> <file>' (a name without '/')"
+                     % number)
             path = os.path.join(web_dir, parts[1])
             if not os.path.isfile(path):
                 fail("%s is missing: run scripts/bootstrap (it installs web/node_modules "

@@ -2,7 +2,7 @@
 # web/node_modules, installed by scripts/bootstrap) embedded into contacts_core by
 # web/embed_assets.py, and the browser test (label `web`). Included by the top CMakeLists.txt.
 set(WEB_DIR ${CMAKE_SOURCE_DIR}/web)
-file(GLOB_RECURSE WEB_STATIC_FILES CONFIGURE_DEPENDS ${WEB_DIR}/static/*)
+file(GLOB WEB_STATIC_FILES CONFIGURE_DEPENDS ${WEB_DIR}/static/*)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${WEB_DIR}/vendor.txt)
 file(STRINGS ${WEB_DIR}/vendor.txt WEB_VENDOR_LINES REGEX "^[^#]")
 set(WEB_VENDOR_FILES)

@@ -9,7 +9,7 @@
 namespace contacts::web {
 
 struct Asset {
-  std::string_view path;          // under /assets/, without a leading slash: "js/main.js"
+  std::string_view path;          // the name under /assets/: "main.js" (never a '/' in it)
   std::string_view content_type;  // "text/javascript; charset=utf-8", ...
   std::string_view etag;          // strong ETag of `body`, quotes included
   std::string_view body;          // the file's bytes
@@ -20,7 +20,7 @@ struct Asset {
 // Every embedded file, sorted by path. The data is static and read-only (thread-safe).
 std::span<const Asset> all_assets();
 
-// The file at `path` (no leading slash), or nullptr.
+// The file named `path` (as in /assets/<path>), or nullptr.
 const Asset* find_asset(std::string_view path);
 
 }  // namespace contacts::web

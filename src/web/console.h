@@ -7,7 +7,7 @@
 
 namespace contacts::web {
 
-// Prefix of the embedded files' URLs: /assets/<path of web/static or web/vendor.txt>.
+// Prefix of the embedded files' URLs: /assets/<name of a file of web/static or web/vendor.txt>.
 inline constexpr std::string_view kAssetPrefix = "/assets/";
 
 // True when the client asks for JSON and not for HTML (an Accept header naming

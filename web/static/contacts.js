@@ -15,9 +15,8 @@ export const COLUMNS = [
   {key: 'seniority', label: 'Seniority', order: 'seniority'},
   {key: 'industry', label: 'Industry', order: 'industry'},
   {key: 'employees', label: 'Employees', order: 'employees', numeric: true},
-  {key: 'annual_revenue', label: 'Annual revenue', order: 'annual_revenue', numeric: true},
-  {key: 'created_at', label: 'Created', order: 'created_at',
-   value: (c) => c.created_at.slice(0, 16).replace('T', ' ')},
+  {key: 'annual_revenue', label: 'Revenue', order: 'annual_revenue', numeric: true},
+  {key: 'created_at', label: 'Created', order: 'created_at', value: (c) => c.created_at.slice(0, 10)},
 ];
 
 // Orderings answered with cursor pages (contract section 4); any other uses limit/offset.
