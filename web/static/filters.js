@@ -109,7 +109,8 @@ export class FilterBuilder {
       return;
     }
     this.active.add(filter.key);
-    const inputs = filterParams(filter).map(([param, hint]) => {
+    const params = filterParams(filter);
+    const inputs = params.map(([param, hint]) => {
       const input = el('input', {
         name: param,
         type: filter.kind === 'range' ? 'number' : filter.kind === 'date' ? 'date' : 'text',
@@ -140,8 +141,7 @@ export class FilterBuilder {
     }, '×');
     const row = el('div', {class: `filter filter-${filter.kind}`, dataset: {filter: filter.key}},
       el('div', {class: 'filter-head'}, el('span', {class: 'filter-label'}, filter.label),
-         el('span', {class: 'filter-kind'}, filterParams(filter).length > 1 ? '' :
-           filterParams(filter)[0][1]), remove),
+         el('span', {class: 'filter-kind'}, params.length === 1 ? params[0][1] : ''), remove),
       el('div', {class: 'filter-inputs'}, inputs));
     this.container.append(row);
     if (focus) row.querySelector('input').focus();
