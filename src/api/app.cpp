@@ -14,12 +14,13 @@
 #include "util/error.h"
 #include "util/json_writer.h"
 #include "util/text.h"
+#include "web/console.h"
 
 namespace contacts::api {
 
 enum class RouteKind {
   root, favicon, health, healthz, readyz, list, count, analytics, retrieve, field, token, token_refresh,
-  import_info, import_job, import_errors, schema, export_csv, metrics,
+  import_info, import_job, import_errors, schema, export_csv, console_asset, api_docs, metrics,
 };
 enum class CacheFamily { none, list, field, analytics };
 
@@ -60,6 +61,8 @@ constexpr RouteSpec kRoutes[] = {
     {"/readyz", RouteKind::readyz, kReadMethods},
     {"/metrics", RouteKind::metrics, kReadMethods},
     {"/api/schema/", RouteKind::schema, kReadMethods},
+    {"/api/docs/", RouteKind::api_docs, kReadMethods},
+    {"/assets/{asset}", RouteKind::console_asset, kReadMethods},
     {"/api/auth/token/", RouteKind::token, kPostMethods},
     {"/api/auth/token/refresh/", RouteKind::token_refresh, kPostMethods},
     {"/api/contacts/", RouteKind::list, kReadMethods, CacheFamily::list, "list"},
@@ -123,6 +126,8 @@ std::optional<RouteMatch> match_spec(const RouteSpec& route, std::string_view pa
     if (want == "{id}" || want == "{job_id}") {
       m.id = parse_id(got);
       if (m.id <= 0) return std::nullopt;
+    } else if (want == "{asset}") {
+      if (got.empty()) return std::nullopt;  // the name is read from the path by the handler
     } else if (want == "{field}") {
       const auto field = field_endpoint_named(got);
       if (!field) return std::nullopt;
@@ -391,7 +396,15 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
     case RouteKind::import_errors:
       auth_.require_admin(request);
       return imports_.job_errors(route->id);
-    case RouteKind::root: return json_response(200, root_index());
+    case RouteKind::root: {
+      if (!web::prefers_json(request)) return web::console_page(request);
+      http::Response r = json_response(200, root_index());
+      r.set_header("Vary", "Accept");
+      return r;
+    }
+    case RouteKind::console_asset:
+      return web::serve_asset(request, std::string_view(path).substr(web::kAssetPrefix.size()));
+    case RouteKind::api_docs: return web::docs_page(request);
     case RouteKind::favicon: {
       http::Response r;
       r.status = 204;

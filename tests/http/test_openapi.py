@@ -106,6 +106,16 @@ def response_of(method, path, status):
     return resp, ref or pointer("paths", path, method.lower(), "responses", status)
 
 
+def path_example(path, name):
+    """The documented example of path parameter `name` of `path` ("" when it has none)."""
+    for method in METHODS:
+        for param in DOC["paths"][path].get(method, {}).get("parameters", []):
+            param, _ = resolve(param)
+            if param.get("in") == "path" and param.get("name") == name:
+                return str(param.get("example", ""))
+    return ""
+
+
 def media_type(response):
     ct = response.header("Content-Type") or ""
     return ct.split(";")[0].strip().lower()
@@ -231,8 +241,8 @@ class OpenApi(unittest.TestCase):
         """The documented request of `op` with learned path values, the admin's token where the
         operation needs one, and its request body."""
         learned = self.learn()
-        target = path.replace("{id}", str(learned["id"])).replace("{job_id}",
-                                                                   str(learned["job_id"]))
+        target = path.replace("{id}", str(learned["id"])).replace(
+            "{job_id}", str(learned["job_id"])).replace("{asset}", path_example(path, "asset"))
         headers = {}
         if accept:
             headers["Accept"] = accept
@@ -421,7 +431,8 @@ class OpenApi(unittest.TestCase):
                 continue
             allow = documented | {"OPTIONS"} | ({"HEAD"} if "GET" in documented else set())
             target = path.replace("{id}", str(Env.learned["id"])).replace(
-                "{job_id}", str(Env.learned["job_id"]))
+                "{job_id}", str(Env.learned["job_id"])).replace(
+                "{asset}", path_example(path, "asset"))
             with self.subTest(path=path):
                 r = self.c.request("OPTIONS", target)
                 self.assertEqual(r.status, 200, r.describe())
