@@ -374,21 +374,44 @@ TEST(BufferedLineWriter, LinesFromManyThreadsArriveWholeAndInOrderWithinATimeLim
   EXPECT_EQ(lines, size_t{kThreads * kLines + 1});
 }
 
-// The server reports every answer it writes, its own error answers included.
-struct ExchangeLog {
-  std::mutex mutex;
-  std::vector<std::tuple<bool, std::string, int, uint64_t, int64_t>> seen;  // parsed, path, ...
+// What ServerOptions::on_exchange reported: (parsed, path, status, body bytes, duration ns).
+class ExchangeLog {
+ public:
+  using Entry = std::tuple<bool, std::string, int, uint64_t, int64_t>;
+  // Server options that record every exchange here.
+  static http::ServerOptions recording(const std::shared_ptr<ExchangeLog>& log) {
+    http::ServerOptions options = TestServer::small_limits();
+    options.on_exchange = [log](const http::Exchange& e) {
+      const std::lock_guard lock(log->mutex_);
+      log->seen_.emplace_back(e.request != nullptr, e.request ? e.request->path : "",
+                              e.response.status, e.body_bytes, e.duration.count());
+    };
+    return options;
+  }
+  // What was reported once `count` exchanges were (or 5 s passed): an answer is reported once
+  // written, which may be a moment after the client has it.
+  std::vector<Entry> wait_for(size_t count) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        const std::lock_guard lock(mutex_);
+        if (seen_.size() >= count) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Entry> seen_;
 };
+
+// The server reports every answer it writes, its own error answers included.
 
 TEST(HttpServerExchange, EveryAnswerIsReportedWithStatusBodyBytesAndDuration) {
   auto log = std::make_shared<ExchangeLog>();
-  http::ServerOptions options = TestServer::small_limits();
-  options.on_exchange = [log](const http::Exchange& e) {
-    const std::lock_guard lock(log->mutex);
-    log->seen.emplace_back(e.request != nullptr, e.request ? e.request->path : "",
-                           e.response.status, e.body_bytes, e.duration.count());
-  };
-  TestServer server(options);
+  TestServer server(ExchangeLog::recording(log));
   Client client(server.port());
   client.send(get("/hello?x=1"));
   const ParsedResponse ok = client.read_response();
@@ -398,24 +421,16 @@ TEST(HttpServerExchange, EveryAnswerIsReportedWithStatusBodyBytesAndDuration) {
   client.read_response();
   client.send("GARBAGE\r\n\r\n");
   client.read_response();
-  // Reported once written: the last one may come a moment after the client has it.
-  for (int i = 0; i < 500; ++i) {
-    {
-      const std::lock_guard lock(log->mutex);
-      if (log->seen.size() >= 4) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  const std::lock_guard lock(log->mutex);
-  ASSERT_EQ(log->seen.size(), 4u);
-  EXPECT_EQ(log->seen[0], std::make_tuple(true, std::string("/hello"), 200,
-                                          uint64_t{ok.body.size()}, std::get<4>(log->seen[0])));
-  EXPECT_GT(std::get<4>(log->seen[0]), 0);
-  EXPECT_EQ(std::get<3>(log->seen[1]), 0u) << "HEAD writes no body";
-  EXPECT_EQ(std::get<2>(log->seen[2]), 204);
-  EXPECT_EQ(std::get<3>(log->seen[2]), 0u);
-  EXPECT_FALSE(std::get<0>(log->seen[3])) << "an unparsable head has no request";
-  EXPECT_EQ(std::get<2>(log->seen[3]), 400);
+  const auto seen = log->wait_for(4);
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0], std::make_tuple(true, std::string("/hello"), 200, uint64_t{ok.body.size()},
+                                     std::get<4>(seen[0])));
+  EXPECT_GT(std::get<4>(seen[0]), 0);
+  EXPECT_EQ(std::get<3>(seen[1]), 0u) << "HEAD writes no body";
+  EXPECT_EQ(std::get<2>(seen[2]), 204);
+  EXPECT_EQ(std::get<3>(seen[2]), 0u);
+  EXPECT_FALSE(std::get<0>(seen[3])) << "an unparsable head has no request";
+  EXPECT_EQ(std::get<2>(seen[3]), 400);
 }
 
 // Pieces of 1000 bytes; the fill of piece `throw_at` (from 1) throws instead.
@@ -435,37 +450,25 @@ class PieceSource final : public http::BodySource {
 
 TEST(HttpServerExchange, StreamedAnswersCountTheirPayloadAndAreReportedWhenCutOff) {
   auto log = std::make_shared<ExchangeLog>();
-  http::ServerOptions options = TestServer::small_limits();
-  options.on_exchange = [log](const http::Exchange& e) {
-    const std::lock_guard lock(log->mutex);
-    log->seen.emplace_back(e.request != nullptr, e.request ? e.request->path : "",
-                           e.response.status, e.body_bytes, e.duration.count());
-  };
-  TestServer server(options, [](const http::Request& request) {
+  TestServer server(ExchangeLog::recording(log), [](const http::Request& request) {
     http::Response response;
     response.set_header("Content-Type", "text/csv");
     response.body_source =
         std::make_unique<PieceSource>(3, request.path == "/broken" ? 2 : 0);
     return response;
   });
+  size_t answers = 0;
   for (const char* path : {"/stream", "/broken"}) {
     Client client(server.port());
     client.send(get(path));
-    const size_t want = path == std::string("/stream") ? 1 : 2;
-    for (int i = 0; i < 500; ++i) {
-      {
-        const std::lock_guard lock(log->mutex);
-        if (log->seen.size() >= want) break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    log->wait_for(++answers);  // one connection at a time: the reports come in this order
   }
-  const std::lock_guard lock(log->mutex);
-  ASSERT_EQ(log->seen.size(), 2u);
-  EXPECT_EQ(std::get<1>(log->seen[0]), "/stream");
-  EXPECT_EQ(std::get<3>(log->seen[0]), 3000u) << "payload only, not the chunk framing";
-  EXPECT_EQ(std::get<1>(log->seen[1]), "/broken");
-  EXPECT_EQ(std::get<3>(log->seen[1]), 1000u) << "what was written before the source failed";
+  const auto seen = log->wait_for(2);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(std::get<1>(seen[0]), "/stream");
+  EXPECT_EQ(std::get<3>(seen[0]), 3000u) << "payload only, not the chunk framing";
+  EXPECT_EQ(std::get<1>(seen[1]), "/broken");
+  EXPECT_EQ(std::get<3>(seen[1]), 1000u) << "what was written before the source failed";
 }
 
 }  // namespace
