@@ -498,7 +498,7 @@ http::Response App::readiness() const {
   std::string store_state = "ok";
   try {
     check_store_();
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {
     ready = false;
     store_state = "unavailable";
   }

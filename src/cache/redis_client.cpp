@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "util/log.h"
+#include "util/text.h"
 
 namespace contacts::redis {
 namespace {
@@ -18,18 +19,11 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string percent_decode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      const int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
+      const int hi = text::hex_digit_value(s[i + 1]), lo = text::hex_digit_value(s[i + 2]);
       if (hi < 0 || lo < 0) throw std::invalid_argument("bad percent-encoding in the credentials");
       out += static_cast<char>(hi * 16 + lo);
       i += 2;

@@ -34,6 +34,9 @@ struct Request {
   BodySink* streamed_body = nullptr;
   // Value of the first header named `lower_name`, or nullptr.
   const std::string* header(std::string_view lower_name) const;
+  // Whether If-None-Match is "*" or names `etag` (weak comparison, as RFC 9110 13.1.2 asks
+  // for GET and HEAD): answer 304 then.
+  bool if_none_match(std::string_view etag) const;
 };
 
 // Produces a response body piece by piece, for bodies too large to hold in memory (exports).

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "util/text.h"
+
 namespace contacts::http {
 
 const std::string* Request::header(std::string_view lower_name) const {
@@ -10,6 +12,16 @@ const std::string* Request::header(std::string_view lower_name) const {
     if (name == lower_name) return &value;
   }
   return nullptr;
+}
+
+bool Request::if_none_match(std::string_view etag) const {
+  const std::string* value = header("if-none-match");
+  if (!value) return false;
+  for (std::string_view tag : text::split_trimmed(*value, ',')) {
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+  }
+  return false;
 }
 
 const std::string* Response::header(std::string_view name) const {

@@ -21,6 +21,9 @@ std::string_view trim(std::string_view s);
 // Splits on `sep`, trims each part and drops empty parts.
 std::vector<std::string_view> split_trimmed(std::string_view s, char sep);
 
+// The value of hexadecimal digit `c` (either case), or -1.
+int hex_digit_value(char c);
+
 // ASCII lower-casing (for header names, booleans and other protocol tokens).
 std::string ascii_lower(std::string_view s);
 

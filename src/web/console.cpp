@@ -47,16 +47,6 @@ bool contains(const std::vector<std::string>& items, std::string_view wanted) {
   return false;
 }
 
-// If-None-Match names `etag` (weak comparison, as RFC 9110 asks for GET), or is "*".
-bool etag_matches(const std::string* if_none_match, std::string_view etag) {
-  if (!if_none_match) return false;
-  for (std::string_view tag : text::split_trimmed(*if_none_match, ',')) {
-    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-    if (tag == "*" || tag == etag) return true;
-  }
-  return false;
-}
-
 http::Response page(const http::Request& request, std::string_view name) {
   http::Response r = serve_asset(request, name);
   r.set_header("Content-Security-Policy", kPagePolicy);
@@ -82,7 +72,7 @@ http::Response serve_asset(const http::Request& request, std::string_view path) 
   r.set_header("ETag", std::string(etag));
   r.set_header("Cache-Control", "no-cache");
   if (!asset->gzip_body.empty()) r.set_header("Vary", "Accept-Encoding");
-  if (etag_matches(request.header("if-none-match"), etag)) {
+  if (request.if_none_match(etag)) {
     r.status = 304;
     return r;
   }
