@@ -275,16 +275,18 @@ def visible_range(runs):
             if min(seen) != max(seen) else f"; {seen[0]:,} contacts visible")
 
 
-def queries_during_job(loadgen, port, poller, seconds, timeout_at, log, label="http-import"):
-    """Alternates Q1 and Q3 (contacts-bench, one client, `seconds` each) while the job is
-    seen running (none when `seconds` is 0). Returns {qid: [run results]}."""
-    runs = {qid: [] for qid, _ in DURING_IMPORT_QUERIES}
+def queries_during_job(loadgen, port, poller, seconds, timeout_at, log, label="http-import",
+                       queries=DURING_IMPORT_QUERIES):
+    """Alternates `queries` (id, path), by default Q1 and Q3 (contacts-bench, one client,
+    `seconds` each) while the job is seen running (none when `seconds` is 0). Returns
+    {qid: [run results]}."""
+    runs = {qid: [] for qid, _ in queries}
     turn = 0
     while seconds > 0 and not poller.done.is_set() and time.monotonic() < timeout_at:
         if poller.status != "running":
             poller.done.wait(0.05)
             continue
-        qid, path = DURING_IMPORT_QUERIES[turn % len(DURING_IMPORT_QUERIES)]
+        qid, path = queries[turn % len(queries)]
         turn += 1
         # How many contacts the readers see (the store starts empty and fills as it runs).
         _, count_body = request_json(port, "GET", "/api/contacts/count/", timeout=30)
@@ -307,9 +309,10 @@ def queries_during_job(loadgen, port, poller, seconds, timeout_at, log, label="h
     return runs
 
 
-def import_pass(ctx, server, token, csv_path, query_seconds, label):
-    """Uploads `csv_path`, runs the readers (if `query_seconds`) while the job runs, and
-    waits for the job. Returns the figures of this pass."""
+def import_pass(ctx, server, token, csv_path, query_seconds, label,
+                queries=DURING_IMPORT_QUERIES):
+    """Uploads `csv_path`, runs the readers (`queries`, if `query_seconds`) while the job
+    runs, and waits for the job. Returns the figures of this pass."""
     log = ctx["log"]
     out = {}
     poller = None
@@ -331,7 +334,7 @@ def import_pass(ctx, server, token, csv_path, query_seconds, label):
             poller = JobPoller(server.port, token, job_id, t0).start()
             deadline = t0 + ctx["job_timeout"]
             runs = queries_during_job(ctx["loadgen"], server.port, poller, query_seconds,
-                                      deadline, log, label)
+                                      deadline, log, label, queries)
             poller.done.wait(max(0.0, deadline - time.monotonic()))
             poller.stop()
         out["memory"] = dict(sampler.result(), **{
@@ -354,7 +357,7 @@ def import_pass(ctx, server, token, csv_path, query_seconds, label):
         _, count_body = request_json(server.port, "GET", "/api/contacts/count/")
         out["count_after"] = (count_body or {}).get("count")
         out["queries"] = [aggregate_runs(runs[qid], qid, path, query_seconds <= 0)
-                          for qid, path in DURING_IMPORT_QUERIES]
+                          for qid, path in queries]
         log(f"{label}: job {out['status']} after {out['total_s']} s; "
             f"{total_rows} rows, {out.get('rows_per_s')} rows/s, peak VmRSS "
             f"{(out['memory']['peak_rss_bytes'] or 0) / MIB:.0f} MiB")

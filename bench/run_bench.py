@@ -219,21 +219,29 @@ def clean_env(**settings):
 
 
 def ensure_csv(args):
+    """The CSV of --rows rows and --seed in --out-dir (bench/out/contacts_1m.csv at 1M rows),
+    generated once and reused while its marker matches."""
     name = "contacts_1m.csv" if args.rows == 1_000_000 else f"contacts_{args.rows}.csv"
-    path = os.path.join(args.out_dir, name)
+    return generate_csv(args.binary, args.out_dir, args.rows, args.seed, name)
+
+
+def generate_csv(binary, out_dir, rows, seed, name, log_name="generate.log", timeout=1800):
+    """`contacts-api generate` of `rows` rows with `seed` into out_dir/name, reused when the
+    marker beside it (name.json: rows, seed, bytes) matches. Returns (path, marker)."""
+    path = os.path.join(out_dir, name)
     marker_path = path + ".json"
     marker = read_json(marker_path)
-    if (marker and marker.get("rows") == args.rows and marker.get("seed") == args.seed
+    if (marker and marker.get("rows") == rows and marker.get("seed") == seed
             and os.path.exists(path) and os.path.getsize(path) == marker.get("bytes")):
         log(f"generate: reusing {path} ({marker['bytes']:,} bytes)")
         return path, dict(marker, reused=True)
     tmp = path + ".tmp"
-    log(f"generate: {args.rows:,} rows (seed {args.seed}) -> {path}")
-    seconds, _ = run_logged([args.binary, "generate", "--rows", str(args.rows), "--seed",
-                             str(args.seed), "--out", tmp], clean_env(),
-                            os.path.join(args.out_dir, "generate.log"), 1800)
+    log(f"generate: {rows:,} rows (seed {seed}) -> {path}")
+    seconds, _ = run_logged([binary, "generate", "--rows", str(rows), "--seed",
+                             str(seed), "--out", tmp], clean_env(),
+                            os.path.join(out_dir, log_name), timeout)
     os.replace(tmp, path)
-    marker = {"rows": args.rows, "seed": args.seed, "bytes": os.path.getsize(path),
+    marker = {"rows": rows, "seed": seed, "bytes": os.path.getsize(path),
               "seconds": round(seconds, 2)}
     write_json(marker_path, marker)
     log(f"generate: {seconds:.1f} s, {marker['bytes']:,} bytes")
@@ -249,13 +257,16 @@ def imported_rows(output, rows):
     return rows
 
 
-def timed_import(args, csv_path, env, log_name):
-    """`contacts-api import csv_path` with `env`; returns its figures."""
+def timed_import(args, csv_path, env, log_name, rows=None, seed=None, timeout=1800):
+    """`contacts-api import csv_path` with `env`; returns its figures. `rows` and `seed` are
+    those of the file (default --rows and --seed)."""
+    rows = args.rows if rows is None else rows
+    seed = args.seed if seed is None else seed
     seconds, output = run_logged([args.binary, "import", csv_path], env,
-                                 os.path.join(args.out_dir, log_name), 1800)
-    figures = {"rows": args.rows, "seed": args.seed, "imported": imported_rows(output, args.rows),
+                                 os.path.join(args.out_dir, log_name), timeout)
+    figures = {"rows": rows, "seed": seed, "imported": imported_rows(output, rows),
                "seconds": round(seconds, 2),
-               "rows_per_s": round(args.rows / seconds) if seconds > 0 else None}
+               "rows_per_s": round(rows / seconds) if seconds > 0 else None}
     log(f"import: {seconds:.1f} s, {figures['rows_per_s']:,} rows/s, "
         f"{figures['imported']:,} contacts")
     return figures
