@@ -3,8 +3,10 @@ BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test
 JOBS ?= $(shell nproc)
 DEMO_ROWS ?= 100000
+# Options of bench/run_scale.py, e.g. BENCH_SCALE_ARGS='--rows 200000' or '--stores sqlite,postgresql'.
+BENCH_SCALE_ARGS ?=
 
-.PHONY: run test build build-test bench bootstrap clean
+.PHONY: run test build build-test bench bench-scale bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -26,6 +28,11 @@ test: build-test
 
 bench: build
 	python3 bench/run_bench.py --binary ./$(BUILD_DIR)/contacts-api --bench ./$(BUILD_DIR)/contacts-bench
+
+# Issue 11's figures at 1M and 10M rows (start-up, memory, query mix, freshness); see
+# docs/benchmarks.md, "Scale". Data cached in bench/out/scale/.
+bench-scale: build
+	python3 bench/run_scale.py --binary ./$(BUILD_DIR)/contacts-api --bench ./$(BUILD_DIR)/contacts-bench $(BENCH_SCALE_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)
