@@ -18,6 +18,7 @@
 #include "http/server.h"
 #include "index/index_reader.h"
 #include "index/refresher.h"
+#include "index/snapshot_files.h"
 #include "ingest/cli_import.h"
 #include "ingest/generator.h"
 #include "ingest/import_jobs.h"
@@ -199,11 +200,14 @@ int cmd_serve(const std::vector<std::string>& args) {
   std::printf("store: %s\n", store_kind(settings));
   load_demo_data(store, settings, parse_count(option(args, "--demo-rows", "0"), "--demo-rows"));
   const auto start = std::chrono::steady_clock::now();
-  index::IndexReader reader(index::build_snapshot(store));
+  const std::string snapshot_dir = (std::filesystem::path(settings.data_dir) / "index").string();
+  index::IndexReader reader(index::open_snapshot(store, snapshot_dir));
   const double load_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("read index loaded: %u contacts in %.2f s\n", reader.snapshot()->rows, load_s);
-  index::Refresher refresher(store, reader, std::chrono::milliseconds(500));
+  index::RefreshOptions refresh;
+  refresh.snapshot_dir = snapshot_dir;
+  index::Refresher refresher(store, reader, refresh);
   const auto cache = make_cache(settings, store);
   std::unique_ptr<PostgresReader> primary_sql, replica;
   if (!settings.database_url.empty()) {

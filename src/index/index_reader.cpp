@@ -1,9 +1,9 @@
 #include "index/index_reader.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "index/list_pages.h"
-#include "index/row_matcher.h"
 #include "index/snapshot_stream.h"
 
 namespace contacts::index {
@@ -27,43 +27,66 @@ std::shared_ptr<const Snapshot> IndexReader::snapshot() const {
 
 ListPage IndexReader::list(const ListQuery& q) const {
   const auto snap = snapshot();
-  const RowMatcher match(*snap, q.filter);
+  const SnapshotMatcher match(*snap, q.filter);
   return q.cursor_strategy ? cursor_page(*snap, match, q) : ordered_page(*snap, match, q);
 }
 
 uint64_t IndexReader::count(const ContactFilter& filter) const {
   const auto snap = snapshot();
-  const RowMatcher match(*snap, filter);
+  const SnapshotMatcher match(*snap, filter);
   if (match.matches_everything()) return snap->rows;
   if (match.matches_nothing()) return 0;
   uint64_t n = 0;
-  for (uint32_t r = 0; r < snap->rows; ++r) n += match(r) ? 1 : 0;
+  for (uint32_t p = 0; p < snap->parts.size(); ++p) {
+    if (!match.part_may_match(p)) continue;
+    const Part& part = snap->parts[p];
+    const RowMatcher& m = match.part(p);
+    const uint32_t rows = part.segment->rows;
+    if (part.dead_rows) {
+      for (uint32_t r = 0; r < rows; ++r) n += part.live(r) && m(r) ? 1 : 0;
+    } else {
+      for (uint32_t r = 0; r < rows; ++r) n += m(r) ? 1 : 0;
+    }
+  }
   return n;
 }
 
 std::optional<Contact> IndexReader::get(int64_t id) const {
   const auto snap = snapshot();
-  const uint32_t row = snap->row_of(id);
-  if (row == kNoRow) return std::nullopt;
-  return snap->contact(row, /*with_meta=*/true);
+  const std::optional<Ref> r = snap->find(id);
+  if (!r) return std::nullopt;
+  return snap->segment(*r).contact(r->row, /*with_meta=*/true);
 }
 
 namespace {
 
-std::vector<ValueCount> top_values(const Dictionary& dict, uint32_t limit) {
-  std::vector<uint32_t> codes;
-  for (uint32_t c = 1; c < dict.size(); ++c) {
-    if (dict.row_count[c] > 0) codes.push_back(c);
+// The `limit` most frequent non-empty values of `field` among live contacts; ties in
+// code-point order of the value.
+std::vector<ValueCount> top_values(const Snapshot& s, TextField field, uint32_t limit) {
+  std::unordered_map<std::string_view, int64_t> counts;
+  for (const Part& part : s.parts) {
+    const TextColumn& col = part.segment->column(field);
+    for (uint32_t c = 1; c < col.dict.size(); ++c) {
+      if (col.dict.row_count[c] > 0) counts[col.dict.values.get(c)] += col.dict.row_count[c];
+    }
+    if (!part.dead_rows) continue;
+    for (uint32_t row : *part.dead_rows) {
+      const uint32_t c = col.codes[row];
+      if (c != 0) --counts[col.dict.values.get(c)];
+    }
   }
-  auto better = [&](uint32_t a, uint32_t b) {
-    if (dict.row_count[a] != dict.row_count[b]) return dict.row_count[a] > dict.row_count[b];
-    return dict.rank[a] < dict.rank[b];
+  std::vector<std::pair<std::string_view, int64_t>> values;
+  for (const auto& [value, n] : counts) {
+    if (n > 0) values.emplace_back(value, n);
+  }
+  auto better = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
   };
-  const size_t k = std::min<size_t>(limit, codes.size());
-  std::partial_sort(codes.begin(), codes.begin() + k, codes.end(), better);
+  const size_t k = std::min<size_t>(limit, values.size());
+  std::partial_sort(values.begin(), values.begin() + k, values.end(), better);
   std::vector<ValueCount> out;
   for (size_t i = 0; i < k; ++i) {
-    out.push_back({std::string(dict.values.get(codes[i])), dict.row_count[codes[i]]});
+    out.push_back({std::string(values[i].first), static_cast<uint64_t>(values[i].second)});
   }
   return out;
 }
@@ -74,8 +97,8 @@ AnalyticsSnapshot IndexReader::analytics(const AnalyticsQuery& q) const {
   const auto snap = snapshot();
   AnalyticsSnapshot a;
   a.total_contacts = snap->rows;
-  a.top_countries = top_values(snap->column(TextField::country).dict, q.limit);
-  a.top_industries = top_values(snap->column(TextField::industry).dict, q.limit);
+  a.top_countries = top_values(*snap, TextField::country, q.limit);
+  a.top_industries = top_values(*snap, TextField::industry, q.limit);
   return a;
 }
 

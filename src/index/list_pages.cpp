@@ -1,6 +1,8 @@
 #include "index/list_pages.h"
 
 #include <algorithm>
+#include <optional>
+#include <unordered_map>
 
 namespace contacts::index {
 namespace {
@@ -13,90 +15,113 @@ struct Key {
   bool operator<(const Key& o) const { return created != o.created ? created < o.created : id < o.id; }
 };
 
-Key key_of(const Snapshot& s, uint32_t row) { return {s.created_at_us[row], s.ids[row]}; }
+Key key_of(const Segment& s, uint32_t row) { return {s.created_at_us[row], s.ids[row]}; }
+Key key_of(const Snapshot& s, const Ref& r) { return key_of(s.segment(r), r.row); }
 
-// First position in created_order whose key is >= k (lower) or > k (upper).
-int64_t lower_pos(const Snapshot& s, const Key& k) {
-  auto it = std::lower_bound(s.created_order.begin(), s.created_order.end(), k,
+// Where a walk of `s`'s created_order starts to visit the rows strictly after `k` in
+// direction `step` (+1/-1).
+int64_t start_after(const Segment& s, const Key& k, int step) {
+  const auto order = s.created_order;
+  if (step > 0) {
+    auto it = std::upper_bound(order.begin(), order.end(), k,
+                               [&](const Key& key, uint32_t row) { return key < key_of(s, row); });
+    return it - order.begin();
+  }
+  auto it = std::lower_bound(order.begin(), order.end(), k,
                              [&](uint32_t row, const Key& key) { return key_of(s, row) < key; });
-  return it - s.created_order.begin();
-}
-int64_t upper_pos(const Snapshot& s, const Key& k) {
-  auto it = std::upper_bound(s.created_order.begin(), s.created_order.end(), k,
-                             [&](const Key& key, uint32_t row) { return key < key_of(s, row); });
-  return it - s.created_order.begin();
+  return (it - order.begin()) - 1;
 }
 
-// Collects up to `need` matching rows walking created_order from `pos` by `step` (+1/-1).
-std::vector<uint32_t> walk(const Snapshot& s, const RowMatcher& match, int64_t pos, int step,
-                           size_t need) {
-  std::vector<uint32_t> rows;
-  const int64_t n = s.rows;
-  for (; pos >= 0 && pos < n && rows.size() < need; pos += step) {
-    const uint32_t row = s.created_order[pos];
-    if (match(row)) rows.push_back(row);
+// Collects up to `need` matching rows in (created_at, id) order, walking by `step` from just
+// after `after` (or from the first row in that direction), merging the parts.
+std::vector<Ref> walk(const Snapshot& s, const SnapshotMatcher& match,
+                      const std::optional<Key>& after, int step, size_t need) {
+  std::vector<Ref> rows;
+  std::vector<int64_t> pos(s.parts.size());
+  for (uint32_t p = 0; p < s.parts.size(); ++p) {
+    const Segment& seg = *s.parts[p].segment;
+    if (!match.part_may_match(p)) {
+      pos[p] = -1;
+    } else if (after) {
+      pos[p] = start_after(seg, *after, step);
+    } else {
+      pos[p] = step > 0 ? 0 : int64_t{seg.rows} - 1;
+    }
+  }
+  while (rows.size() < need) {
+    int best = -1;
+    Key best_key{};
+    for (uint32_t p = 0; p < s.parts.size(); ++p) {
+      const Segment& seg = *s.parts[p].segment;
+      int64_t& i = pos[p];
+      while (i >= 0 && i < seg.rows && !match(Ref{p, seg.created_order[i]})) i += step;
+      if (i < 0 || i >= seg.rows) continue;
+      const Key k = key_of(seg, seg.created_order[i]);
+      if (best < 0 || (step > 0 ? k < best_key : best_key < k)) {
+        best = static_cast<int>(p);
+        best_key = k;
+      }
+    }
+    if (best < 0) break;
+    const uint32_t p = static_cast<uint32_t>(best);
+    rows.push_back({p, s.parts[p].segment->created_order[pos[p]]});
+    pos[p] += step;
   }
   return rows;
 }
 
-// Where a walk starts to visit the rows strictly after `k` in direction `step`.
-int64_t start_after(const Snapshot& s, const Key& k, int step) {
-  return step > 0 ? upper_pos(s, k) : lower_pos(s, k) - 1;
-}
-
 CursorToken token(const Key& k, bool backwards) { return {k.created, k.id, backwards}; }
+
+void copy_rows(const Snapshot& s, const std::vector<Ref>& rows, bool meta, ListPage& page) {
+  page.rows.reserve(rows.size());
+  for (const Ref& r : rows) page.rows.push_back(s.segment(r).contact(r.row, meta));
+}
 
 }  // namespace
 
-ListPage cursor_page(const Snapshot& s, const RowMatcher& match, const ListQuery& q) {
+ListPage cursor_page(const Snapshot& s, const SnapshotMatcher& match, const ListQuery& q) {
   ListPage page;
   if (match.matches_nothing()) return page;
   const int forward = q.ordering.front().descending ? -1 : +1;  // display direction
   const size_t size = q.page_size;
-  std::vector<uint32_t> rows;
+  std::vector<Ref> rows;
   if (!q.cursor) {
-    rows = walk(s, match, forward > 0 ? 0 : int64_t{s.rows} - 1, forward, size + 1);
+    rows = walk(s, match, std::nullopt, forward, size + 1);
     if (rows.size() > size) {
       rows.pop_back();
       page.next = token(key_of(s, rows.back()), false);
     }
   } else if (!q.cursor->backwards) {
     const Key at{q.cursor->created_at_us, q.cursor->id};
-    rows = walk(s, match, start_after(s, at, forward), forward, size + 1);
+    rows = walk(s, match, at, forward, size + 1);
     if (rows.size() > size) {
       rows.pop_back();
       page.next = token(key_of(s, rows.back()), false);
     }
     const Key first = rows.empty() ? at : key_of(s, rows.front());
-    if (!walk(s, match, start_after(s, first, -forward), -forward, 1).empty()) {
-      page.previous = token(first, true);
-    }
+    if (!walk(s, match, first, -forward, 1).empty()) page.previous = token(first, true);
   } else {
     const Key at{q.cursor->created_at_us, q.cursor->id};
-    rows = walk(s, match, start_after(s, at, -forward), -forward, size + 1);
+    rows = walk(s, match, at, -forward, size + 1);
     if (rows.size() > size) rows.pop_back();
     std::reverse(rows.begin(), rows.end());
-    if (!rows.empty() &&
-        !walk(s, match, start_after(s, key_of(s, rows.front()), -forward), -forward, 1).empty()) {
+    if (!rows.empty() && !walk(s, match, key_of(s, rows.front()), -forward, 1).empty()) {
       page.previous = token(key_of(s, rows.front()), true);
     }
     const Key last = rows.empty() ? at : key_of(s, rows.back());
-    if (!walk(s, match, start_after(s, last, forward), forward, 1).empty()) {
-      page.next = token(last, false);
-    }
+    if (!walk(s, match, last, forward, 1).empty()) page.next = token(last, false);
   }
-  page.rows.reserve(rows.size());
-  for (uint32_t r : rows) page.rows.push_back(s.contact(r, q.include_meta));
+  copy_rows(s, rows, q.include_meta, page);
   return page;
 }
 
 // --- limit-offset over any ordering --------------------------------------------------------
 
-RowOrder::RowOrder(const Snapshot& s, const std::vector<OrderTerm>& ordering) {
+RowOrder::RowOrder(const Segment& s, const std::vector<OrderTerm>& ordering) {
   for (const OrderTerm& t : ordering) {
     Column c{Column::kId};
     c.descending = t.descending;
-    auto number = [&](const std::vector<int64_t>& v) {
+    auto number = [&](std::span<const int64_t> v) {
       c.kind = Column::kNumber;
       c.values = v.data();
     };
@@ -125,24 +150,31 @@ bool RowOrder::operator()(uint32_t a, uint32_t b) const {
   return false;
 }
 
+namespace {
+
+// -1, 0, 1 for values a and b; `missing` values sort last in both directions.
+template <class T>
+int compare_present(const T& a, const T& b, bool a_missing, bool b_missing, bool descending) {
+  if (a == b) return 0;
+  if (a_missing) return 1;
+  if (b_missing) return -1;
+  const int r = a < b ? -1 : 1;
+  return descending ? -r : r;
+}
+
+}  // namespace
+
 // -1, 0, 1 comparing rows a and b on one column; missing values last in both directions.
 int RowOrder::compare_on(const Column& c, uint32_t a, uint32_t b) {
   switch (c.kind) {
     case Column::kText: {
       const uint32_t ca = c.codes[a], cb = c.codes[b];
       if (ca == cb) return 0;
-      if (ca == 0) return 1;
-      if (cb == 0) return -1;
-      const int r = c.rank[ca] < c.rank[cb] ? -1 : 1;
-      return c.descending ? -r : r;
+      return compare_present(c.rank[ca], c.rank[cb], ca == 0, cb == 0, c.descending);
     }
     case Column::kNumber: {
       const int64_t va = c.values[a], vb = c.values[b];
-      if (va == vb) return 0;
-      if (va == kNullNumber) return 1;
-      if (vb == kNullNumber) return -1;
-      const int r = va < vb ? -1 : 1;
-      return c.descending ? -r : r;
+      return compare_present(va, vb, va == kNullNumber, vb == kNullNumber, c.descending);
     }
     case Column::kId:
       if (a == b) return 0;
@@ -151,38 +183,129 @@ int RowOrder::compare_on(const Column& c, uint32_t a, uint32_t b) {
   return 0;
 }
 
-ListPage ordered_page(const Snapshot& s, const RowMatcher& match, const ListQuery& q) {
-  ListPage page;
-  if (match.matches_nothing()) return page;
-  const RowOrder order(s, q.ordering);
-  const auto less = [&order](uint32_t a, uint32_t b) { return order(a, b); };  // cheap copies
+RefOrder::RefOrder(const Snapshot& snap, const std::vector<OrderTerm>& ordering)
+    : snap_(snap), ordering_(ordering) {}
+
+bool RefOrder::operator()(const Ref& a, const Ref& b) const {
+  const Segment& sa = snap_.segment(a);
+  const Segment& sb = snap_.segment(b);
+  for (const OrderTerm& t : ordering_) {
+    const SortColumn col = sort_column(t.key);
+    int r = 0;
+    auto numbers = [&](std::span<const int64_t> va, std::span<const int64_t> vb) {
+      const int64_t x = va[a.row], y = vb[b.row];
+      return compare_present(x, y, x == kNullNumber, y == kNullNumber, t.descending);
+    };
+    switch (col.kind) {
+      case SortColumn::Kind::text: {
+        const TextColumn& ca = sa.column(col.text);
+        const TextColumn& cb = sb.column(col.text);
+        const std::string_view x = ca.dict.values.get(ca.codes[a.row]);
+        const std::string_view y = cb.dict.values.get(cb.codes[b.row]);
+        r = compare_present(x, y, x.empty(), y.empty(), t.descending);
+        break;
+      }
+      case SortColumn::Kind::number: {
+        const size_t f = static_cast<size_t>(col.number);
+        r = numbers(sa.numbers[f], sb.numbers[f]);
+        break;
+      }
+      case SortColumn::Kind::created_at: r = numbers(sa.created_at_us, sb.created_at_us); break;
+      case SortColumn::Kind::updated_at: r = numbers(sa.updated_at_us, sb.updated_at_us); break;
+      case SortColumn::Kind::id:
+        r = compare_present(sa.ids[a.row], sb.ids[b.row], false, false, t.descending);
+        break;
+    }
+    if (r != 0) return r < 0;
+  }
+  const int64_t x = sa.ids[a.row], y = sb.ids[b.row];
+  return ordering_.front().descending ? x > y : x < y;
+}
+
+std::vector<uint32_t> sorted_part_rows(const Snapshot& s, const SnapshotMatcher& match,
+                                       uint32_t p, const RowOrder& order, size_t keep,
+                                       uint64_t& total) {
   std::vector<uint32_t> rows;
-  if (match.matches_everything()) {
-    rows.resize(s.rows);
-    for (uint32_t r = 0; r < s.rows; ++r) rows[r] = r;
+  total = 0;
+  if (!match.part_may_match(p)) return rows;
+  const Part& part = s.parts[p];
+  const RowMatcher& m = match.part(p);
+  const bool all = m.matches_everything() && !part.dead_rows;
+  if (all) {
+    rows.resize(part.segment->rows);
+    for (uint32_t r = 0; r < rows.size(); ++r) rows[r] = r;
   } else {
-    for (uint32_t r = 0; r < s.rows; ++r) {
-      if (match(r)) rows.push_back(r);
+    for (uint32_t r = 0; r < part.segment->rows; ++r) {
+      if (part.live(r) && m(r)) rows.push_back(r);
     }
   }
-  if (q.offset >= rows.size()) return page;
-  const size_t begin = q.offset;
-  const size_t end = std::min<size_t>(rows.size(), begin + q.page_size);
-  page.has_more = rows.size() > end;
-  if (begin > 0) std::nth_element(rows.begin(), rows.begin() + begin, rows.end(), less);
-  std::partial_sort(rows.begin() + begin, rows.begin() + end, rows.end(), less);
-  for (size_t i = begin; i < end; ++i) page.rows.push_back(s.contact(rows[i], q.include_meta));
+  total = rows.size();
+  const auto less = [&order](uint32_t a, uint32_t b) { return order(a, b); };
+  if (rows.size() > keep) {
+    std::partial_sort(rows.begin(), rows.begin() + keep, rows.end(), less);
+    rows.resize(keep);
+  } else {
+    std::sort(rows.begin(), rows.end(), less);
+  }
+  return rows;
+}
+
+ListPage ordered_page(const Snapshot& s, const SnapshotMatcher& match, const ListQuery& q) {
+  ListPage page;
+  if (match.matches_nothing()) return page;
+  const size_t begin = q.offset >= s.rows ? s.rows : static_cast<size_t>(q.offset);
+  const size_t end = begin + q.page_size;
+  if (s.parts.size() == 1) {
+    // One part: select the page without sorting the rows before it.
+    const Part& part = s.parts[0];
+    const RowMatcher& m = match.part(0);
+    const RowOrder order(*part.segment, q.ordering);
+    const auto less = [&order](uint32_t a, uint32_t b) { return order(a, b); };
+    std::vector<uint32_t> rows;
+    if (m.matches_everything() && !part.dead_rows) {
+      rows.resize(part.segment->rows);
+      for (uint32_t r = 0; r < rows.size(); ++r) rows[r] = r;
+    } else {
+      for (uint32_t r = 0; r < part.segment->rows; ++r) {
+        if (part.live(r) && m(r)) rows.push_back(r);
+      }
+    }
+    if (begin >= rows.size()) return page;
+    const size_t stop = std::min(rows.size(), end);
+    page.has_more = rows.size() > stop;
+    if (begin > 0) std::nth_element(rows.begin(), rows.begin() + begin, rows.end(), less);
+    std::partial_sort(rows.begin() + begin, rows.begin() + stop, rows.end(), less);
+    for (size_t i = begin; i < stop; ++i) page.rows.push_back(part.segment->contact(rows[i], q.include_meta));
+    return page;
+  }
+  // Several parts: the first `end` rows of each, sorted, then merged.
+  std::vector<std::vector<uint32_t>> lists(s.parts.size());
+  uint64_t total = 0;
+  for (uint32_t p = 0; p < s.parts.size(); ++p) {
+    uint64_t matched = 0;
+    lists[p] = sorted_part_rows(s, match, p, RowOrder(*s.parts[p].segment, q.ordering), end, matched);
+    total += matched;
+  }
+  if (begin >= total) return page;
+  page.has_more = total > end;
+  const RefOrder before(s, q.ordering);
+  std::vector<size_t> pos(lists.size(), 0);
+  for (size_t i = 0; i < std::min<uint64_t>(end, total); ++i) {
+    std::optional<Ref> best;
+    for (uint32_t p = 0; p < lists.size(); ++p) {
+      if (pos[p] == lists[p].size()) continue;
+      const Ref r{p, lists[p][pos[p]]};
+      if (!best || before(r, *best)) best = r;
+    }
+    ++pos[best->part];
+    if (i >= begin) page.rows.push_back(s.segment(*best).contact(best->row, q.include_meta));
+  }
   return page;
 }
 
 // --- field endpoints ------------------------------------------------------------------------
 
 namespace {
-
-const TextColumn& field_column(const Snapshot& s, FieldEndpoint f) {
-  if (const std::optional<TextField> field = endpoint_field(f)) return s.column(*field);
-  return f == FieldEndpoint::company_address ? s.company_address : s.contact_address;
-}
 
 // Collects rows of a field page: skips `offset` accepted items, keeps `limit`, notes more.
 struct PageCollector {
@@ -215,11 +338,98 @@ std::vector<uint8_t> search_match(const Dictionary& dict, const std::string& ter
   return match;
 }
 
-void distinct_values(const Snapshot& s, const Dictionary& dict, PageCollector& out) {
-  const std::vector<uint8_t> match = search_match(dict, out.q.search_folded);
-  for (uint32_t code : dict.by_rank) {
-    if (!match[code] || dict.row_count[code] == 0) continue;
-    if (!out.accept(s.ids[dict.first_row[code]], dict.values.get(code))) return;
+// The column a field endpoint lists in one segment: a text column or the keyword list.
+struct FieldColumn {
+  const Dictionary* dict;
+  const TextColumn* text = nullptr;  // one value per row
+  const ListColumn* list = nullptr;  // several values per row
+
+  bool row_has(uint32_t row, uint32_t code) const {
+    if (text) return text->codes[row] == code;
+    for (uint32_t i = list->row_start[row]; i < list->row_start[row + 1]; ++i) {
+      if (list->codes[i] == code) return true;
+    }
+    return false;
+  }
+  template <class Fn>
+  void for_each_code(uint32_t row, Fn&& fn) const {
+    if (text) {
+      fn(text->codes[row]);
+      return;
+    }
+    for (uint32_t i = list->row_start[row]; i < list->row_start[row + 1]; ++i) fn(list->codes[i]);
+  }
+};
+
+FieldColumn field_column(const Segment& s, const FieldQuery& q) {
+  if (q.field == FieldEndpoint::keywords && q.separated) return {&s.keyword_list.dict, nullptr, &s.keyword_list};
+  const TextColumn* col = nullptr;
+  if (const std::optional<TextField> field = endpoint_field(q.field)) {
+    col = &s.column(*field);
+  } else {
+    col = q.field == FieldEndpoint::company_address ? &s.company_address : &s.contact_address;
+  }
+  return {&col->dict, col, nullptr};
+}
+
+// The distinct values of one part in code-point order, with their live rows.
+class DistinctValues {
+ public:
+  DistinctValues(const Part& part, const FieldQuery& q)
+      : part_(part), col_(field_column(*part.segment, q)), match_(search_match(*col_.dict, q.search_folded)) {
+    if (part.dead_rows) {
+      for (uint32_t row : *part.dead_rows) col_.for_each_code(row, [&](uint32_t c) { ++dead_[c]; });
+    }
+    settle();
+  }
+  bool done() const { return pos_ == col_.dict->by_rank.size(); }
+  std::string_view value() const { return col_.dict->values.get(code()); }
+  // The smallest id of a live row holding the current value.
+  int64_t first_id() const {
+    const Segment& seg = *part_.segment;
+    uint32_t row = col_.dict->first_row[code()];
+    while (!part_.live(row) || !col_.row_has(row, code())) ++row;  // a live one exists
+    return seg.ids[row];
+  }
+  void advance() {
+    ++pos_;
+    settle();
+  }
+
+ private:
+  uint32_t code() const { return col_.dict->by_rank[pos_]; }
+  uint32_t live_count(uint32_t c) const {
+    auto it = dead_.find(c);
+    return col_.dict->row_count[c] - (it == dead_.end() ? 0 : it->second);
+  }
+  void settle() {
+    while (!done() && (!match_[code()] || live_count(code()) == 0)) ++pos_;
+  }
+  const Part& part_;
+  FieldColumn col_;
+  std::vector<uint8_t> match_;
+  std::unordered_map<uint32_t, uint32_t> dead_;  // code -> dead rows holding it
+  size_t pos_ = 0;
+};
+
+void distinct_values(const Snapshot& s, PageCollector& out) {
+  std::vector<DistinctValues> parts;
+  parts.reserve(s.parts.size());
+  for (const Part& part : s.parts) parts.emplace_back(part, out.q);
+  for (;;) {
+    std::optional<std::string_view> least;
+    for (const DistinctValues& d : parts) {
+      if (!d.done() && (!least || d.value() < *least)) least = d.value();
+    }
+    if (!least) return;
+    int64_t id = INT64_MAX;
+    std::string value(*least);
+    for (DistinctValues& d : parts) {
+      if (d.done() || d.value() != value) continue;
+      id = std::min(id, d.first_id());
+      d.advance();
+    }
+    if (!out.accept(id, value)) return;
   }
 }
 
@@ -227,33 +437,27 @@ void distinct_values(const Snapshot& s, const Dictionary& dict, PageCollector& o
 
 FieldPage field_page(const Snapshot& s, const FieldQuery& q) {
   PageCollector out{q, {}};
-  if (q.field == FieldEndpoint::keywords && q.separated) {
-    const ListColumn& list = s.keyword_list;
-    if (q.distinct) {
-      distinct_values(s, list.dict, out);
-    } else {
-      const std::vector<uint8_t> match = search_match(list.dict, q.search_folded);
-      for (uint32_t row = 0; row < s.rows; ++row) {
-        for (uint32_t i = list.row_start[row]; i < list.row_start[row + 1]; ++i) {
-          const uint32_t code = list.codes[i];
-          if (match[code] && !out.accept(s.ids[row], list.dict.values.get(code))) {
-            return std::move(out.page);
-          }
-        }
-      }
-    }
+  if (q.distinct) {
+    distinct_values(s, out);
     return std::move(out.page);
   }
-  const TextColumn& col = field_column(s, q.field);
-  if (q.distinct) {
-    distinct_values(s, col.dict, out);
-  } else {
-    const std::vector<uint8_t> match = search_match(col.dict, q.search_folded);
-    for (uint32_t row = 0; row < s.rows; ++row) {
-      const uint32_t code = col.codes[row];
-      if (match[code] && !out.accept(s.ids[row], col.dict.values.get(code))) break;
-    }
+  std::vector<FieldColumn> cols;
+  std::vector<std::vector<uint8_t>> matches;
+  for (const Part& part : s.parts) {
+    cols.push_back(field_column(*part.segment, q));
+    matches.push_back(search_match(*cols.back().dict, q.search_folded));
   }
+  bool full = false;
+  for_each_live_in_id_order(s, [&](const Ref& r) {
+    const FieldColumn& col = cols[r.part];
+    const int64_t id = s.id(r);
+    col.for_each_code(r.row, [&](uint32_t code) {
+      if (!full && matches[r.part][code] && !out.accept(id, col.dict->values.get(code))) {
+        full = true;
+      }
+    });
+    return !full;
+  });
   return std::move(out.page);
 }
 

@@ -1,21 +1,21 @@
-// Page selection over a snapshot: cursor walks and ordered limit-offset slices.
+// Page selection over a snapshot: cursor walks, ordered limit-offset slices, field values.
+// Every function merges the snapshot's parts and skips their dead rows.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "index/row_matcher.h"
 #include "index/snapshot.h"
 #include "query/reader.h"
 
 namespace contacts::index {
 
-// Compares rows of a snapshot by a list ordering (contract section 4: text by code point,
+// Compares rows of one segment by a list ordering (contract section 4: text by code point,
 // empty text and null numbers last in both directions, ties by id in the first term's
-// direction). `ordering` must not be empty; the snapshot must outlive this.
+// direction). `ordering` must not be empty; the segment must outlive this.
 class RowOrder {
  public:
-  RowOrder(const Snapshot& snap, const std::vector<OrderTerm>& ordering);
+  RowOrder(const Segment& seg, const std::vector<OrderTerm>& ordering);
   // True when row `a` comes before row `b`.
   bool operator()(uint32_t a, uint32_t b) const;
 
@@ -31,8 +31,26 @@ class RowOrder {
   std::vector<Column> columns_;
 };
 
-ListPage cursor_page(const Snapshot& snap, const RowMatcher& match, const ListQuery& q);
-ListPage ordered_page(const Snapshot& snap, const RowMatcher& match, const ListQuery& q);
+// The same order between rows of any parts of a snapshot, comparing values (slower than
+// RowOrder: for merging rows that RowOrder sorted within their parts).
+class RefOrder {
+ public:
+  RefOrder(const Snapshot& snap, const std::vector<OrderTerm>& ordering);
+  bool operator()(const Ref& a, const Ref& b) const;
+
+ private:
+  const Snapshot& snap_;
+  const std::vector<OrderTerm>& ordering_;
+};
+
+// The matching live rows of part `p`, sorted by `order`; only the first `keep` are kept (and
+// sorted) when there are more. `total` receives how many rows matched.
+std::vector<uint32_t> sorted_part_rows(const Snapshot& snap, const SnapshotMatcher& match,
+                                       uint32_t p, const RowOrder& order, size_t keep,
+                                       uint64_t& total);
+
+ListPage cursor_page(const Snapshot& snap, const SnapshotMatcher& match, const ListQuery& q);
+ListPage ordered_page(const Snapshot& snap, const SnapshotMatcher& match, const ListQuery& q);
 FieldPage field_page(const Snapshot& snap, const FieldQuery& q);
 
 }  // namespace contacts::index

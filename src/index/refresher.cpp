@@ -1,17 +1,20 @@
 #include "index/refresher.h"
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
+#include "index/snapshot_files.h"
 #include "util/log.h"
 
 namespace contacts::index {
 
-Refresher::Refresher(const Store& store, IndexReader& reader, std::chrono::milliseconds interval,
+Refresher::Refresher(const Store& store, IndexReader& reader, RefreshOptions options,
                      std::function<void()> on_swap)
-    : store_(store), reader_(reader), interval_(interval), on_swap_(std::move(on_swap)) {
+    : store_(store), reader_(reader), options_(std::move(options)), on_swap_(std::move(on_swap)) {
   thread_ = std::thread([this] { run(); });
+  compactor_ = std::thread([this] { run_compactions(); });
 }
 
 Refresher::~Refresher() {
@@ -21,13 +24,89 @@ Refresher::~Refresher() {
   }
   stop_cv_.notify_all();
   thread_.join();
+  compactor_.join();
 }
 
 void Refresher::refresh_now() {
   std::lock_guard lock(build_mutex_);
-  if (store_.data_version() == reader_.snapshot()->data_version) return;
-  reader_.replace(build_snapshot(store_));
+  auto next = catch_up(store_, *reader_.snapshot());
+  if (!next) return;
+  bool compacting = false;
+  {
+    std::lock_guard stop(stop_mutex_);
+    compacting = compacting_;
+  }
+  if (next->parts.size() > options_.max_deltas + 1 && !compacting) {
+    // Many small deltas: merge them into one (they are small next to the base).
+    auto merged = merge_parts(*next, 1, "", store_.store_id());
+    next = stack(*snapshot_of(next->parts[0].segment), std::move(merged));
+  }
+  reader_.replace(next);
   if (on_swap_) on_swap_();
+  maybe_schedule_compaction(*next);
+}
+
+void Refresher::maybe_schedule_compaction(const Snapshot& snap) {
+  const uint64_t base = snap.parts[0].segment->rows;
+  const uint64_t delta = snap.delta_rows();
+  if (delta < options_.compact_min_rows || delta < options_.compact_ratio * base) return;
+  {
+    std::lock_guard lock(stop_mutex_);
+    if (compacting_) return;
+    compact_wanted_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
+std::shared_ptr<const Snapshot> Refresher::compact() {
+  std::lock_guard one(compact_mutex_);
+  std::shared_ptr<const Snapshot> snap;
+  {
+    // compacting_ is set: from here on refreshes only stack parts on top of this snapshot.
+    std::lock_guard lock(build_mutex_);
+    snap = reader_.snapshot();
+  }
+  auto base = write_base(*snap, options_.snapshot_dir, store_.store_id());
+  std::lock_guard lock(build_mutex_);
+  // Parts stacked while the base was written stay on top of it.
+  const auto current = reader_.snapshot();
+  for (size_t p = 0; p < snap->parts.size(); ++p) {
+    if (p >= current->parts.size() || current->parts[p].segment != snap->parts[p].segment) {
+      throw std::logic_error("the snapshot changed under a compaction");
+    }
+  }
+  auto next = snapshot_of(std::move(base));
+  for (size_t p = snap->parts.size(); p < current->parts.size(); ++p) {
+    next = stack(*next, current->parts[p].segment);
+  }
+  reader_.replace(next);
+  if (on_swap_) on_swap_();
+  std::lock_guard stop(stop_mutex_);
+  ++compactions_;
+  return snap;
+}
+
+void Refresher::compact_now() {
+  {
+    std::unique_lock lock(stop_mutex_);
+    stop_cv_.wait(lock, [this] { return !compacting_; });
+    compacting_ = true;
+  }
+  try {
+    compact();
+  } catch (...) {
+    std::lock_guard lock(stop_mutex_);
+    compacting_ = false;
+    throw;
+  }
+  std::lock_guard lock(stop_mutex_);
+  compacting_ = false;
+  stop_cv_.notify_all();
+}
+
+uint64_t Refresher::compactions() const {
+  std::lock_guard lock(const_cast<std::mutex&>(stop_mutex_));
+  return compactions_;
 }
 
 void Refresher::wake() {
@@ -39,13 +118,38 @@ void Refresher::wake() {
   stop_cv_.notify_all();
 }
 
+void Refresher::run_compactions() {
+  std::unique_lock lock(stop_mutex_);
+  for (;;) {
+    stop_cv_.wait(lock, [this] { return stopping_ || (compact_wanted_ && !compacting_); });
+    if (stopping_) break;
+    compact_wanted_ = false;
+    compacting_ = true;
+    lock.unlock();
+    try {
+      const auto start = std::chrono::steady_clock::now();
+      const auto snap = compact();
+      const double s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      char text[128];
+      std::snprintf(text, sizeof text, "index compacted: %u contacts in %.2f s", snap->rows, s);
+      log_event("info", text);
+    } catch (const std::exception& e) {
+      log_event("error", "index compaction failed", e.what());
+    }
+    lock.lock();
+    compacting_ = false;
+    stop_cv_.notify_all();
+  }
+}
+
 void Refresher::run() {
   uint64_t last_seen = reader_.snapshot()->data_version;
   auto changed_since = std::chrono::steady_clock::time_point::min();
   bool failing = false;
   std::unique_lock lock(stop_mutex_);
   for (;;) {
-    stop_cv_.wait_for(lock, interval_, [this] { return stopping_ || woken_; });
+    stop_cv_.wait_for(lock, options_.interval, [this] { return stopping_ || woken_; });
     if (stopping_) break;
     const bool urgent = std::exchange(woken_, false);
     lock.unlock();
@@ -53,12 +157,11 @@ void Refresher::run() {
       const uint64_t version = store_.data_version();
       const auto now = std::chrono::steady_clock::now();
       if (version != reader_.snapshot()->data_version) {
-        // Wait for writes to settle (one quiet interval), but never more than 30 s: a long
-        // import is not rebuilt over and over while it runs (each rebuild competes with it for
-        // the CPU and briefly doubles the index's memory). A job in this process refreshes
-        // explicitly before it says "completed"; a job finished elsewhere wakes the thread.
+        // A refresh reads only what changed, so it runs at once when asked (an import
+        // finished elsewhere) or when writes settled for one interval; during a long import
+        // every few seconds, so that a job's delta is read in pieces rather than at its end.
         if (changed_since == std::chrono::steady_clock::time_point::min()) changed_since = now;
-        if (urgent || version == last_seen || now - changed_since > std::chrono::seconds(30)) {
+        if (urgent || version == last_seen || now - changed_since > std::chrono::seconds(5)) {
           refresh_now();
           changed_since = std::chrono::steady_clock::time_point::min();
         }

@@ -4,7 +4,7 @@
 
 namespace contacts::index {
 
-RowMatcher::RowMatcher(const Snapshot& snap, const ContactFilter& filter) {
+RowMatcher::RowMatcher(const Segment& snap, const ContactFilter& filter) {
   everything_ = filter.empty();
   for (const TextFilter& f : filter.text) {
     const TextColumn& col = snap.column(f.field);
@@ -21,7 +21,7 @@ RowMatcher::RowMatcher(const Snapshot& snap, const ContactFilter& filter) {
     ranges_.push_back({snap.numbers[static_cast<size_t>(r.field)].data(),
                        r.min.value_or(kNullNumber + 1), r.max.value_or(INT64_MAX)});
   }
-  auto add_time = [&](const std::vector<int64_t>& col, const std::optional<int64_t>& after,
+  auto add_time = [&](std::span<const int64_t> col, const std::optional<int64_t>& after,
                       const std::optional<int64_t>& before) {
     if (after || before) {
       ranges_.push_back({col.data(), after.value_or(INT64_MIN), before.value_or(INT64_MAX)});

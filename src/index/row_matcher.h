@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "index/snapshot.h"
+#include "index/segment.h"
 #include "query/contact_query.h"
 
 namespace contacts::index {
@@ -12,7 +12,7 @@ namespace contacts::index {
 // Cheap to call per row; holds pointers into the snapshot, which must outlive it.
 class RowMatcher {
  public:
-  RowMatcher(const Snapshot& snap, const ContactFilter& filter);
+  RowMatcher(const Segment& snap, const ContactFilter& filter);
   // True when no row can match (a text filter or search term matches no stored value).
   bool matches_nothing() const { return nothing_; }
   // True when every row matches (no filter).

@@ -2,119 +2,91 @@
 
 #include <algorithm>
 
-#include "util/text.h"
-
 namespace contacts::index {
-namespace {
 
-// Fields whose values are ordered (sortable, or listed by a field endpoint).
-bool needs_order(TextField f) {
-  switch (f) {
-    case TextField::first_name: case TextField::last_name: case TextField::title:
-    case TextField::company: case TextField::email: case TextField::city:
-    case TextField::state: case TextField::country: case TextField::company_address:
-    case TextField::company_city: case TextField::company_state:
-    case TextField::company_country: case TextField::seniority: case TextField::industry:
-    case TextField::keywords: case TextField::technologies:
-      return true;
-    default:
-      return false;
+std::optional<Ref> Snapshot::find(int64_t id) const {
+  for (size_t p = parts.size(); p-- > 0;) {
+    const uint32_t row = parts[p].segment->row_of(id);
+    if (row != kNoRow && parts[p].live(row)) return Ref{static_cast<uint32_t>(p), row};
   }
+  return std::nullopt;
 }
 
-void join_non_empty(std::string& out, std::initializer_list<std::string_view> parts) {
-  out.clear();
-  for (std::string_view p : parts) {
-    if (p.empty()) continue;
-    if (!out.empty()) out.append(", ");
-    out.append(p);
-  }
-}
-
-struct Builder {
-  Snapshot& snap;
-  std::array<DictionaryBuilder, kTextFieldCount> text;
-  DictionaryBuilder meta, company_address, contact_address, keywords;
-  std::string scratch;
-
-  void add(const Contact& c) {
-    const uint32_t row = snap.rows++;
-    snap.ids.push_back(c.id);
-    snap.created_at_us.push_back(c.created_at_us);
-    snap.updated_at_us.push_back(c.updated_at_us);
-    const ContactValues& v = c.values;
-    for (size_t f = 0; f < kTextFieldCount; ++f) {
-      snap.text[f].codes.push_back(text[f].add(v.text[f], row));
-    }
-    for (size_t f = 0; f < kNumberFieldCount; ++f) {
-      snap.numbers[f].push_back(v.numbers[f] ? *v.numbers[f] : kNullNumber);
-    }
-    snap.meta_data.codes.push_back(meta.add(v.meta_data_json, row));
-    join_non_empty(scratch, {v[TextField::company_address], v[TextField::company_city],
-                             v[TextField::company_state], v[TextField::company_country]});
-    snap.company_address.codes.push_back(company_address.add(scratch, row));
-    join_non_empty(scratch, {v[TextField::city], v[TextField::state], v[TextField::country]});
-    snap.contact_address.codes.push_back(contact_address.add(scratch, row));
-    snap.keyword_list.row_start.push_back(static_cast<uint32_t>(snap.keyword_list.codes.size()));
-    for (std::string_view k : text::split_trimmed(v[TextField::keywords], ',')) {
-      snap.keyword_list.codes.push_back(keywords.add(k, row));
-    }
-  }
-
-  void finish() {
-    snap.keyword_list.row_start.push_back(static_cast<uint32_t>(snap.keyword_list.codes.size()));
-    for (size_t f = 0; f < kTextFieldCount; ++f) {
-      snap.text[f].dict = text[f].finish(needs_order(static_cast<TextField>(f)));
-      snap.text[f].codes.shrink_to_fit();
-    }
-    snap.meta_data.dict = meta.finish(false);
-    snap.company_address.dict = company_address.finish(true);
-    snap.contact_address.dict = contact_address.finish(true);
-    snap.keyword_list.dict = keywords.finish(true);
-    snap.created_order.resize(snap.rows);
-    for (uint32_t r = 0; r < snap.rows; ++r) snap.created_order[r] = r;
-    std::stable_sort(snap.created_order.begin(), snap.created_order.end(),
-                     [&](uint32_t a, uint32_t b) {
-                       return snap.created_at_us[a] < snap.created_at_us[b];
-                     });
-  }
-};
-
-}  // namespace
-
-uint32_t Snapshot::row_of(int64_t id) const {
-  auto it = std::lower_bound(ids.begin(), ids.end(), id);
-  if (it == ids.end() || *it != id) return kNoRow;
-  return static_cast<uint32_t>(it - ids.begin());
-}
-
-Contact Snapshot::contact(uint32_t row, bool with_meta) const {
+Contact Snapshot::contact(uint32_t i, bool with_meta) const {
+  if (parts.size() == 1 && !parts[0].dead_rows) return parts[0].segment->contact(i, with_meta);
   Contact c;
-  copy_contact(row, with_meta, c);
+  uint32_t seen = 0;
+  for_each_live_in_id_order(*this, [&](const Ref& r) {
+    if (seen++ < i) return true;
+    segment(r).copy_contact(r.row, with_meta, c);
+    return false;
+  });
   return c;
 }
 
-void Snapshot::copy_contact(uint32_t row, bool with_meta, Contact& c) const {
-  c.id = ids[row];
-  c.created_at_us = created_at_us[row];
-  c.updated_at_us = updated_at_us[row];
-  for (size_t f = 0; f < kTextFieldCount; ++f) {
-    c.values.text[f] = text[f].dict.values.get(text[f].codes[row]);
+uint64_t Snapshot::delta_rows() const {
+  uint64_t n = 0;
+  for (size_t p = 1; p < parts.size(); ++p) n += parts[p].segment->rows;
+  return n;
+}
+
+std::shared_ptr<const Snapshot> snapshot_of(std::shared_ptr<const Segment> segment) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->data_version = segment->data_version;
+  snap->rows = segment->rows;
+  snap->parts.push_back({std::move(segment), nullptr, nullptr});
+  return snap;
+}
+
+std::shared_ptr<const Snapshot> stack(const Snapshot& older, std::shared_ptr<const Segment> delta) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->data_version = std::max(older.data_version, delta->data_version);
+  snap->parts = older.parts;
+  uint64_t rows = older.rows;
+  if (delta->rows > 0) {
+    for (Part& part : snap->parts) {
+      const Segment& seg = *part.segment;
+      std::vector<uint32_t> newly_dead;
+      for (int64_t id : delta->ids) {
+        const uint32_t row = seg.row_of(id);
+        if (row != kNoRow && part.live(row)) newly_dead.push_back(row);
+      }
+      if (newly_dead.empty()) continue;
+      std::sort(newly_dead.begin(), newly_dead.end());
+      rows -= newly_dead.size();
+      auto bits = part.dead_bits ? std::make_shared<std::vector<uint64_t>>(*part.dead_bits)
+                                 : std::make_shared<std::vector<uint64_t>>((seg.rows + 63) / 64, 0);
+      for (uint32_t row : newly_dead) (*bits)[row >> 6] |= uint64_t{1} << (row & 63);
+      auto dead_rows = std::make_shared<std::vector<uint32_t>>();
+      const std::vector<uint32_t> none;
+      const std::vector<uint32_t>& old_dead = part.dead_rows ? *part.dead_rows : none;
+      dead_rows->reserve(old_dead.size() + newly_dead.size());
+      std::merge(old_dead.begin(), old_dead.end(), newly_dead.begin(), newly_dead.end(),
+                 std::back_inserter(*dead_rows));
+      part.dead_bits = std::move(bits);
+      part.dead_rows = std::move(dead_rows);
+    }
+    rows += delta->rows;
+    snap->parts.push_back({std::move(delta), nullptr, nullptr});
   }
-  for (size_t f = 0; f < kNumberFieldCount; ++f) {
-    const int64_t n = numbers[f][row];
-    c.values.numbers[f] = n == kNullNumber ? std::nullopt : std::optional<int64_t>(n);
-  }
-  c.values.meta_data_json = with_meta ? meta_data.dict.values.get(meta_data.codes[row]) : "{}";
+  snap->rows = static_cast<uint32_t>(rows);
+  return snap;
 }
 
 std::shared_ptr<const Snapshot> build_snapshot(const Store& store) {
-  auto snap = std::make_shared<Snapshot>();
-  snap->data_version = store.data_version();
-  Builder builder{*snap, {}, {}, {}, {}, {}, {}};
+  const uint64_t version = store.data_version();
+  SegmentBuilder builder;
   store.scan(0, [&](Contact&& c) { builder.add(c); });
-  builder.finish();
-  return snap;
+  return snapshot_of(builder.finish("", {store.store_id(), version, 0}));
+}
+
+SnapshotMatcher::SnapshotMatcher(const Snapshot& snap, const ContactFilter& filter)
+    : snap_(snap), everything_(filter.empty()) {
+  parts_.reserve(snap.parts.size());
+  for (const Part& part : snap.parts) {
+    parts_.emplace_back(*part.segment, filter);
+    if (!parts_.back().matches_nothing() && part.live_rows() > 0) nothing_ = false;
+  }
 }
 
 }  // namespace contacts::index

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "index/list_pages.h"
-#include "index/row_matcher.h"
 
 namespace contacts::index {
 namespace {
@@ -20,7 +19,9 @@ class SnapshotStream final : public ContactStream {
       : snap_(std::move(snapshot)),
         match_(*snap_, q.filter),
         ordering_(q.ordering),
-        include_meta_(q.include_meta) {
+        include_meta_(q.include_meta),
+        ref_order_(*snap_, ordering_),
+        pos_(snap_->parts.size(), 0) {
     const OrderTerm first = ordering_.front();
     descending_ = first.descending;
     if (ordering_.size() == 1 && first.key == SortKey::created_at) walk_ = Walk::created;
@@ -33,47 +34,81 @@ class SnapshotStream final : public ContactStream {
       out.clear();
       return false;
     }
-    if (walk_ == Walk::sorted && !sorted_) sort_matching_rows();
-    const size_t total = walk_ == Walk::sorted ? sorted_->size() : snap_->rows;
-    const bool check = walk_ != Walk::sorted && !match_.matches_everything();
-    for (size_t scanned = 0;
-         position_ < total && produced < max_rows && scanned < kRowsScannedPerCall; ++scanned) {
-      const uint32_t row = row_at(position_++, total);
-      if (check && !match_(row)) continue;
+    if (walk_ == Walk::sorted && sorted_.empty()) sort_matching_rows();
+    size_t scanned = 0;
+    bool more = true;
+    while (produced < max_rows && scanned < kRowsScannedPerCall) {
+      std::optional<Ref> best;
+      for (uint32_t p = 0; p < pos_.size(); ++p) {
+        const size_t size = part_size(p);
+        while (pos_[p] < size && scanned < kRowsScannedPerCall && !accepted(p, pos_[p])) {
+          ++pos_[p];
+          ++scanned;
+        }
+        if (pos_[p] == size) continue;
+        if (scanned == kRowsScannedPerCall) break;
+        const Ref r{p, row_at(p, pos_[p])};
+        if (!best || before(r, *best)) best = r;
+      }
+      if (scanned == kRowsScannedPerCall) break;
+      if (!best) {
+        more = false;
+        break;
+      }
+      ++pos_[best->part];
+      ++scanned;
       if (produced == out.size()) out.emplace_back();
-      snap_->copy_contact(row, include_meta_, out[produced++]);
+      snap_->segment(*best).copy_contact(best->row, include_meta_, out[produced++]);
     }
     out.resize(produced);
-    return position_ < total;
+    return more;
   }
 
  private:
   enum class Walk { created, id, sorted };
 
-  uint32_t row_at(size_t position, size_t total) const {
-    if (walk_ == Walk::sorted) return (*sorted_)[position];  // already in display order
-    const size_t i = descending_ ? total - 1 - position : position;
-    return walk_ == Walk::created ? snap_->created_order[i] : static_cast<uint32_t>(i);
+  size_t part_size(uint32_t p) const {
+    return walk_ == Walk::sorted ? sorted_[p].size() : snap_->parts[p].segment->rows;
+  }
+  uint32_t row_at(uint32_t p, size_t position) const {
+    if (walk_ == Walk::sorted) return sorted_[p][position];  // already in display order
+    const Segment& seg = *snap_->parts[p].segment;
+    const size_t i = descending_ ? seg.rows - 1 - position : position;
+    return walk_ == Walk::created ? seg.created_order[i] : static_cast<uint32_t>(i);
+  }
+  bool accepted(uint32_t p, size_t position) const {
+    return walk_ == Walk::sorted || match_(Ref{p, row_at(p, position)});
+  }
+  bool before(const Ref& a, const Ref& b) const {
+    if (walk_ == Walk::sorted) return ref_order_(a, b);
+    const Segment& sa = snap_->segment(a);
+    const Segment& sb = snap_->segment(b);
+    auto key = [](const Segment& s, uint32_t row, bool created) {
+      return std::pair(created ? s.created_at_us[row] : s.ids[row], s.ids[row]);
+    };
+    const bool created = walk_ == Walk::created;
+    const auto ka = key(sa, a.row, created), kb = key(sb, b.row, created);
+    return descending_ ? kb < ka : ka < kb;
   }
 
   void sort_matching_rows() {
-    sorted_.emplace();
-    for (uint32_t r = 0; r < snap_->rows; ++r) {
-      if (match_.matches_everything() || match_(r)) sorted_->push_back(r);
+    sorted_.resize(snap_->parts.size());
+    for (uint32_t p = 0; p < snap_->parts.size(); ++p) {
+      uint64_t total = 0;
+      sorted_[p] = sorted_part_rows(*snap_, match_, p, RowOrder(*snap_->parts[p].segment, ordering_),
+                                    SIZE_MAX, total);
     }
-    const RowOrder order(*snap_, ordering_);
-    std::sort(sorted_->begin(), sorted_->end(),
-              [&order](uint32_t a, uint32_t b) { return order(a, b); });
   }
 
   const std::shared_ptr<const Snapshot> snap_;
-  const RowMatcher match_;  // points into *snap_
+  const SnapshotMatcher match_;  // points into *snap_
   const std::vector<OrderTerm> ordering_;
   const bool include_meta_;
+  const RefOrder ref_order_;  // refers to snap_ and ordering_
   Walk walk_ = Walk::sorted;
-  bool descending_ = false;  // Walk::created and Walk::id: walk the order backwards
-  std::optional<std::vector<uint32_t>> sorted_;  // Walk::sorted: matching rows in order
-  size_t position_ = 0;
+  bool descending_ = false;  // Walk::created and Walk::id: walk the orders backwards
+  std::vector<std::vector<uint32_t>> sorted_;  // Walk::sorted: matching rows of each part, in order
+  std::vector<size_t> pos_;                    // next position in each part
 };
 
 }  // namespace

@@ -8,15 +8,10 @@
 
 namespace contacts::index {
 
-uint32_t StringPool::add(std::string_view s) {
-  if (offsets_.size() >= UINT32_MAX) throw std::length_error("string pool full");
-  bytes_.append(s);
-  bytes_.push_back('\0');
-  offsets_.push_back(bytes_.size());
-  return static_cast<uint32_t>(offsets_.size() - 2);
-}
+Pool::Pool(std::span<const char> bytes, std::span<const uint64_t> offsets)
+    : bytes_(bytes), offsets_(offsets) {}
 
-uint32_t StringPool::entry_at(size_t pos) const {
+uint32_t Pool::entry_at(size_t pos) const {
   auto it = std::upper_bound(offsets_.begin(), offsets_.end(), pos);
   return static_cast<uint32_t>(it - offsets_.begin() - 1);
 }
@@ -25,7 +20,7 @@ void Dictionary::match_contains(std::string_view term, std::vector<uint8_t>& mat
   match.assign(size(), 0);
   if (term.find('\0') != std::string_view::npos) return;  // stored values never hold NUL
   // One pass of memmem over the whole pool; each hit marks its entry and jumps past it.
-  const std::string& hay = folded.bytes();
+  const std::string_view hay = folded.bytes();
   const char* base = hay.data();
   size_t pos = 0;
   while (pos < hay.size()) {
@@ -60,9 +55,15 @@ uint32_t hash_bytes(std::string_view s) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
+std::string_view entry(const std::string& bytes, const std::vector<uint64_t>& offsets,
+                       uint32_t i) {
+  return {bytes.data() + offsets[i], offsets[i + 1] - offsets[i] - 1};
+}
+
 }  // namespace
 
 DictionaryBuilder::DictionaryBuilder() {
+  offsets_.push_back(0);
   slots_.assign(1024, 0);
   add("", kNoRow);
 }
@@ -70,7 +71,7 @@ DictionaryBuilder::DictionaryBuilder() {
 void DictionaryBuilder::grow() {
   std::vector<uint32_t> bigger(slots_.size() * 2, 0);
   const size_t mask = bigger.size() - 1;
-  for (uint32_t code = 0; code < dict_.values.size(); ++code) {
+  for (uint32_t code = 0; code < hashes_.size(); ++code) {
     size_t i = hashes_[code] & mask;
     while (bigger[i] != 0) i = (i + 1) & mask;
     bigger[i] = code + 1;
@@ -84,40 +85,89 @@ uint32_t DictionaryBuilder::add(std::string_view value, uint32_t row) {
   size_t i = h & mask;
   while (slots_[i] != 0) {
     const uint32_t code = slots_[i] - 1;
-    if (hashes_[code] == h && dict_.values.get(code) == value) {
+    if (hashes_[code] == h && entry(bytes_, offsets_, code) == value) {
       if (row != kNoRow) {
-        if (dict_.first_row[code] == kNoRow) dict_.first_row[code] = row;
-        ++dict_.row_count[code];
+        if (first_row_[code] == kNoRow) first_row_[code] = row;
+        ++row_count_[code];
       }
       return code;
     }
     i = (i + 1) & mask;
   }
-  const uint32_t code = dict_.values.add(value);
+  if (hashes_.size() >= UINT32_MAX - 1) throw std::length_error("dictionary full");
+  const uint32_t code = static_cast<uint32_t>(hashes_.size());
+  bytes_.append(value);
+  bytes_.push_back('\0');
+  offsets_.push_back(bytes_.size());
   hashes_.push_back(h);
-  dict_.first_row.push_back(row);
-  dict_.row_count.push_back(row == kNoRow ? 0 : 1);
+  first_row_.push_back(row);
+  row_count_.push_back(row == kNoRow ? 0 : 1);
   slots_[i] = code + 1;
-  if (dict_.values.size() * 2 > slots_.size()) grow();
+  if (hashes_.size() * 2 > slots_.size()) grow();
   return code;
 }
 
-Dictionary DictionaryBuilder::finish(bool with_order) {
-  Dictionary d = std::move(dict_);
-  for (uint32_t c = 0; c < d.values.size(); ++c) d.folded.add(text::fold(d.values.get(c)));
-  if (with_order) {
-    d.by_rank.resize(d.values.size());
-    for (uint32_t c = 0; c < d.by_rank.size(); ++c) d.by_rank[c] = c;
-    std::sort(d.by_rank.begin(), d.by_rank.end(),
-              [&](uint32_t a, uint32_t b) { return d.values.get(a) < d.values.get(b); });
-    d.rank.resize(d.by_rank.size());
-    for (uint32_t r = 0; r < d.by_rank.size(); ++r) d.rank[d.by_rank[r]] = r;
+void DictionaryBuilder::write(SegmentWriter& out, uint32_t column, bool with_order) {
+  const uint32_t n = static_cast<uint32_t>(hashes_.size());
+  std::vector<uint32_t>().swap(slots_);
+  std::vector<uint32_t>().swap(hashes_);
+  out.add_bytes(section_id(column, ColumnPart::values_bytes), bytes_.data(), bytes_.size());
+  out.add(section_id(column, ColumnPart::values_offsets), offsets_);
+  {
+    std::string folded;
+    std::vector<uint64_t> folded_offsets{0};
+    folded_offsets.reserve(n + 1);
+    for (uint32_t c = 0; c < n; ++c) {
+      folded.append(text::fold(entry(bytes_, offsets_, c)));
+      folded.push_back('\0');
+      folded_offsets.push_back(folded.size());
+    }
+    out.add_bytes(section_id(column, ColumnPart::folded_bytes), folded.data(), folded.size());
+    out.add(section_id(column, ColumnPart::folded_offsets), folded_offsets);
   }
-  d.values.shrink_to_fit();
-  d.folded.shrink_to_fit();
-  dict_ = Dictionary();
-  slots_.assign(1024, 0);
-  hashes_.clear();
+  std::vector<uint32_t> by_rank, rank;
+  if (with_order) {
+    by_rank.resize(n);
+    for (uint32_t c = 0; c < n; ++c) by_rank[c] = c;
+    std::sort(by_rank.begin(), by_rank.end(), [&](uint32_t a, uint32_t b) {
+      return entry(bytes_, offsets_, a) < entry(bytes_, offsets_, b);
+    });
+    rank.resize(n);
+    for (uint32_t r = 0; r < n; ++r) rank[by_rank[r]] = r;
+  }
+  out.add(section_id(column, ColumnPart::by_rank), by_rank);
+  out.add(section_id(column, ColumnPart::rank), rank);
+  out.add(section_id(column, ColumnPart::first_row), first_row_);
+  out.add(section_id(column, ColumnPart::row_count), row_count_);
+  *this = DictionaryBuilder();
+}
+
+Dictionary load_dictionary(const SegmentBytes& bytes, uint32_t column) {
+  Dictionary d;
+  auto pool = [&](ColumnPart b, ColumnPart o) {
+    const auto chars = bytes.section<char>(section_id(column, b));
+    const auto offsets = bytes.section<uint64_t>(section_id(column, o));
+    if (offsets.empty() || offsets.front() != 0 || offsets.back() != chars.size() ||
+        !std::is_sorted(offsets.begin(), offsets.end())) {
+      throw SegmentFileError("index segment column " + std::to_string(column) +
+                             " has inconsistent string offsets");
+    }
+    return Pool(chars, offsets);
+  };
+  d.values = pool(ColumnPart::values_bytes, ColumnPart::values_offsets);
+  d.folded = pool(ColumnPart::folded_bytes, ColumnPart::folded_offsets);
+  d.by_rank = bytes.section<uint32_t>(section_id(column, ColumnPart::by_rank));
+  d.rank = bytes.section<uint32_t>(section_id(column, ColumnPart::rank));
+  d.first_row = bytes.section<uint32_t>(section_id(column, ColumnPart::first_row));
+  d.row_count = bytes.section<uint32_t>(section_id(column, ColumnPart::row_count));
+  const size_t n = d.values.size();
+  const bool ordered = d.by_rank.size() == n && d.rank.size() == n;
+  const bool unordered = d.by_rank.empty() && d.rank.empty();
+  if (d.folded.size() != n || d.first_row.size() != n || d.row_count.size() != n ||
+      !(ordered || unordered) || n == 0) {
+    throw SegmentFileError("index segment column " + std::to_string(column) +
+                           " has inconsistent dictionary sizes");
+  }
   return d;
 }
 

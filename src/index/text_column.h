@@ -1,48 +1,48 @@
-// Dictionary-encoded text columns of the read index.
+// Dictionary-encoded text columns of the read index: read-only views over a segment's bytes
+// (index/segment_file.h), and the builders that write them.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "index/segment_file.h"
 
 namespace contacts::index {
 
 inline constexpr uint32_t kNoRow = UINT32_MAX;
 
-// Append-only pool of strings, each followed by a '\0' so that the whole pool can be searched
-// at once. Entry i is bytes [offsets[i], offsets[i+1] - 1).
-class StringPool {
+// Strings, each followed by a '\0' so that the whole pool can be searched at once. Entry i is
+// bytes [offsets[i], offsets[i+1] - 1). A view: the bytes live in a segment.
+class Pool {
  public:
-  StringPool() { offsets_.push_back(0); }
-  uint32_t add(std::string_view s);
+  Pool() = default;
+  Pool(std::span<const char> bytes, std::span<const uint64_t> offsets);
   std::string_view get(uint32_t i) const {
     return {bytes_.data() + offsets_[i], offsets_[i + 1] - offsets_[i] - 1};
   }
-  uint32_t size() const { return static_cast<uint32_t>(offsets_.size() - 1); }
-  const std::string& bytes() const { return bytes_; }
+  uint32_t size() const { return offsets_.empty() ? 0 : static_cast<uint32_t>(offsets_.size() - 1); }
+  std::string_view bytes() const { return {bytes_.data(), bytes_.size()}; }
+  std::span<const uint64_t> offsets() const { return offsets_; }
   // Index of the entry holding byte position `pos`.
   uint32_t entry_at(size_t pos) const;
-  void shrink_to_fit() {
-    bytes_.shrink_to_fit();
-    offsets_.shrink_to_fit();
-  }
-  size_t memory_bytes() const { return bytes_.capacity() + offsets_.capacity() * 8; }
 
  private:
-  std::string bytes_;
-  std::vector<uint64_t> offsets_;
+  std::span<const char> bytes_;
+  std::span<const uint64_t> offsets_;
 };
 
-// The distinct values of one field, with their folded forms and code-point order.
-// Code 0 is always the empty string.
+// The distinct values of one field in one segment, with their folded forms and code-point
+// order. Code 0 is always the empty string.
 struct Dictionary {
-  StringPool values;
-  StringPool folded;
-  std::vector<uint32_t> by_rank;    // codes in code-point order of their value
-  std::vector<uint32_t> rank;       // code -> position in by_rank
-  std::vector<uint32_t> first_row;  // code -> smallest row having it (kNoRow when unused)
-  std::vector<uint32_t> row_count;  // code -> rows having it
+  Pool values;
+  Pool folded;
+  std::span<const uint32_t> by_rank;    // codes in code-point order of their value
+  std::span<const uint32_t> rank;       // code -> position in by_rank
+  std::span<const uint32_t> first_row;  // code -> smallest row having it (kNoRow when unused)
+  std::span<const uint32_t> row_count;  // code -> rows having it
 
   uint32_t size() const { return values.size(); }
   // Marks (match[code] = 1) every code whose folded value contains `folded_term`.
@@ -54,30 +54,54 @@ struct Dictionary {
 // One value per row.
 struct TextColumn {
   Dictionary dict;
-  std::vector<uint32_t> codes;  // row -> code
+  std::span<const uint32_t> codes;  // row -> code
 };
 
 // Several values per row (keywords split on ','), in their order in the row.
 struct ListColumn {
   Dictionary dict;
-  std::vector<uint32_t> row_start;  // row -> first index in `codes`; size rows + 1
-  std::vector<uint32_t> codes;
+  std::span<const uint32_t> row_start;  // row -> first index in `codes`; size rows + 1
+  std::span<const uint32_t> codes;
 };
 
-// Builds a Dictionary from values seen in row order.
+// Section numbers of a column's parts in a segment (segment_file.h): column c uses
+// kColumnSections + c * 16 + part.
+enum class ColumnPart : uint32_t {
+  codes, values_bytes, values_offsets, folded_bytes, folded_offsets, by_rank, rank, first_row,
+  row_count, row_start,
+};
+inline constexpr uint32_t kColumnSections = 0x1000;
+constexpr uint32_t section_id(uint32_t column, ColumnPart part) {
+  return kColumnSections + column * 16 + static_cast<uint32_t>(part);
+}
+
+// Builds a dictionary from values seen in row order.
 class DictionaryBuilder {
  public:
   DictionaryBuilder();
   // Code of `value`, adding it when new; records `row` as a user of it.
   uint32_t add(std::string_view value, uint32_t row);
-  // Folds values and computes the order. Leaves the builder empty.
-  Dictionary finish(bool with_order);
+  // Records `row` as one more user of `code` (a code add() returned).
+  void count(uint32_t code, uint32_t row) {
+    if (first_row_[code] == kNoRow) first_row_[code] = row;
+    ++row_count_[code];
+  }
+  // Folds the values, computes their order and writes the dictionary's sections of `column`;
+  // leaves the builder empty.
+  void write(SegmentWriter& out, uint32_t column, bool with_order);
 
  private:
   void grow();
-  Dictionary dict_;
-  std::vector<uint32_t> slots_;  // open addressing: code + 1, 0 = empty
+  std::string bytes_;
+  std::vector<uint64_t> offsets_;
+  std::vector<uint32_t> first_row_;
+  std::vector<uint32_t> row_count_;
+  std::vector<uint32_t> slots_;   // open addressing: code + 1, 0 = empty
   std::vector<uint32_t> hashes_;  // code -> hash
 };
+
+// The dictionary of `column` in `bytes` (sections written by DictionaryBuilder::write).
+// Throws SegmentFileError when a section is missing or inconsistent.
+Dictionary load_dictionary(const SegmentBytes& bytes, uint32_t column);
 
 }  // namespace contacts::index

@@ -24,9 +24,11 @@
 #include "store/postgres/postgres_schema.h"
 #include "store/postgres/postgres_store.h"
 #include "store_backend.h"
+#include "support/reader_diff.h"
 #include "util/error.h"
 
 using namespace contacts;
+using namespace contacts::testing_support;
 
 namespace {
 
@@ -106,47 +108,6 @@ std::vector<ContactValues> edge_rows() {
   return rows;
 }
 
-bool same_contact(const Contact& a, const Contact& b) {
-  return a.id == b.id && a.created_at_us == b.created_at_us && a.updated_at_us == b.updated_at_us &&
-         a.values.text == b.values.text && a.values.numbers == b.values.numbers &&
-         a.values.meta_data_json == b.values.meta_data_json;
-}
-
-std::string describe(const std::optional<CursorToken>& t) {
-  if (!t) return "none";
-  return std::to_string(t->created_at_us) + "/" + std::to_string(t->id) +
-         (t->backwards ? "/back" : "/fwd");
-}
-
-std::string ids(const ListPage& p) {
-  std::string s;
-  for (const Contact& c : p.rows) s += std::to_string(c.id) + " ";
-  return s;
-}
-
-// Fails with `context` unless both pages are identical.
-void expect_same(const ListPage& want, const ListPage& got, const std::string& context) {
-  ASSERT_EQ(ids(want), ids(got)) << context;
-  for (size_t i = 0; i < want.rows.size(); ++i) {
-    ASSERT_TRUE(same_contact(want.rows[i], got.rows[i])) << context << " row " << i;
-  }
-  EXPECT_EQ(describe(want.next), describe(got.next)) << context;
-  EXPECT_EQ(describe(want.previous), describe(got.previous)) << context;
-  EXPECT_EQ(want.has_more, got.has_more) << context;
-}
-
-std::string rows_text(const FieldPage& p) {
-  std::string s;
-  for (const FieldRow& r : p.rows) s += std::to_string(r.id) + ":" + r.value + "|";
-  return s + (p.has_more ? " more" : " end");
-}
-
-std::string values_text(const std::vector<ValueCount>& v) {
-  std::string s;
-  for (const ValueCount& c : v) s += c.value + "=" + std::to_string(c.total) + "|";
-  return s;
-}
-
 class PostgresReaderVsIndex : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -180,43 +141,12 @@ class PostgresReaderVsIndex : public ::testing::Test {
     delete url_;
   }
 
-  static ListQuery list_query(const std::string& q) {
-    return parse_list_query(QueryParams::parse(q));
-  }
-
-  // Compares one list query on both readers; with cursors, walks up to `pages` pages forward
-  // and then back along `previous`.
-  static void check_list(const std::string& query, int pages = 4) {
-    ListQuery q = list_query(query);
-    ListPage want = index_->list(q);
-    ListPage got = sql_->list(q);
-    ASSERT_NO_FATAL_FAILURE(expect_same(want, got, query));
-    if (!q.cursor_strategy) return;
-    std::vector<CursorToken> walked;
-    for (int i = 1; i < pages && want.next; ++i) {
-      q.cursor = want.next;
-      want = index_->list(q);
-      got = sql_->list(q);
-      ASSERT_NO_FATAL_FAILURE(expect_same(want, got, query + " page " + std::to_string(i)));
-    }
-    for (int i = 0; i < pages && want.previous; ++i) {
-      q.cursor = want.previous;
-      want = index_->list(q);
-      got = sql_->list(q);
-      ASSERT_NO_FATAL_FAILURE(expect_same(want, got, query + " back " + std::to_string(i)));
-    }
-  }
-
-  static void check_count(const std::string& query) {
-    const ContactFilter f = parse_filter(QueryParams::parse(query));
-    EXPECT_EQ(index_->count(f), sql_->count(f)) << query;
-  }
-
+  static ListQuery list_query(const std::string& q) { return ReaderDiff::list_query(q); }
+  static ReaderDiff diff() { return {*index_, *sql_}; }
+  static void check_list(const std::string& query, int pages = 4) { diff().check_list(query, pages); }
+  static void check_count(const std::string& query) { diff().check_count(query); }
   static void check_field(const std::string& endpoint, const std::string& query) {
-    const FieldQuery q =
-        parse_field_query(*field_endpoint_named(endpoint), QueryParams::parse(query));
-    EXPECT_EQ(rows_text(index_->field_values(q)), rows_text(sql_->field_values(q)))
-        << endpoint << "?" << query;
+    diff().check_field(endpoint, query);
   }
 
   static std::string* url_;
@@ -229,20 +159,6 @@ std::string* PostgresReaderVsIndex::url_ = nullptr;
 PostgresStore* PostgresReaderVsIndex::store_ = nullptr;
 index::IndexReader* PostgresReaderVsIndex::index_ = nullptr;
 PostgresReader* PostgresReaderVsIndex::sql_ = nullptr;
-
-const std::vector<std::string> kSortNames = {
-    "created_at",     "updated_at",    "employees",
-    "annual_revenue", "total_funding", "latest_funding_amount",
-    "first_name",     "last_name",     "title",
-    "company",        "email",         "city",
-    "state",          "country",       "company_address",
-    "company_city",   "company_state", "company_country",
-    "seniority",      "industry",      "id"};
-
-const std::vector<std::string> kEndpoints = {
-    "title",           "company",         "industry",       "keywords", "technologies",
-    "company_address", "contact_address", "city",           "state",    "country",
-    "company_city",    "company_state",   "company_country"};
 
 }  // namespace
 
@@ -346,7 +262,7 @@ TEST_F(PostgresReaderVsIndex, UnicodeFoldingFindsTheEdgeRows) {
 }
 
 TEST_F(PostgresReaderVsIndex, EverySortKeyInBothDirections) {
-  for (const std::string& key : kSortNames) {
+  for (const std::string& key : sort_names()) {
     for (const std::string dir : {"", "-"}) {
       for (const std::string extra : {"", "&offset=37", "&offset=3995&limit=100",
                                       "&search=a&limit=50", "&include_meta=true&limit=3"}) {
@@ -383,7 +299,7 @@ TEST_F(PostgresReaderVsIndex, CursorWalksForwardAndBackAcrossManyPages) {
 }
 
 TEST_F(PostgresReaderVsIndex, FieldEndpoints) {
-  for (const std::string& e : kEndpoints) {
+  for (const std::string& e : endpoint_names()) {
     for (const std::string q :
          {"", "distinct=true", "offset=40&limit=100", "distinct=true&offset=30&limit=100",
           "search=a", "search=A&distinct=true", "search=%C3%9F", "search=SS&distinct=true",
@@ -409,82 +325,10 @@ TEST_F(PostgresReaderVsIndex, Analytics) {
 // Random queries built from substrings of stored values, in random letter case.
 TEST_F(PostgresReaderVsIndex, RandomisedQueries) {
   std::mt19937_64 rng(20261125);
-  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   const auto snap = index_->snapshot();
-  // A piece of a stored value of `field`, cut at code point boundaries, maybe upper-cased.
-  auto piece = [&](TextField field) {
-    const std::string v(snap->contact(pick(snap->rows), false).values[field]);
-    if (v.empty()) return std::string("e");
-    auto boundary = [&](size_t i) {
-      while (i < v.size() && (static_cast<unsigned char>(v[i]) & 0xC0) == 0x80) ++i;
-      return i;
-    };
-    const size_t b = boundary(pick(v.size()));
-    const size_t e = boundary(b + 1 + pick(6));
-    std::string s = v.substr(b, e - b);
-    if (s.empty()) s = v;
-    if (rng() % 2) {
-      for (char& ch : s) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
-    }
-    return s;
-  };
-  std::vector<TextField> filterable;
-  for (const TextFieldInfo& f : text_fields()) filterable.push_back(f.field);
-  for (int i = 0; i < 250; ++i) {
-    std::string q;
-    auto add = [&](const std::string& name, const std::string& value) {
-      q += (q.empty() ? "" : "&") + name + "=" + url_encode(value);
-    };
-    const size_t filters = pick(3);
-    for (size_t k = 0; k < filters; ++k) {
-      const TextField f = filterable[pick(filterable.size())];
-      const bool exact = info(f).exact_filter;
-      std::string value = exact ? snap->contact(pick(snap->rows), false).values[f] : piece(f);
-      if (exact && rng() % 2) {
-        for (char& ch : value) ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
-      }
-      add(std::string(info(f).name), value);
-    }
-    if (rng() % 3 == 0) {
-      const NumberField f = static_cast<NumberField>(pick(kNumberFieldCount));
-      const int64_t lo = static_cast<int64_t>(pick(3)) * static_cast<int64_t>(pick(1'000'000));
-      if (rng() % 2) add(std::string(info(f).name) + "_min", std::to_string(lo));
-      if (rng() % 2)
-        add(std::string(info(f).name) + "_max", std::to_string(lo + pick(1'000'000'000)));
-    }
-    if (rng() % 3 == 0) {
-      std::string s = piece(TextField::title);
-      if (rng() % 2) s += " " + piece(TextField::company);
-      if (rng() % 2) s += "," + piece(TextField::keywords);
-      add("search", s);
-    }
-    if (rng() % 4 == 0)
-      add("created_at_after",
-          std::to_string(2023) + "-11-14T22:13:2" + std::to_string(1 + pick(5)) + "Z");
-    SCOPED_TRACE(q);
-    check_count(q);
-    if (rng() % 2) {
-      std::string order;
-      const size_t terms = 1 + pick(3);
-      for (size_t t = 0; t < terms; ++t) {
-        order += std::string(order.empty() ? "" : ",") + (rng() % 2 ? "-" : "") +
-                 kSortNames[pick(kSortNames.size())];
-      }
-      check_list(q + "&ordering=" + order + "&limit=" + std::to_string(1 + pick(100)) +
-                 "&offset=" + std::to_string(pick(3) ? pick(50) : pick(5000)));
-    } else {
-      check_list(q + "&page_size=" + std::to_string(1 + pick(30)) +
-                     (rng() % 2 ? "&ordering=-created_at" : ""),
-                 5);
-    }
-    const std::string& endpoint = kEndpoints[pick(kEndpoints.size())];
-    std::string fq =
-        "limit=" + std::to_string(1 + pick(100)) + "&offset=" + std::to_string(pick(60));
-    if (rng() % 2) fq += "&distinct=true";
-    if (rng() % 2) fq += "&separated=true";
-    if (rng() % 2) fq += "&search=" + url_encode(piece(TextField::keywords));
-    check_field(endpoint, fq);
-  }
+  std::vector<Contact> samples;
+  for (uint32_t i = 0; i < 400; ++i) samples.push_back(snap->contact(rng() % snap->rows, false));
+  diff().random_queries(rng, samples, 250);
 }
 
 TEST_F(PostgresReaderVsIndex, CountTimeoutAnswersTheContractsError) {
@@ -584,7 +428,7 @@ TEST_F(PostgresReaderVsIndex, StreamsHandOutTheSameRowsInTheSameOrder) {
   // Every ordering on a few hundred rows; the whole table for the index's own orders and two
   // sorted ones.
   const std::vector<std::string> everything = {"created_at", "id", "employees", "title"};
-  for (const std::string& key : kSortNames) {
+  for (const std::string& key : sort_names()) {
     const bool whole = std::find(everything.begin(), everything.end(), key) != everything.end();
     for (const std::string dir : {"", "-"}) {
       for (const std::string filter :

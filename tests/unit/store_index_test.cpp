@@ -178,7 +178,9 @@ TEST_F(StoreAndIndex, AnalyticsCountsExactValuesAndSkipsEmpty) {
 }
 
 TEST_F(StoreAndIndex, RefresherPicksUpWritesFromTheStore) {
-  index::Refresher refresher(*store_, *reader_, std::chrono::milliseconds(50));
+  index::RefreshOptions options;
+  options.interval = std::chrono::milliseconds(50);
+  index::Refresher refresher(*store_, *reader_, options);
   const uint64_t gen = reader_->generation();
   store_->upsert_batch(std::vector<ContactValues>{person("New", "new@x.com", "t", "", 1)}, 9000);
   refresher.refresh_now();

@@ -1,0 +1,326 @@
+#include "index/segment.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "util/text.h"
+
+namespace contacts::index {
+namespace {
+
+// Section numbers of the columns that are not dictionary-encoded.
+constexpr uint32_t kIds = 1, kCreatedAt = 2, kUpdatedAt = 3, kCreatedOrder = 4, kNumbers = 16;
+// Column numbers (text_column.h's section_id) past the text fields.
+constexpr uint32_t kMetaColumn = kTextFieldCount, kCompanyAddressColumn = kTextFieldCount + 1,
+                   kContactAddressColumn = kTextFieldCount + 2,
+                   kKeywordListColumn = kTextFieldCount + 3;
+
+// Fields whose values are ordered (sortable, or listed by a field endpoint).
+bool needs_order(TextField f) {
+  switch (f) {
+    case TextField::first_name: case TextField::last_name: case TextField::title:
+    case TextField::company: case TextField::email: case TextField::city:
+    case TextField::state: case TextField::country: case TextField::company_address:
+    case TextField::company_city: case TextField::company_state:
+    case TextField::company_country: case TextField::seniority: case TextField::industry:
+    case TextField::keywords: case TextField::technologies:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void join_non_empty(std::string& out, std::initializer_list<std::string_view> parts) {
+  out.clear();
+  for (std::string_view p : parts) {
+    if (p.empty()) continue;
+    if (!out.empty()) out.append(", ");
+    out.append(p);
+  }
+}
+
+}  // namespace
+
+struct SegmentBuilder::Columns {
+  uint32_t rows = 0;
+  std::vector<int64_t> ids, created_at_us, updated_at_us;
+  std::array<std::vector<uint32_t>, kTextFieldCount> codes;
+  std::array<DictionaryBuilder, kTextFieldCount> dicts;
+  std::array<std::vector<int64_t>, kNumberFieldCount> numbers;
+  std::vector<uint32_t> meta_codes, company_address_codes, contact_address_codes;
+  DictionaryBuilder meta, company_address, contact_address, keywords;
+  std::vector<uint32_t> keyword_start, keyword_codes;
+  std::string scratch;
+};
+
+SegmentBuilder::SegmentBuilder() : columns_(std::make_unique<Columns>()) {}
+SegmentBuilder::~SegmentBuilder() = default;
+
+uint32_t SegmentBuilder::rows() const { return columns_->rows; }
+
+void SegmentBuilder::add(const Contact& c) {
+  Columns& s = *columns_;
+  const uint32_t row = s.rows++;
+  s.ids.push_back(c.id);
+  s.created_at_us.push_back(c.created_at_us);
+  s.updated_at_us.push_back(c.updated_at_us);
+  const ContactValues& v = c.values;
+  for (size_t f = 0; f < kTextFieldCount; ++f) s.codes[f].push_back(s.dicts[f].add(v.text[f], row));
+  for (size_t f = 0; f < kNumberFieldCount; ++f) {
+    s.numbers[f].push_back(v.numbers[f] ? *v.numbers[f] : kNullNumber);
+  }
+  s.meta_codes.push_back(s.meta.add(v.meta_data_json, row));
+  join_non_empty(s.scratch, {v[TextField::company_address], v[TextField::company_city],
+                             v[TextField::company_state], v[TextField::company_country]});
+  s.company_address_codes.push_back(s.company_address.add(s.scratch, row));
+  join_non_empty(s.scratch, {v[TextField::city], v[TextField::state], v[TextField::country]});
+  s.contact_address_codes.push_back(s.contact_address.add(s.scratch, row));
+  s.keyword_start.push_back(static_cast<uint32_t>(s.keyword_codes.size()));
+  for (std::string_view k : text::split_trimmed(v[TextField::keywords], ',')) {
+    s.keyword_codes.push_back(s.keywords.add(k, row));
+  }
+}
+
+std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
+                                                      const SegmentIdentity& identity) {
+  std::unique_ptr<Columns> taken = std::exchange(columns_, std::make_unique<Columns>());
+  Columns& s = *taken;
+  SegmentWriter out(path);
+  // Each array is freed once written, so the builder's memory shrinks as the file grows.
+  auto put = [&out](uint32_t id, auto& values) {
+    out.add(id, values);
+    std::remove_reference_t<decltype(values)>().swap(values);
+  };
+  {
+    std::vector<uint32_t> order(s.rows);
+    for (uint32_t r = 0; r < s.rows; ++r) order[r] = r;
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return s.created_at_us[a] < s.created_at_us[b];
+    });
+    put(kCreatedOrder, order);
+  }
+  put(kIds, s.ids);
+  put(kCreatedAt, s.created_at_us);
+  put(kUpdatedAt, s.updated_at_us);
+  for (uint32_t f = 0; f < kNumberFieldCount; ++f) put(kNumbers + f, s.numbers[f]);
+  for (uint32_t f = 0; f < kTextFieldCount; ++f) {
+    put(section_id(f, ColumnPart::codes), s.codes[f]);
+    s.dicts[f].write(out, f, needs_order(static_cast<TextField>(f)));
+  }
+  put(section_id(kMetaColumn, ColumnPart::codes), s.meta_codes);
+  s.meta.write(out, kMetaColumn, false);
+  put(section_id(kCompanyAddressColumn, ColumnPart::codes), s.company_address_codes);
+  s.company_address.write(out, kCompanyAddressColumn, true);
+  put(section_id(kContactAddressColumn, ColumnPart::codes), s.contact_address_codes);
+  s.contact_address.write(out, kContactAddressColumn, true);
+  s.keyword_start.push_back(static_cast<uint32_t>(s.keyword_codes.size()));
+  put(section_id(kKeywordListColumn, ColumnPart::row_start), s.keyword_start);
+  put(section_id(kKeywordListColumn, ColumnPart::codes), s.keyword_codes);
+  s.keywords.write(out, kKeywordListColumn, true);
+  SegmentIdentity id = identity;
+  id.rows = s.rows;
+  taken.reset();
+  return load_segment(out.finish(id));
+}
+
+namespace {
+
+constexpr ColumnPart kDictionaryParts[] = {
+    ColumnPart::codes,          ColumnPart::values_bytes, ColumnPart::values_offsets,
+    ColumnPart::folded_bytes,   ColumnPart::folded_offsets, ColumnPart::by_rank,
+    ColumnPart::rank,           ColumnPart::first_row,    ColumnPart::row_count,
+    ColumnPart::row_start};
+
+// One pass of merge_segments: a dictionary-encoded column. Each source code is looked up in
+// the new dictionary once (a map per source), so most rows cost two array reads.
+class ColumnMerge {
+ public:
+  ColumnMerge(const std::vector<const Segment*>& sources, const std::vector<Ref>& rows,
+              SegmentWriter& out)
+      : sources_(sources), rows_(rows), out_(out) {}
+
+  template <class ColumnOf>
+  void text(uint32_t column, ColumnOf column_of, bool with_order) {
+    DictionaryBuilder dict;
+    std::vector<std::vector<uint32_t>> maps = code_maps(column_of);
+    std::vector<uint32_t> codes(rows_.size());
+    for (uint32_t i = 0; i < rows_.size(); ++i) {
+      const Ref& r = rows_[i];
+      const TextColumn& col = column_of(*sources_[r.part]);
+      codes[i] = map_code(dict, maps[r.part], col.dict, col.codes[r.row], i);
+    }
+    finish(column, dict, codes, with_order);
+  }
+
+  void keyword_list(uint32_t column) {
+    auto column_of = [](const Segment& s) -> const ListColumn& { return s.keyword_list; };
+    DictionaryBuilder dict;
+    std::vector<std::vector<uint32_t>> maps = code_maps(column_of);
+    std::vector<uint32_t> codes, starts;
+    starts.reserve(rows_.size() + 1);
+    for (uint32_t i = 0; i < rows_.size(); ++i) {
+      const Ref& r = rows_[i];
+      const ListColumn& col = column_of(*sources_[r.part]);
+      starts.push_back(static_cast<uint32_t>(codes.size()));
+      for (uint32_t k = col.row_start[r.row]; k < col.row_start[r.row + 1]; ++k) {
+        codes.push_back(map_code(dict, maps[r.part], col.dict, col.codes[k], i));
+      }
+    }
+    starts.push_back(static_cast<uint32_t>(codes.size()));
+    out_.add(section_id(column, ColumnPart::row_start), starts);
+    finish(column, dict, codes, true);
+  }
+
+ private:
+  template <class ColumnOf>
+  std::vector<std::vector<uint32_t>> code_maps(ColumnOf column_of) const {
+    std::vector<std::vector<uint32_t>> maps(sources_.size());
+    for (size_t p = 0; p < sources_.size(); ++p) maps[p].assign(column_of(*sources_[p]).dict.size(), kNoRow);
+    return maps;
+  }
+  static uint32_t map_code(DictionaryBuilder& dict, std::vector<uint32_t>& map,
+                           const Dictionary& from, uint32_t code, uint32_t row) {
+    uint32_t& to = map[code];
+    if (to == kNoRow) {
+      to = dict.add(from.values.get(code), row);
+    } else {
+      dict.count(to, row);
+    }
+    return to;
+  }
+  void finish(uint32_t column, DictionaryBuilder& dict, std::vector<uint32_t>& codes,
+              bool with_order) {
+    out_.add(section_id(column, ColumnPart::codes), codes);
+    std::vector<uint32_t>().swap(codes);
+    dict.write(out_, column, with_order);
+    for (const Segment* s : sources_) {
+      for (ColumnPart part : kDictionaryParts) s->bytes->release(section_id(column, part));
+    }
+  }
+
+  const std::vector<const Segment*>& sources_;
+  const std::vector<Ref>& rows_;
+  SegmentWriter& out_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>& sources,
+                                              const std::vector<Ref>& rows,
+                                              const std::string& path,
+                                              const SegmentIdentity& identity) {
+  SegmentWriter out(path);
+  auto gather = [&](uint32_t id, auto column_of) {
+    std::vector<int64_t> values(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      values[i] = column_of(*sources[rows[i].part])[rows[i].row];
+    }
+    for (const Segment* s : sources) s->bytes->release(id);
+    return values;
+  };
+  {
+    const std::vector<int64_t> created =
+        gather(kCreatedAt, [](const Segment& s) { return s.created_at_us; });
+    std::vector<uint32_t> order(rows.size());
+    for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return created[a] < created[b]; });
+    out.add(kCreatedOrder, order);
+    out.add(kCreatedAt, created);
+  }
+  out.add(kIds, gather(kIds, [](const Segment& s) { return s.ids; }));
+  out.add(kUpdatedAt, gather(kUpdatedAt, [](const Segment& s) { return s.updated_at_us; }));
+  for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
+    out.add(kNumbers + f, gather(kNumbers + f, [f](const Segment& s) { return s.numbers[f]; }));
+  }
+  ColumnMerge merge(sources, rows, out);
+  for (uint32_t f = 0; f < kTextFieldCount; ++f) {
+    merge.text(f, [f](const Segment& s) -> const TextColumn& { return s.text[f]; },
+               needs_order(static_cast<TextField>(f)));
+  }
+  merge.text(kMetaColumn, [](const Segment& s) -> const TextColumn& { return s.meta_data; }, false);
+  merge.text(kCompanyAddressColumn,
+             [](const Segment& s) -> const TextColumn& { return s.company_address; }, true);
+  merge.text(kContactAddressColumn,
+             [](const Segment& s) -> const TextColumn& { return s.contact_address; }, true);
+  merge.keyword_list(kKeywordListColumn);
+  SegmentIdentity id = identity;
+  id.rows = rows.size();
+  return load_segment(out.finish(id));
+}
+
+std::shared_ptr<const Segment> load_segment(std::shared_ptr<const SegmentBytes> bytes) {
+  auto seg = std::make_shared<Segment>();
+  const SegmentBytes& b = *bytes;
+  const SegmentIdentity& identity = b.identity();
+  seg->data_version = identity.data_version;
+  if (identity.rows >= kNoRow) throw SegmentFileError("index segment has too many rows");
+  seg->rows = static_cast<uint32_t>(identity.rows);
+  const size_t rows = seg->rows;
+  auto check = [&](size_t size, size_t want, const char* what) {
+    if (size != want) {
+      throw SegmentFileError(std::string("index segment: ") + what + " has " +
+                             std::to_string(size) + " entries for " + std::to_string(rows) +
+                             " rows");
+    }
+  };
+  seg->ids = b.section<int64_t>(kIds);
+  check(seg->ids.size(), rows, "ids");
+  seg->created_at_us = b.section<int64_t>(kCreatedAt);
+  check(seg->created_at_us.size(), rows, "created_at");
+  seg->updated_at_us = b.section<int64_t>(kUpdatedAt);
+  check(seg->updated_at_us.size(), rows, "updated_at");
+  seg->created_order = b.section<uint32_t>(kCreatedOrder);
+  check(seg->created_order.size(), rows, "created order");
+  for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
+    seg->numbers[f] = b.section<int64_t>(kNumbers + f);
+    check(seg->numbers[f].size(), rows, "a number column");
+  }
+  auto text_column = [&](uint32_t column) {
+    TextColumn c{load_dictionary(b, column), b.section<uint32_t>(section_id(column, ColumnPart::codes))};
+    check(c.codes.size(), rows, "a text column");
+    return c;
+  };
+  for (uint32_t f = 0; f < kTextFieldCount; ++f) seg->text[f] = text_column(f);
+  seg->meta_data = text_column(kMetaColumn);
+  seg->company_address = text_column(kCompanyAddressColumn);
+  seg->contact_address = text_column(kContactAddressColumn);
+  ListColumn& k = seg->keyword_list;
+  k.dict = load_dictionary(b, kKeywordListColumn);
+  k.row_start = b.section<uint32_t>(section_id(kKeywordListColumn, ColumnPart::row_start));
+  k.codes = b.section<uint32_t>(section_id(kKeywordListColumn, ColumnPart::codes));
+  check(k.row_start.size(), rows + 1, "the keyword list starts");
+  if (k.row_start.back() != k.codes.size()) {
+    throw SegmentFileError("index segment: keyword list starts do not match its codes");
+  }
+  seg->bytes = std::move(bytes);
+  return seg;
+}
+
+uint32_t Segment::row_of(int64_t id) const {
+  auto it = std::lower_bound(ids.begin(), ids.end(), id);
+  if (it == ids.end() || *it != id) return kNoRow;
+  return static_cast<uint32_t>(it - ids.begin());
+}
+
+Contact Segment::contact(uint32_t row, bool with_meta) const {
+  Contact c;
+  copy_contact(row, with_meta, c);
+  return c;
+}
+
+void Segment::copy_contact(uint32_t row, bool with_meta, Contact& c) const {
+  c.id = ids[row];
+  c.created_at_us = created_at_us[row];
+  c.updated_at_us = updated_at_us[row];
+  for (size_t f = 0; f < kTextFieldCount; ++f) {
+    c.values.text[f] = text[f].dict.values.get(text[f].codes[row]);
+  }
+  for (size_t f = 0; f < kNumberFieldCount; ++f) {
+    const int64_t n = numbers[f][row];
+    c.values.numbers[f] = n == kNullNumber ? std::nullopt : std::optional<int64_t>(n);
+  }
+  c.values.meta_data_json = with_meta ? meta_data.dict.values.get(meta_data.codes[row]) : "{}";
+}
+
+}  // namespace contacts::index

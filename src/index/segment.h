@@ -1,0 +1,81 @@
+// One immutable, column-wise segment of the read index: the contacts of a range of data
+// versions, dictionary-encoded, read through spans over its bytes (a mapped snapshot file or
+// anonymous memory, index/segment_file.h). A Snapshot (index/snapshot.h) stacks segments.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "index/segment_file.h"
+#include "index/text_column.h"
+#include "model/contact.h"
+
+namespace contacts::index {
+
+inline constexpr int64_t kNullNumber = INT64_MIN;
+
+// Rows are numbered 0..rows-1 in ascending id order. Immutable; share it through
+// std::shared_ptr<const Segment> between threads.
+struct Segment {
+  uint64_t data_version = 0;  // the store's data_version this segment reflects (at least)
+  uint32_t rows = 0;
+  std::span<const int64_t> ids;
+  std::span<const int64_t> created_at_us;
+  std::span<const int64_t> updated_at_us;
+  std::array<TextColumn, kTextFieldCount> text;
+  std::array<std::span<const int64_t>, kNumberFieldCount> numbers;  // kNullNumber = null
+  TextColumn meta_data;
+  TextColumn company_address;  // derived: address, city, state, country joined with ", "
+  TextColumn contact_address;  // derived: city, state, country joined with ", "
+  ListColumn keyword_list;     // keywords split on ','
+  std::span<const uint32_t> created_order;  // rows sorted by (created_at, id) ascending
+  std::shared_ptr<const SegmentBytes> bytes;  // what the spans point into
+
+  const TextColumn& column(TextField f) const { return text[static_cast<size_t>(f)]; }
+  // Row of `id`, or kNoRow.
+  uint32_t row_of(int64_t id) const;
+  Contact contact(uint32_t row, bool with_meta) const;
+  // The same into `out`, reusing its strings' memory (meta_data "{}" without `with_meta`).
+  void copy_contact(uint32_t row, bool with_meta, Contact& out) const;
+};
+
+// Builds a segment from contacts handed over in ascending id order.
+class SegmentBuilder {
+ public:
+  SegmentBuilder();
+  ~SegmentBuilder();
+  SegmentBuilder(const SegmentBuilder&) = delete;
+  SegmentBuilder& operator=(const SegmentBuilder&) = delete;
+
+  void add(const Contact& c);
+  uint32_t rows() const;
+  // Writes the segment into `path` (a file the caller renames into place), or anonymous
+  // memory when `path` is empty, and loads it. Leaves the builder empty.
+  std::shared_ptr<const Segment> finish(const std::string& path, const SegmentIdentity& identity);
+
+ private:
+  struct Columns;
+  std::unique_ptr<Columns> columns_;
+};
+
+// A row of one of several segments (of a snapshot's parts): which one, which row.
+struct Ref {
+  uint32_t part;
+  uint32_t row;
+};
+
+// One segment holding `rows` (rows of `sources`, in ascending id order), written column by
+// column into `path` ("" = anonymous memory): memory holds one column at a time, and each
+// source column's pages are released from this process once read.
+std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>& sources,
+                                              const std::vector<Ref>& rows,
+                                              const std::string& path,
+                                              const SegmentIdentity& identity);
+
+// The segment in `bytes`. Throws SegmentFileError when a section is missing or inconsistent.
+std::shared_ptr<const Segment> load_segment(std::shared_ptr<const SegmentBytes> bytes);
+
+}  // namespace contacts::index

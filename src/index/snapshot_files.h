@@ -1,0 +1,39 @@
+// The read index's persisted base, and the steps that move a snapshot forward: catching up
+// with the store (a delta of the rows written since) and merging parts (compaction).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "index/snapshot.h"
+#include "store/store.h"
+
+namespace contacts::index {
+
+// Where the base of `dir` (a snapshot directory, e.g. CONTACTS_DATA_DIR/index) lives.
+std::string base_path(const std::string& dir);
+
+// The snapshot to start serving from. With a `dir`, the persisted base when it is usable: a
+// readable, uncorrupted file of this format, from this store (Store::store_id) and not newer
+// than it; otherwise (logged with the reason) the base is built from the store and persisted.
+// Without a `dir`, built in memory. Either way the rows written since the base are stacked
+// on it. Throws what the store throws.
+std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir);
+
+// `snap` with the rows written since its data_version stacked on it as a new delta, or
+// nullptr when the store has not moved. Throws what the store throws.
+std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& snap);
+
+// One segment holding the live rows of parts [first, end) of `snap`, in id order, reflecting
+// `snap.data_version`; written into `path` ("" = anonymous memory).
+std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
+                                           const std::string& path, uint64_t store_id);
+
+// merge_parts of every part into the base file of `dir` (written beside it, then renamed
+// into place, so a reader of the directory never sees half a file), or into memory without a
+// `dir`.
+std::shared_ptr<const Segment> write_base(const Snapshot& snap, const std::string& dir,
+                                          uint64_t store_id);
+
+}  // namespace contacts::index

@@ -1,0 +1,363 @@
+// The incremental, persisted read index: after any sequence of imports, updates by e-mail,
+// delta merges and compactions it answers exactly like an index built from scratch; a
+// persisted base that is missing, cut, corrupt, of another format, store or version is never
+// used, and is rebuilt.
+#include <gtest/gtest.h>
+#include <xxhash.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "index/index_reader.h"
+#include "index/refresher.h"
+#include "index/snapshot_files.h"
+#include "ingest/cli_import.h"
+#include "ingest/csv_import.h"
+#include "ingest/generator.h"
+#include "store/sqlite/sqlite_store.h"
+#include "support/reader_diff.h"
+
+using namespace contacts;
+using namespace contacts::testing_support;
+namespace fs = std::filesystem;
+
+namespace {
+
+class IncrementalIndex : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("contacts_index_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = std::make_unique<SqliteStore>((dir_ / "store").string());
+    import_generated(1500, 7);
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // Imports `rows` generated contacts (seed `seed`) in batches of 400.
+  void import_generated(uint64_t rows, uint64_t seed) {
+    const fs::path csv = dir_ / "generated.csv";
+    {
+      std::ofstream out(csv);
+      ingest::generate_csv(rows, seed, out);
+    }
+    ingest::StoreSink sink(*store_);
+    ingest::ImportOptions options;
+    options.batch_size = 400;
+    const ingest::ImportResult r = ingest::import_csv(csv.string(), sink, options);
+    ASSERT_FALSE(r.failed) << r.failure_reason;
+  }
+
+  // Rewrites `n` existing contacts through their e-mail (upsert by e-mail): new title,
+  // country, keywords, employees; some with the e-mail in upper case. Adds `fresh` new
+  // contacts, some without e-mail. One batch, at `now_us`.
+  void update_and_add(std::mt19937_64& rng, size_t n, size_t fresh, int64_t now_us) {
+    const auto current = index::build_snapshot(*store_);
+    std::vector<ContactValues> batch;
+    static const char* kCountries[] = {"Germany", "Ελλάδα", "", "chile", "Türkiye", "France"};
+    for (size_t i = 0; i < n; ++i) {
+      Contact c = current->contact(static_cast<uint32_t>(rng() % current->rows), true);
+      if (c.values[TextField::email].empty()) continue;
+      ContactValues v = c.values;
+      v[TextField::title] = "Updated " + std::to_string(rng() % 50) + " Ingénieur";
+      v[TextField::country] = kCountries[rng() % 6];
+      v[TextField::keywords] = rng() % 2 ? "alpha, Beta ,gamma" : "";
+      v[NumberField::employees] = rng() % 3 ? std::optional<int64_t>(rng() % 1000) : std::nullopt;
+      if (rng() % 4 == 0) {
+        for (char& ch : v[TextField::email]) ch = static_cast<char>(toupper(ch));
+      }
+      batch.push_back(std::move(v));
+    }
+    for (size_t i = 0; i < fresh; ++i) {
+      Contact c = current->contact(static_cast<uint32_t>(rng() % current->rows), true);
+      ContactValues v = c.values;
+      v[TextField::email] = rng() % 5 ? "fresh" + std::to_string(rng()) + "@example.com" : "";
+      v[TextField::first_name] = rng() % 2 ? "Émile" : "zoë";
+      batch.push_back(std::move(v));
+    }
+    store_->upsert_batch(batch, now_us);
+  }
+
+  // The incremental reader answers like a fresh build of the store.
+  void expect_same_answers(const index::IndexReader& incremental, std::mt19937_64& rng,
+                           int rounds) {
+    const index::IndexReader fresh(index::build_snapshot(*store_));
+    ASSERT_EQ(incremental.snapshot()->rows, fresh.snapshot()->rows);
+    ASSERT_EQ(incremental.count({}), store_->count());
+    const ReaderDiff diff{fresh, incremental};
+    const auto snap = fresh.snapshot();
+    std::vector<Contact> samples;
+    for (int i = 0; i < 200; ++i) samples.push_back(snap->contact(rng() % snap->rows, false));
+    diff.random_queries(rng, samples, rounds);
+    diff.check_analytics(5);
+    diff.check_analytics(100);
+    for (const Contact& c : samples) diff.check_get(c.id);
+    diff.check_get(0);
+    diff.check_stream("");
+    diff.check_stream("ordering=id&country=e");
+    diff.check_stream("ordering=-title,employees&search=an");
+    diff.check_list("page_size=7", 400);
+    diff.check_list("ordering=created_at&page_size=9", 400);
+    for (const std::string& endpoint : endpoint_names()) {
+      diff.check_field(endpoint, "distinct=true&limit=100");
+      diff.check_field(endpoint, "distinct=true&separated=true&limit=100&offset=3");
+      diff.check_field(endpoint, "limit=100&offset=20&search=a");
+    }
+  }
+
+  fs::path dir_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(IncrementalIndex, AnswersLikeAFreshBuildAfterEveryStep) {
+  std::mt19937_64 rng(20261204);
+  const std::string snapshots = (dir_ / "index").string();
+  index::IndexReader reader(index::open_snapshot(*store_, snapshots));
+  int64_t now = 1'800'000'000'000'000;
+  for (int step = 0; step < 15; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    update_and_add(rng, 1 + rng() % 60, rng() % 40, now += 1'000'000);
+    if (step % 3 == 1) update_and_add(rng, 20, 5, now += 1'000'000);  // two writes, one delta
+    if (step == 5) import_generated(300, 99);  // a job's worth of new and updated rows
+    auto next = index::catch_up(*store_, *reader.snapshot());
+    ASSERT_TRUE(next);
+    reader.replace(next);
+    if (step % 4 == 2) {  // deltas merged into one
+      const auto snap = reader.snapshot();
+      reader.replace(index::stack(*index::snapshot_of(snap->parts[0].segment),
+                                  index::merge_parts(*snap, 1, "", store_->store_id())));
+    }
+    if (step % 5 == 3) {  // compaction into a new persisted base
+      const auto snap = reader.snapshot();
+      reader.replace(
+          index::snapshot_of(index::write_base(*snap, snapshots, store_->store_id())));
+      EXPECT_EQ(reader.snapshot()->parts.size(), 1u);
+    }
+    EXPECT_EQ(reader.snapshot()->data_version, store_->data_version());
+    ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 30));
+    if (::testing::Test::HasFailure()) return;
+  }
+  EXPECT_GT(reader.snapshot()->parts.size(), 1u) << "the last steps left deltas to check";
+  // A restart loads the persisted base and catches up with what was written since.
+  index::IndexReader restarted(index::open_snapshot(*store_, snapshots));
+  EXPECT_GT(restarted.snapshot()->parts.size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(restarted, rng, 20));
+}
+
+TEST_F(IncrementalIndex, AnUpdatedContactIsListedOnceWithItsNewValues) {
+  index::IndexReader reader(index::open_snapshot(*store_, ""));
+  const auto before = reader.snapshot();
+  Contact c = before->contact(10, true);
+  ASSERT_FALSE(c.values[TextField::email].empty());
+  c.values[TextField::title] = "Chief Tombstone Officer";
+  store_->upsert_batch(std::vector<ContactValues>{c.values}, 1'900'000'000'000'000);
+  reader.replace(index::catch_up(*store_, *before));
+  EXPECT_EQ(reader.snapshot()->rows, before->rows);
+  const ContactFilter old_title = parse_filter(QueryParams::parse(
+      "title=" + url_encode(before->contact(10, true).values[TextField::title]) + "&email=" +
+      url_encode(c.values[TextField::email])));
+  EXPECT_EQ(reader.count(old_title), 0u);
+  EXPECT_EQ(reader.count(parse_filter(QueryParams::parse("title=tombstone"))), 1u);
+  EXPECT_EQ(reader.get(c.id)->values[TextField::title], "Chief Tombstone Officer");
+  // Newest first: the updated contact keeps its created_at, so its place.
+  const ListPage page = reader.list(ReaderDiff::list_query("title=tombstone"));
+  ASSERT_EQ(page.rows.size(), 1u);
+  EXPECT_EQ(page.rows[0].id, c.id);
+}
+
+// --- the persisted base -----------------------------------------------------------------
+
+class PersistedBase : public IncrementalIndex {
+ protected:
+  std::string snapshots() const { return (dir_ / "index").string(); }
+  std::string base() const { return index::base_path(snapshots()); }
+
+  // Writes a good base, lets `damage` change the file, then checks that a start neither
+  // uses it nor fails: it answers like a fresh build and leaves a good base behind.
+  template <class Damage>
+  void expect_rebuilt_after(Damage damage) {
+    { index::open_snapshot(*store_, snapshots()); }
+    ASSERT_NO_THROW(index::SegmentBytes::open(base()));
+    damage(base());
+    ASSERT_THROW(index::SegmentBytes::open(base()), index::SegmentFileError);
+    std::mt19937_64 rng(7);
+    index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
+    ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 10));
+    EXPECT_NO_THROW(index::SegmentBytes::open(base())) << "the base was written again";
+  }
+
+  static void flip_byte(const std::string& path, uint64_t at) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(at));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x10);
+    f.seekp(static_cast<std::streamoff>(at));
+    f.write(&c, 1);
+  }
+};
+
+TEST_F(PersistedBase, IsLoadedAtStartAndCaughtUpWithLaterWrites) {
+  { index::open_snapshot(*store_, snapshots()); }
+  const uint64_t persisted = index::SegmentBytes::open(base())->identity().data_version;
+  std::mt19937_64 rng(3);
+  update_and_add(rng, 30, 10, 1'900'000'000'000'000);
+  index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
+  const auto snap = reader.snapshot();
+  ASSERT_EQ(snap->parts.size(), 2u) << "the base from the file, the writes since as a delta";
+  EXPECT_EQ(snap->parts[0].segment->data_version, persisted);
+  EXPECT_EQ(snap->data_version, store_->data_version());
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+}
+
+TEST_F(PersistedBase, MissingFileIsBuilt) {
+  EXPECT_FALSE(fs::exists(base()));
+  index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
+  EXPECT_TRUE(fs::exists(base()));
+  EXPECT_EQ(index::SegmentBytes::open(base())->identity().store_id, store_->store_id());
+}
+
+TEST_F(PersistedBase, FileCutInTheMiddleIsRebuilt) {
+  expect_rebuilt_after([](const std::string& path) {
+    fs::resize_file(path, fs::file_size(path) / 2);
+  });
+}
+
+TEST_F(PersistedBase, FileWithoutItsLastByteIsRebuilt) {
+  expect_rebuilt_after([](const std::string& path) {
+    fs::resize_file(path, fs::file_size(path) - 1);
+  });
+}
+
+TEST_F(PersistedBase, EmptyFileIsRebuilt) {
+  expect_rebuilt_after([](const std::string& path) { fs::resize_file(path, 0); });
+}
+
+TEST_F(PersistedBase, FlippedByteInTheDataIsRebuilt) {
+  expect_rebuilt_after([](const std::string& path) { flip_byte(path, fs::file_size(path) / 2); });
+}
+
+TEST_F(PersistedBase, FlippedByteInTheHeaderIsRebuilt) {
+  expect_rebuilt_after([](const std::string& path) { flip_byte(path, 20); });
+}
+
+TEST_F(PersistedBase, FlippedByteInTheSectionTableIsRebuilt) {
+  expect_rebuilt_after([](const std::string& path) { flip_byte(path, fs::file_size(path) - 9); });
+}
+
+TEST_F(PersistedBase, OlderFormatIsRebuilt) {
+  expect_rebuilt_after([](const std::string& path) {
+    // Format version 0 with a valid header checksum: only the version is wrong.
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    char header[4096];
+    f.read(header, sizeof header);
+    const uint32_t version = index::kSegmentFormatVersion - 1;
+    std::memcpy(header + 8, &version, sizeof version);
+    uint64_t sum = 0;
+    std::memcpy(header + 72, &sum, sizeof sum);  // the checksum field, zero while summing
+    sum = XXH3_64bits(header, sizeof header);
+    std::memcpy(header + 72, &sum, sizeof sum);
+    f.seekp(0);
+    f.write(header, sizeof header);
+  });
+}
+
+TEST_F(PersistedBase, ValidFileOfAnotherStoreIsNotUsed) {
+  SqliteStore other((dir_ / "other").string());
+  other.upsert_batch(std::vector<ContactValues>(3), 1);
+  { index::open_snapshot(other, snapshots()); }
+  ASSERT_EQ(index::SegmentBytes::open(base())->identity().rows, 3u);
+  std::mt19937_64 rng(5);
+  index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 10));
+  EXPECT_EQ(index::SegmentBytes::open(base())->identity().store_id, store_->store_id());
+}
+
+TEST_F(PersistedBase, FileNewerThanTheStoreIsNotUsed) {
+  // A base persisted after writes that the store no longer has (a database restored from an
+  // older backup): its rows would be wrong.
+  const fs::path backup = dir_ / "backup";
+  fs::copy(dir_ / "store", backup);
+  std::mt19937_64 rng(9);
+  update_and_add(rng, 40, 40, 1'900'000'000'000'000);
+  { index::open_snapshot(*store_, snapshots()); }
+  store_.reset();
+  fs::remove_all(dir_ / "store");
+  fs::rename(backup, dir_ / "store");
+  store_ = std::make_unique<SqliteStore>((dir_ / "store").string());
+  ASSERT_GT(index::SegmentBytes::open(base())->identity().data_version, store_->data_version());
+  index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 10));
+}
+
+TEST_F(PersistedBase, StaleTemporaryFilesOfDeadProcessesAreRemoved) {
+  fs::create_directories(snapshots());
+  const fs::path stale = fs::path(snapshots()) / "base.seg.tmp-999999999-0";
+  std::ofstream(stale) << "half a file";
+  const fs::path live = fs::path(snapshots()) / ("base.seg.tmp-" + std::to_string(::getpid()) + "-77");
+  std::ofstream(live) << "being written";
+  { index::open_snapshot(*store_, snapshots()); }
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(live));
+}
+
+// --- the refresher ----------------------------------------------------------------------
+
+TEST_F(IncrementalIndex, RefresherStacksDeltasAndCompactsInTheBackground) {
+  index::IndexReader reader(index::open_snapshot(*store_, (dir_ / "index").string()));
+  index::RefreshOptions options;
+  options.interval = std::chrono::milliseconds(20);
+  options.snapshot_dir = (dir_ / "index").string();
+  options.compact_min_rows = 100;
+  options.compact_ratio = 0.05;
+  index::Refresher refresher(*store_, reader, options);
+  std::mt19937_64 rng(11);
+  int64_t now = 1'900'000'000'000'000;
+  update_and_add(rng, 5, 5, now += 1000);
+  refresher.refresh_now();
+  EXPECT_EQ(reader.snapshot()->parts.size(), 2u) << "a small write is a delta";
+  EXPECT_EQ(reader.data_version(), store_->data_version());
+  for (int i = 0; i < 6; ++i) {
+    update_and_add(rng, 40, 20, now += 1000);
+    refresher.refresh_now();  // returns with the write readable
+    EXPECT_EQ(reader.data_version(), store_->data_version());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (refresher.compactions() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(refresher.compactions(), 0u);
+  refresher.refresh_now();
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+  refresher.compact_now();
+  EXPECT_EQ(reader.snapshot()->parts.size(), 1u);
+  EXPECT_EQ(index::SegmentBytes::open(index::base_path(options.snapshot_dir))->identity().data_version,
+            store_->data_version());
+}
+
+TEST_F(IncrementalIndex, ManySmallDeltasAreMergedIntoOne) {
+  index::IndexReader reader(index::open_snapshot(*store_, ""));
+  index::RefreshOptions options;
+  options.interval = std::chrono::hours(1);
+  options.max_deltas = 3;
+  options.compact_min_rows = 1'000'000;  // no compaction
+  index::Refresher refresher(*store_, reader, options);
+  std::mt19937_64 rng(13);
+  for (int i = 0; i < 10; ++i) {
+    update_and_add(rng, 2, 1, 1'900'000'000'000'000 + i);
+    refresher.refresh_now();
+    EXPECT_LE(reader.snapshot()->parts.size(), 1u + options.max_deltas);
+  }
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+}
+
+}  // namespace
