@@ -128,6 +128,9 @@ UpsertCounts SqliteStore::upsert_batch(std::span<const ContactValues> rows, int6
     write_->read_version.reset();
     write_->read_version.step();
     const int64_t version = write_->read_version.column_int(0);
+    // A statement left stepped keeps a read mark after COMMIT, which stops checkpoints from
+    // restarting the WAL: it would grow with every batch of an import.
+    write_->read_version.reset();
     auto& st = write_->upsert;
     std::string email_key;
     std::unordered_set<int64_t> created_here;
