@@ -182,7 +182,8 @@ class ColumnMerge {
                            const Dictionary& from, uint32_t code, uint32_t row) {
     uint32_t& to = map[code];
     if (to == kNoRow) {
-      to = dict.add(from.values.get(code), row);
+      const std::string_view folded = from.folded.get(code);
+      to = dict.add(from.values.get(code), row, &folded);
     } else {
       dict.count(to, row);
     }

@@ -63,45 +63,50 @@ std::shared_ptr<const Segment> write_into_base(const std::string& dir, Write seg
 }
 
 // Builds the base from the store: runs of kRunRows rows are built in memory and written out
-// (temporary files of `dir`, unlinked at once, or memory), then merged column by column.
+// (temporary files of `dir`, or memory), then merged column by column.
 std::shared_ptr<const Segment> build_base(const Store& store, const std::string& dir) {
   const SegmentIdentity identity{store.store_id(), store.data_version(), 0};
   std::vector<std::shared_ptr<const Segment>> runs;
+  std::vector<std::string> run_files;
   SegmentBuilder builder;
   auto flush = [&] {
-    if (dir.empty()) {
-      runs.push_back(builder.finish("", identity));
-      return;
-    }
-    const std::string tmp = temp_path(dir);
-    try {
-      runs.push_back(builder.finish(tmp, identity));
-    } catch (...) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw;
-    }
-    fs::remove(tmp);  // the mapping keeps it readable until the merge is done
+    if (!dir.empty()) run_files.push_back(temp_path(dir));
+    runs.push_back(builder.finish(dir.empty() ? "" : run_files.back(), identity));
   };
-  store.scan(0, [&](Contact&& c) {
-    builder.add(c);
-    if (builder.rows() == kRunRows) flush();
-  });
-  if (runs.empty()) {  // one run: it is the base
-    return write_into_base(dir, [&](const std::string& path) {
-      return builder.finish(path, identity);
+  auto remove_run_files = [&] {
+    std::error_code ec;
+    for (const std::string& f : run_files) fs::remove(f, ec);  // mappings stay readable
+  };
+  try {
+    store.scan(0, [&](Contact&& c) {
+      builder.add(c);
+      if (builder.rows() == kRunRows) flush();
     });
+    if (runs.empty()) {  // one run: it is the base
+      return write_into_base(dir, [&](const std::string& path) {
+        return builder.finish(path, identity);
+      });
+    }
+    if (builder.rows() == 0 && runs.size() == 1) {
+      if (!dir.empty()) fs::rename(run_files.back(), base_path(dir));
+      return runs.back();
+    }
+    if (builder.rows() > 0) flush();
+    std::vector<const Segment*> sources;
+    std::vector<Ref> rows;
+    for (uint32_t p = 0; p < runs.size(); ++p) {
+      sources.push_back(runs[p].get());
+      for (uint32_t r = 0; r < runs[p]->rows; ++r) rows.push_back({p, r});
+    }
+    auto base = write_into_base(dir, [&](const std::string& path) {
+      return merge_segments(sources, rows, path, identity);
+    });
+    remove_run_files();
+    return base;
+  } catch (...) {
+    remove_run_files();
+    throw;
   }
-  if (builder.rows() > 0) flush();
-  std::vector<const Segment*> sources;
-  std::vector<Ref> rows;
-  for (uint32_t p = 0; p < runs.size(); ++p) {
-    sources.push_back(runs[p].get());
-    for (uint32_t r = 0; r < runs[p]->rows; ++r) rows.push_back({p, r});
-  }
-  return write_into_base(dir, [&](const std::string& path) {
-    return merge_segments(sources, rows, path, identity);
-  });
 }
 
 }  // namespace

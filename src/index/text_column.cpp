@@ -64,6 +64,7 @@ std::string_view entry(const std::string& bytes, const std::vector<uint64_t>& of
 
 DictionaryBuilder::DictionaryBuilder() {
   offsets_.push_back(0);
+  folded_offsets_.push_back(0);
   slots_.assign(1024, 0);
   add("", kNoRow);
 }
@@ -79,7 +80,8 @@ void DictionaryBuilder::grow() {
   slots_.swap(bigger);
 }
 
-uint32_t DictionaryBuilder::add(std::string_view value, uint32_t row) {
+uint32_t DictionaryBuilder::add(std::string_view value, uint32_t row,
+                               const std::string_view* folded) {
   const uint32_t h = hash_bytes(value);
   const size_t mask = slots_.size() - 1;
   size_t i = h & mask;
@@ -99,6 +101,13 @@ uint32_t DictionaryBuilder::add(std::string_view value, uint32_t row) {
   bytes_.append(value);
   bytes_.push_back('\0');
   offsets_.push_back(bytes_.size());
+  if (folded) {
+    folded_.append(*folded);
+  } else {
+    folded_.append(text::fold(value));
+  }
+  folded_.push_back('\0');
+  folded_offsets_.push_back(folded_.size());
   hashes_.push_back(h);
   first_row_.push_back(row);
   row_count_.push_back(row == kNoRow ? 0 : 1);
@@ -113,18 +122,10 @@ void DictionaryBuilder::write(SegmentWriter& out, uint32_t column, bool with_ord
   std::vector<uint32_t>().swap(hashes_);
   out.add_bytes(section_id(column, ColumnPart::values_bytes), bytes_.data(), bytes_.size());
   out.add(section_id(column, ColumnPart::values_offsets), offsets_);
-  {
-    std::string folded;
-    std::vector<uint64_t> folded_offsets{0};
-    folded_offsets.reserve(n + 1);
-    for (uint32_t c = 0; c < n; ++c) {
-      folded.append(text::fold(entry(bytes_, offsets_, c)));
-      folded.push_back('\0');
-      folded_offsets.push_back(folded.size());
-    }
-    out.add_bytes(section_id(column, ColumnPart::folded_bytes), folded.data(), folded.size());
-    out.add(section_id(column, ColumnPart::folded_offsets), folded_offsets);
-  }
+  out.add_bytes(section_id(column, ColumnPart::folded_bytes), folded_.data(), folded_.size());
+  out.add(section_id(column, ColumnPart::folded_offsets), folded_offsets_);
+  std::string().swap(folded_);
+  std::vector<uint64_t>().swap(folded_offsets_);
   std::vector<uint32_t> by_rank, rank;
   if (with_order) {
     by_rank.resize(n);

@@ -79,8 +79,9 @@ constexpr uint32_t section_id(uint32_t column, ColumnPart part) {
 class DictionaryBuilder {
  public:
   DictionaryBuilder();
-  // Code of `value`, adding it when new; records `row` as a user of it.
-  uint32_t add(std::string_view value, uint32_t row);
+  // Code of `value`, adding it when new; records `row` as a user of it. `folded`, when given,
+  // is text::fold(value), known already (merging dictionaries), so it is not folded again.
+  uint32_t add(std::string_view value, uint32_t row, const std::string_view* folded = nullptr);
   // Records `row` as one more user of `code` (a code add() returned).
   void count(uint32_t code, uint32_t row) {
     if (first_row_[code] == kNoRow) first_row_[code] = row;
@@ -94,6 +95,8 @@ class DictionaryBuilder {
   void grow();
   std::string bytes_;
   std::vector<uint64_t> offsets_;
+  std::string folded_;  // text::fold of each value, in the same layout
+  std::vector<uint64_t> folded_offsets_;
   std::vector<uint32_t> first_row_;
   std::vector<uint32_t> row_count_;
   std::vector<uint32_t> slots_;   // open addressing: code + 1, 0 = empty
