@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/app.h"
+#include "api/freshness.h"
 #include "cache/redis_cache.h"
 #include "cache/response_cache.h"
 #include "auth/password.h"
@@ -215,35 +216,32 @@ int cmd_serve(const std::vector<std::string>& args) {
     replica = std::make_unique<PostgresReader>(settings.replica_url, settings.database_pool_size,
                                                settings.count_timeout_ms);
   }
-  api::ReadRouter router({reader, primary_sql.get(), replica.get()},
+  // The published version and who learns of it: api/freshness.h.
+  api::Freshness freshness(store, *cache,
+                           {&reader, [&refresher] { refresher.refresh_now(); },
+                            [&refresher] { refresher.wake(); }, primary_sql != nullptr});
+  api::ReadRouter router({reader, primary_sql.get(), replica.get()}, freshness,
                          [&store] { return store.data_version(); },
-                         std::chrono::milliseconds(settings.replica_max_lag_ms),
-                         [&refresher] { refresher.wake(); });
-  // A version is published by this process's jobs (after the index has the rows), by other
-  // processes' jobs (PostgreSQL notices; the shared cache) and by `contacts-api import`.
-  const auto publish = [&](uint64_t version) {
-    router.raise_published(version);
-    cache->publish(version);
-  };
+                         std::chrono::milliseconds(settings.replica_max_lag_ms));
   std::unique_ptr<ingest::JobRunner> runner;
   if (settings.import_workers > 0) {
     runner = std::make_unique<ingest::JobRunner>(
-        store, job_runner_options(settings, settings.import_workers, [&] {
-          refresher.refresh_now();
-          publish(store.data_version());
-        }));
+        store, job_runner_options(settings, settings.import_workers,
+                                  [&freshness] { freshness.publish_finished_job(); }));
   }
   NoticeListener listener(store, {[&runner] {
                                     if (runner) runner->notify();
                                   },
-                                  publish});
+                                  [&freshness](uint64_t version) {
+                                    freshness.learn_from_notice(version);
+                                  }});
   api::Authenticator authenticator(
       settings, store, auth::load_or_create_secret_key(settings.data_dir, settings.secret_key));
-  api::ImportEndpoints imports(settings, store, router, [&runner] {
+  api::ImportEndpoints imports(settings, store, freshness, [&runner] {
     if (runner) runner->notify();
   });
-  const api::Telemetry telemetry(settings.access_log, {&store, &reader, &router});
-  api::App app(settings, router, authenticator, imports, *cache,
+  const api::Telemetry telemetry(settings.access_log, {&store, &reader, &freshness});
+  api::App app(settings, router, freshness, authenticator, imports, *cache,
                [&store] { store.data_version(); }, &telemetry);
   http::ServerOptions options;
   options.host = settings.host;
