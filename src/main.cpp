@@ -105,8 +105,8 @@ int cmd_import(const std::vector<std::string>& args) {
   const std::string errors = option(args, "--errors", default_errors_path(settings));
   const auto result = ingest::import_file(store, args[0], errors, /*print_summary=*/true);
   // Like a finished job: every instance shows the new rows from now on.
-  const uint64_t version = store.publish_data_version();
-  if (!settings.redis_url.empty()) make_cache(settings, store)->publish(version);
+  const auto cache = make_cache(settings, store);
+  api::Freshness(store, *cache).publish_store_writes();
   return result.failed ? 1 : 0;
 }
 
@@ -167,9 +167,10 @@ int cmd_worker() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // worker threads inherit the mask
   {
     const auto cache = make_cache(settings, store);  // with Redis: finished jobs publish their version
+    api::Freshness freshness(store, *cache);
     ingest::JobRunner runner(
         store, job_runner_options(settings, std::max(1u, settings.import_workers),
-                                  [&] { cache->publish(store.data_version()); }));
+                                  [&] { freshness.publish_finished_job(); }));
     NoticeListener listener(store, {[&runner] { runner.notify(); }, {}});
     std::printf("import worker running (%u threads)\n", std::max(1u, settings.import_workers));
     std::fflush(stdout);
