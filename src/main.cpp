@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/app.h"
+#include "api/freshness.h"
 #include "cache/redis_cache.h"
 #include "cache/response_cache.h"
 #include "auth/password.h"
@@ -105,8 +106,8 @@ int cmd_import(const std::vector<std::string>& args) {
   const std::string errors = option(args, "--errors", default_errors_path(settings));
   const auto result = ingest::import_file(store, args[0], errors, /*print_summary=*/true);
   // Like a finished job: every instance shows the new rows from now on.
-  const uint64_t version = store.publish_data_version();
-  if (!settings.redis_url.empty()) make_cache(settings, store)->publish(version);
+  const auto cache = make_cache(settings, store);
+  api::Freshness(store, *cache).publish_store_writes();
   return result.failed ? 1 : 0;
 }
 
@@ -167,9 +168,10 @@ int cmd_worker() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // worker threads inherit the mask
   {
     const auto cache = make_cache(settings, store);  // with Redis: finished jobs publish their version
+    api::Freshness freshness(store, *cache);
     ingest::JobRunner runner(
         store, job_runner_options(settings, std::max(1u, settings.import_workers),
-                                  [&] { cache->publish(store.data_version()); }));
+                                  [&] { freshness.publish_finished_job(); }));
     NoticeListener listener(store, {[&runner] { runner.notify(); }, {}});
     std::printf("import worker running (%u threads)\n", std::max(1u, settings.import_workers));
     std::fflush(stdout);
@@ -219,35 +221,32 @@ int cmd_serve(const std::vector<std::string>& args) {
     replica = std::make_unique<PostgresReader>(settings.replica_url, settings.database_pool_size,
                                                settings.count_timeout_ms);
   }
-  api::ReadRouter router({reader, primary_sql.get(), replica.get()},
+  // The published version and who learns of it: api/freshness.h.
+  api::Freshness freshness(store, *cache,
+                           {&reader, [&refresher] { refresher.refresh_now(); },
+                            [&refresher] { refresher.wake(); }, primary_sql != nullptr});
+  api::ReadRouter router({reader, primary_sql.get(), replica.get()}, freshness,
                          [&store] { return store.data_version(); },
-                         std::chrono::milliseconds(settings.replica_max_lag_ms),
-                         [&refresher] { refresher.wake(); });
-  // A version is published by this process's jobs (after the index has the rows), by other
-  // processes' jobs (PostgreSQL notices; the shared cache) and by `contacts-api import`.
-  const auto publish = [&](uint64_t version) {
-    router.raise_published(version);
-    cache->publish(version);
-  };
+                         std::chrono::milliseconds(settings.replica_max_lag_ms));
   std::unique_ptr<ingest::JobRunner> runner;
   if (settings.import_workers > 0) {
     runner = std::make_unique<ingest::JobRunner>(
-        store, job_runner_options(settings, settings.import_workers, [&] {
-          refresher.refresh_now();
-          publish(store.data_version());
-        }));
+        store, job_runner_options(settings, settings.import_workers,
+                                  [&freshness] { freshness.publish_finished_job(); }));
   }
   NoticeListener listener(store, {[&runner] {
                                     if (runner) runner->notify();
                                   },
-                                  publish});
+                                  [&freshness](uint64_t version) {
+                                    freshness.learn_from_notice(version);
+                                  }});
   api::Authenticator authenticator(
       settings, store, auth::load_or_create_secret_key(settings.data_dir, settings.secret_key));
-  api::ImportEndpoints imports(settings, store, router, [&runner] {
+  api::ImportEndpoints imports(settings, store, freshness, [&runner] {
     if (runner) runner->notify();
   });
-  const api::Telemetry telemetry(settings.access_log, {&store, &reader, &router});
-  api::App app(settings, router, authenticator, imports, *cache,
+  const api::Telemetry telemetry(settings.access_log, {&store, &reader, &freshness});
+  api::App app(settings, router, freshness, authenticator, imports, *cache,
                [&store] { store.data_version(); }, &telemetry);
   http::ServerOptions options;
   options.host = settings.host;

@@ -294,11 +294,12 @@ std::string RequestContext::link(const std::string& query) const {
   return base_url + request.path + (query.empty() ? "" : "?" + query);
 }
 
-App::App(const Settings& settings, ReadRouter& router, Authenticator& auth,
+App::App(const Settings& settings, ReadRouter& router, Freshness& freshness, Authenticator& auth,
          const ImportEndpoints& imports, ResponseCache& cache, std::function<void()> check_store,
          const Telemetry* telemetry)
     : settings_(settings),
       router_(router),
+      freshness_(freshness),
       auth_(auth),
       imports_(imports),
       cache_(cache),
@@ -428,7 +429,8 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
                                 .value_or(settings_.default_replica_read && !ctx.no_cache);
   if (route->kind == RouteKind::export_csv) {
     // The index when it shows the published data (also for replica reads), else the primary.
-    return export_contacts(ctx, *router_.route(false, cache_.get({}, false).published).reader);
+    freshness_.learn_from_shared_cache(cache_.get({}, false).published);
+    return export_contacts(ctx, *router_.route(false).reader);
   }
   return answer_read(*route, ctx, want_replica);
 }
@@ -449,18 +451,16 @@ http::Response App::answer_read(const RouteMatch& route, const RequestContext& c
     return cache_.get(key_for(target), !ctx.no_cache);
   }();
   std::optional<CachedBody> entry = lookup.entry;
-  if (lookup.published > router_.published()) {
+  if (freshness_.learn_from_shared_cache(lookup.published)) {
     // An import finished elsewhere: pick the reader again (the index may be behind now).
     const bool was_replica = target.replica;
-    target = router_.route(want_replica, lookup.published);
+    target = router_.route(want_replica);
     if (target.replica != was_replica) entry.reset();  // it was looked up under the other key
   }
   if (entry) {
     // Fresh enough: not older than what was published, nor (on the primary path) than the
     // index, so a refresh of the index after writes by any process also renews the cache.
-    const uint64_t published = router_.published();
-    const uint64_t required = target.replica ? published : std::max(published, target.version);
-    if (entry->version >= required) {
+    if (freshness_.cached_answer_fresh(entry->version, target.replica ? 0 : target.version)) {
       count_cache_lookup(route, "hit");
       http::Response r = json_response(200, std::move(entry->body));
       r.set_header("X-Cache-Hit", "true");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/auth_handlers.h"
+#include "api/freshness.h"
 #include "api/import_handlers.h"
 #include "api/read_router.h"
 #include "api/request_context.h"
@@ -33,8 +34,9 @@ std::vector<RouteTemplate> route_templates();
 class App {
  public:
   // `check_store` throws when the store does not answer (GET /readyz). Without `telemetry`,
-  // GET /metrics answers 404 and observe() does nothing.
-  App(const Settings& settings, ReadRouter& router, Authenticator& auth,
+  // GET /metrics answers 404 and observe() does nothing. `freshness` learns the published
+  // version the cache reports with each lookup and judges cached answers.
+  App(const Settings& settings, ReadRouter& router, Freshness& freshness, Authenticator& auth,
       const ImportEndpoints& imports, ResponseCache& cache, std::function<void()> check_store,
       const Telemetry* telemetry = nullptr);
   // Never throws: every failure becomes the contract's JSON error.
@@ -55,6 +57,7 @@ class App {
   void finish(const http::Request& request, http::Response& response) const;
   const Settings& settings_;
   ReadRouter& router_;
+  Freshness& freshness_;
   Authenticator& auth_;
   const ImportEndpoints& imports_;
   ResponseCache& cache_;

@@ -48,9 +48,9 @@ void write_time(JsonWriter& w, std::string_view key, std::optional<int64_t> us) 
 
 }  // namespace
 
-ImportEndpoints::ImportEndpoints(const Settings& settings, Store& store, ReadRouter& router,
+ImportEndpoints::ImportEndpoints(const Settings& settings, Store& store, Freshness& freshness,
                                  std::function<void()> on_queued)
-    : settings_(settings), store_(store), router_(router), on_queued_(std::move(on_queued)),
+    : settings_(settings), store_(store), freshness_(freshness), on_queued_(std::move(on_queued)),
       uploads_dir_((std::filesystem::path(settings.data_dir) / "uploads").string()) {
   std::filesystem::create_directories(uploads_dir_);
 }
@@ -89,12 +89,9 @@ http::Response ImportEndpoints::finish_upload(const http::Request& request) cons
 std::string ImportEndpoints::job_status(const RequestContext& ctx, int64_t id) const {
   auto job = store_.get_job(id);
   if (!job) throw ApiError(404, "Not found.");
-  // "completed" only once this server reads the imported rows: no reader sees pre-import
-  // results after the job says completed (the job may have run in another process). From now
-  // on reads here answer from data at least this recent (SQL on the primary while the index
-  // catches up); an embedded store without one says "running" until its index has the rows.
-  if (job->status == "completed") router_.raise_published(job->data_version);
-  if (job->status == "completed" && !router_.serves(job->data_version)) {
+  // "completed" only once this server reads the imported rows (the job may have run in
+  // another process); see Freshness::may_say_completed.
+  if (job->status == "completed" && !freshness_.may_say_completed(job->data_version)) {
     job->status = "running";
     job->message = "Processing";
     job->finished_at_us.reset();

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "api/auth_handlers.h"
-#include "api/read_router.h"
+#include "api/freshness.h"
 #include "api/request_context.h"
 #include "config/settings.h"
 #include "http/server.h"
@@ -17,8 +17,8 @@ namespace contacts::api {
 class ImportEndpoints {
  public:
   // `on_queued` runs after a job is created (wakes a local worker); may be empty. A completed
-  // job's data_version is published to `router` when its status is read.
-  ImportEndpoints(const Settings& settings, Store& store, ReadRouter& router,
+  // job's status read tells `freshness` its data_version (Freshness::may_say_completed).
+  ImportEndpoints(const Settings& settings, Store& store, Freshness& freshness,
                   std::function<void()> on_queued);
 
   // For POST /api/contacts/import/: checks the admin token and the content type before any
@@ -35,7 +35,7 @@ class ImportEndpoints {
  private:
   const Settings& settings_;
   Store& store_;
-  ReadRouter& router_;
+  Freshness& freshness_;
   std::function<void()> on_queued_;
   std::string uploads_dir_;
 };

@@ -1,19 +1,24 @@
 #include "api/read_router.h"
 
 #include <exception>
+#include <stdexcept>
 
 namespace contacts::api {
 
-ReadRouter::ReadRouter(ReadPaths paths, std::function<uint64_t()> primary_data_version,
-                       std::chrono::milliseconds max_lag, std::function<void()> index_behind,
-                       std::chrono::milliseconds probe_interval)
+ReadRouter::ReadRouter(ReadPaths paths, Freshness& freshness,
+                       std::function<uint64_t()> primary_data_version,
+                       std::chrono::milliseconds max_lag, std::chrono::milliseconds probe_interval)
     : index_(paths.index),
       primary_sql_(paths.primary_sql),
       replica_(paths.replica),
+      freshness_(freshness),
       primary_data_version_(std::move(primary_data_version)),
       max_lag_(max_lag),
-      index_behind_(std::move(index_behind)),
       probe_interval_(probe_interval) {
+  const Freshness::Reads& reads = freshness_.reads();
+  if (reads.index != &index_ || reads.primary_sql != (primary_sql_ != nullptr)) {
+    throw std::invalid_argument("ReadRouter: Freshness knows another index or SQL path");
+  }
   if (!replica_) return;
   probe();
   thread_ = std::thread([this] {
@@ -35,28 +40,17 @@ ReadRouter::~ReadRouter() {
   if (thread_.joinable()) thread_.join();
 }
 
-void ReadRouter::raise_published(uint64_t version) {
-  uint64_t seen = published_.load();
-  while (seen < version && !published_.compare_exchange_weak(seen, version)) {
-  }
-}
-
-ReadTarget ReadRouter::route(bool want_replica, uint64_t published) {
-  raise_published(published);
-  const uint64_t required = published_.load();
+ReadTarget ReadRouter::route(bool want_replica) {
+  const uint64_t required = freshness_.published();
   if (want_replica && replica_ && replica_usable_.load()) {
     const uint64_t replica_version = replica_version_.load();
     if (replica_version >= required) return {replica_, true, replica_version};
   }
   const uint64_t indexed = index_.data_version();
   if (indexed >= required) return {&index_, false, indexed};
-  if (index_behind_) index_behind_();
+  freshness_.index_behind();
   if (primary_sql_) return {primary_sql_, false, required};
   return {&index_, false, indexed};
-}
-
-bool ReadRouter::serves(uint64_t version) const {
-  return primary_sql_ != nullptr || index_.data_version() >= version;
 }
 
 void ReadRouter::probe() {

@@ -2,10 +2,9 @@
 // primary while the index catches up with an import finished elsewhere, or a read replica when
 // one is configured, asked for, reachable, recent enough and not older than what was published.
 //
-// "Published" is the newest data_version that finished imports made visible (learned from this
-// process's jobs, PostgreSQL notices, job status reads and the shared cache). No read answers
-// from data older than it: that is what makes "no reader sees pre-import results after the job
-// says completed" hold across instances.
+// "Published" is api::Freshness::published() (see api/freshness.h for the rule): no read
+// answers from data older than it, which is what makes "no reader sees pre-import results
+// after the job says completed" hold across instances.
 #pragma once
 
 #include <atomic>
@@ -17,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "api/freshness.h"
 #include "query/reader.h"
 
 namespace contacts::api {
@@ -39,23 +39,20 @@ struct ReadPaths {
 // answer, or lags more than `max_lag`, is not used until a later probe finds it healthy.
 class ReadRouter {
  public:
-  // `index_behind` runs (on the request's thread; it must not block) when a read finds the
-  // index older than the published version, e.g. to wake the index refresher.
-  ReadRouter(ReadPaths paths, std::function<uint64_t()> primary_data_version,
-             std::chrono::milliseconds max_lag, std::function<void()> index_behind = {},
+  // `freshness` says which version a read must show at least, and is told when a read finds
+  // the index older than that. It must have been given the same index and SQL on the primary
+  // as `paths` (throws std::invalid_argument otherwise).
+  ReadRouter(ReadPaths paths, Freshness& freshness,
+             std::function<uint64_t()> primary_data_version, std::chrono::milliseconds max_lag,
              std::chrono::milliseconds probe_interval = std::chrono::milliseconds(250));
   ~ReadRouter();
   ReadRouter(const ReadRouter&) = delete;
   ReadRouter& operator=(const ReadRouter&) = delete;
 
-  // Raises the published version to at least `published`, then picks: the replica when
-  // `want_replica` and it is usable and holds the published version; else the index when it
-  // does; else SQL on the primary (or, without one, the index).
-  ReadTarget route(bool want_replica, uint64_t published = 0);
-  uint64_t published() const { return published_.load(); }
-  void raise_published(uint64_t version);
-  // True when a read now shows data of at least `version` (job status uses it).
-  bool serves(uint64_t version) const;
+  // Picks: the replica when `want_replica` and it is usable and holds the published version;
+  // else the index when it does; else (Freshness::index_behind() woken) SQL on the primary,
+  // or, without one, the index.
+  ReadTarget route(bool want_replica);
   bool has_replica() const { return replica_ != nullptr; }
   bool replica_usable() const { return replica_usable_.load(); }
   // Called when a request on the replica found it unreachable: stop using it until the next
@@ -70,11 +67,10 @@ class ReadRouter {
   const ContactReader& index_;
   const ContactReader* primary_sql_;
   const ContactReader* replica_;
+  Freshness& freshness_;
   std::function<uint64_t()> primary_data_version_;
   const std::chrono::milliseconds max_lag_;
-  std::function<void()> index_behind_;
   const std::chrono::milliseconds probe_interval_;
-  std::atomic<uint64_t> published_{0};
   std::atomic<bool> replica_usable_{false};
   std::atomic<uint64_t> replica_version_{0};  // as of the last probe
 

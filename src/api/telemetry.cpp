@@ -116,11 +116,11 @@ http::Response Telemetry::metrics_response() const {
                "gauge");
     out.sample("contacts_index_data_version").value(snapshot->data_version);
   }
-  if (sources_.router) {
+  if (sources_.freshness) {
     out.family("contacts_published_data_version",
                "The newest data_version finished imports made visible; no read shows older data.",
                "gauge");
-    out.sample("contacts_published_data_version").value(sources_.router->published());
+    out.sample("contacts_published_data_version").value(sources_.freshness->published());
   }
   if (sources_.store) write_job_gauges(out, *sources_.store);
   http::Response r;

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string_view>
 
-#include "api/read_router.h"
+#include "api/freshness.h"
 #include "http/server.h"
 #include "index/index_reader.h"
 #include "store/store.h"
@@ -17,7 +17,7 @@ namespace contacts::api {
 struct ScrapeSources {
   const Store* store = nullptr;               // import jobs by state
   const index::IndexReader* index = nullptr;  // rows and data_version of the read index
-  const ReadRouter* router = nullptr;         // the published data_version
+  const Freshness* freshness = nullptr;       // the published data_version
 };
 
 // Thread-safe.

@@ -1,7 +1,7 @@
 // The shared response cache in Redis: every instance serving one database reads and writes the
 // same entries, under "<prefix>:<endpoint>:<variant>:<digest>", each with the TTL of its
 // endpoint family. "<prefix>:published" holds the newest data_version a finished import
-// published; readers treat entries stamped older as misses (see response_cache.h).
+// published; readers treat entries stamped older as misses (the rule: api/freshness.h).
 #pragma once
 
 #include <atomic>

@@ -3,7 +3,8 @@
 //
 // A cached body carries the store data_version it was computed from (at least). A reader that
 // must show data of version V treats entries stamped older than V as misses, so moving V (an
-// import completed somewhere) invalidates every older entry at once, on every instance.
+// import completed somewhere) invalidates every older entry at once, on every instance. Who
+// moves V and when: api::Freshness (api/freshness.h), the only caller of publish().
 #pragma once
 
 #include <chrono>
@@ -43,6 +44,7 @@ class ResponseCache {
   virtual void put(const std::string& key, uint64_t version, std::string_view body,
                    std::chrono::seconds ttl) = 0;
   // Makes `version` the published version unless a newer one is there (shared caches only).
+  // Called by api::Freshness.
   virtual void publish(uint64_t version) = 0;
   // "in-process", "redis" or "redis-unavailable", for /readyz and logs.
   virtual std::string_view state() const = 0;

@@ -15,7 +15,8 @@ class NoticeListener {
  public:
   struct Callbacks {
     std::function<void()> jobs_queued;                 // may be empty
-    std::function<void(uint64_t version)> published;  // may be empty
+    // A job finished elsewhere at `version` (api::Freshness::learn_from_notice); may be empty.
+    std::function<void(uint64_t version)> published;
   };
   // Starts listening when the store notifies(); otherwise does nothing.
   NoticeListener(Store& store, Callbacks callbacks);
