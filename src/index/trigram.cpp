@@ -1,0 +1,244 @@
+#include "index/trigram.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace contacts::index {
+
+namespace {
+
+constexpr size_t kTrigramSpace = size_t{1} << 24;
+
+// Verifying a candidate costs a random read of its value, about as much as decoding this many
+// bytes of postings: past that ratio, intersecting with a longer list is not worth it.
+constexpr size_t kVerifyCostInPostingBytes = 32;
+
+size_t varint_size(uint32_t v) {
+  size_t size = 1;
+  for (; v >= 0x80; v >>= 7) ++size;
+  return size;
+}
+
+uint8_t* put_varint(uint8_t* out, uint32_t v) {
+  for (; v >= 0x80; v >>= 7) *out++ = static_cast<uint8_t>(v | 0x80);
+  *out++ = static_cast<uint8_t>(v);
+  return out;
+}
+
+uint32_t value_count(std::span<const uint64_t> offsets) {
+  if (offsets.empty()) return 0;
+  if (offsets.size() - 1 >= UINT32_MAX) throw std::length_error("too many values for a uint32");
+  return static_cast<uint32_t>(offsets.size() - 1);
+}
+
+// Calls visit(trigram, value, previous) once per distinct trigram of each value, in value order;
+// previous is 1 + the last value visited with that trigram, or 0. `last` holds 2^24 zeros.
+template <class Visit>
+void for_each_distinct_trigram(std::string_view bytes, std::span<const uint64_t> offsets,
+                               std::vector<uint32_t>& last, Visit visit) {
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  const uint32_t n = value_count(offsets);
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint64_t begin = offsets[i];
+    const uint64_t end = offsets[i + 1] - 1;  // the value's NUL
+    uint32_t trigram = 0;
+    for (uint64_t p = begin; p < end; ++p) {
+      trigram = ((trigram << 8) | data[p]) & 0xFFFFFF;
+      if (p < begin + 2) continue;
+      const uint32_t previous = last[trigram];
+      if (previous == i + 1) continue;  // already seen in this value
+      last[trigram] = i + 1;
+      visit(trigram, i, previous);
+    }
+  }
+}
+
+uint32_t gap(uint32_t value, uint32_t previous) {
+  return previous == 0 ? value : value - (previous - 1);
+}
+
+// Reads one posting list: strictly ascending value indices below `limit`. A varint running past
+// the list, too long for 32 bits, a zero gap or an index past the limit ends the list.
+class PostingCursor {
+ public:
+  PostingCursor(std::span<const uint8_t> list, uint32_t limit)
+      : p_(list.data()), end_(list.data() + list.size()), limit_(limit) {}
+
+  bool next(uint32_t& value) {
+    uint64_t delta = 0;
+    for (int shift = 0;; shift += 7) {
+      if (p_ == end_ || shift > 28) return stop();
+      const uint8_t byte = *p_++;
+      delta |= uint64_t{byte & 0x7Fu} << shift;
+      if (byte < 0x80) break;
+    }
+    if (started_ && delta == 0) return stop();
+    const uint64_t next_value = started_ ? uint64_t{value_} + delta : delta;
+    if (next_value >= limit_) return stop();
+    started_ = true;
+    value_ = static_cast<uint32_t>(next_value);
+    value = value_;
+    return true;
+  }
+
+ private:
+  bool stop() {
+    p_ = end_;
+    return false;
+  }
+  const uint8_t* p_;
+  const uint8_t* end_;
+  uint32_t limit_;
+  uint32_t value_ = 0;
+  bool started_ = false;
+};
+
+// The postings of `trigram`, empty when absent or when starts is out of range.
+std::span<const uint8_t> postings_of(const TrigramView& index, uint32_t trigram) {
+  const auto it = std::lower_bound(index.keys.begin(), index.keys.end(), trigram);
+  if (it == index.keys.end() || *it != trigram) return {};
+  const size_t k = static_cast<size_t>(it - index.keys.begin());
+  if (k + 1 >= index.starts.size()) return {};
+  const uint64_t begin = index.starts[k];
+  const uint64_t end = index.starts[k + 1];
+  if (begin > end || end > index.postings.size()) return {};
+  return index.postings.subspan(begin, end - begin);
+}
+
+// Keeps the candidates that also appear in `list`.
+void intersect(std::vector<uint32_t>& candidates, std::span<const uint8_t> list, uint32_t limit) {
+  PostingCursor cursor(list, limit);
+  uint32_t posted = 0;
+  bool more = cursor.next(posted);
+  size_t kept = 0;
+  for (const uint32_t candidate : candidates) {
+    while (more && posted < candidate) more = cursor.next(posted);
+    if (!more) break;
+    if (posted == candidate) candidates[kept++] = candidate;
+  }
+  candidates.resize(kept);
+}
+
+bool value_contains(std::string_view bytes, std::span<const uint64_t> offsets, uint32_t i,
+                    std::string_view term) {
+  const uint64_t begin = offsets[i];
+  const uint64_t end = offsets[i + 1];
+  if (end <= begin || end > bytes.size() || end - 1 - begin < term.size()) return false;
+  return memmem(bytes.data() + begin, end - 1 - begin, term.data(), term.size()) != nullptr;
+}
+
+}  // namespace
+
+TrigramData build_trigrams(std::string_view bytes, std::span<const uint64_t> offsets) {
+  const uint32_t n = value_count(offsets);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (offsets[i + 1] <= offsets[i] || offsets[i + 1] > bytes.size()) {
+      throw std::invalid_argument("trigram pool: offsets out of order or past the bytes");
+    }
+  }
+  // Counting pass: the exact byte size of each posting list.
+  std::vector<uint32_t> last(kTrigramSpace, 0);
+  std::vector<uint32_t> sizes(kTrigramSpace, 0);
+  for_each_distinct_trigram(bytes, offsets, last, [&](uint32_t t, uint32_t i, uint32_t previous) {
+    const size_t size = varint_size(gap(i, previous));
+    if (sizes[t] > UINT32_MAX - size) throw std::length_error("trigram posting list too long");
+    sizes[t] += static_cast<uint32_t>(size);
+  });
+
+  TrigramData data;
+  data.starts.push_back(0);
+  for (uint32_t t = 0; t < kTrigramSpace; ++t) {
+    if (sizes[t] == 0) continue;
+    data.keys.push_back(t);
+    data.starts.push_back(data.starts.back() + sizes[t]);
+    sizes[t] = static_cast<uint32_t>(data.keys.size() - 1);  // from here on: trigram -> key
+  }
+
+  // Fill pass: the same walk, writing each gap at its list's cursor.
+  data.postings.resize(data.starts.back());
+  std::vector<uint64_t> cursor(data.starts.begin(), data.starts.end() - 1);
+  std::fill(last.begin(), last.end(), 0);
+  for_each_distinct_trigram(bytes, offsets, last, [&](uint32_t t, uint32_t i, uint32_t previous) {
+    uint64_t& at = cursor[sizes[t]];
+    at = put_varint(data.postings.data() + at, gap(i, previous)) - data.postings.data();
+  });
+  return data;
+}
+
+TrigramView view_of(const TrigramData& data) { return {data.keys, data.starts, data.postings}; }
+
+std::vector<uint32_t> values_containing(const TrigramView& index, std::string_view bytes,
+                                        std::span<const uint64_t> offsets, std::string_view term) {
+  if (term.size() < 3) return scan_values_containing(bytes, offsets, term);
+  if (term.find('\0') != std::string_view::npos) return {};  // values never hold NUL
+  const uint32_t n = value_count(offsets);
+  std::vector<uint32_t> trigrams;
+  const auto* t = reinterpret_cast<const unsigned char*>(term.data());
+  for (size_t p = 0; p + 3 <= term.size(); ++p) {
+    trigrams.push_back(uint32_t{t[p]} << 16 | uint32_t{t[p + 1]} << 8 | t[p + 2]);
+  }
+  std::sort(trigrams.begin(), trigrams.end());
+  trigrams.erase(std::unique(trigrams.begin(), trigrams.end()), trigrams.end());
+
+  std::vector<std::span<const uint8_t>> lists;
+  for (const uint32_t trigram : trigrams) {
+    lists.push_back(postings_of(index, trigram));
+    if (lists.back().empty()) return {};  // a trigram no value has
+  }
+  std::sort(lists.begin(), lists.end(),
+            [](const auto& a, const auto& b) { return a.size() < b.size(); });
+
+  std::vector<uint32_t> candidates;
+  PostingCursor rarest(lists.front(), n);
+  for (uint32_t value = 0; rarest.next(value);) candidates.push_back(value);
+  for (size_t l = 1; l < lists.size() && !candidates.empty(); ++l) {
+    if (candidates.size() * kVerifyCostInPostingBytes < lists[l].size()) break;
+    intersect(candidates, lists[l], n);
+  }
+
+  size_t kept = 0;
+  for (const uint32_t i : candidates) {
+    if (value_contains(bytes, offsets, i, term)) candidates[kept++] = i;
+  }
+  candidates.resize(kept);
+  return candidates;
+}
+
+void match_contains(const TrigramView& index, std::string_view bytes,
+                    std::span<const uint64_t> offsets, std::string_view term,
+                    std::vector<uint8_t>& match) {
+  match.assign(value_count(offsets), 0);
+  for (const uint32_t i : values_containing(index, bytes, offsets, term)) match[i] = 1;
+}
+
+std::vector<uint32_t> scan_values_containing(std::string_view bytes,
+                                             std::span<const uint64_t> offsets,
+                                             std::string_view term) {
+  const uint32_t n = value_count(offsets);
+  std::vector<uint32_t> found;
+  if (term.find('\0') != std::string_view::npos) return found;  // values never hold NUL
+  if (term.empty()) {
+    found.resize(n);
+    for (uint32_t i = 0; i < n; ++i) found[i] = i;
+    return found;
+  }
+  // One memmem pass over the pool; each hit marks its value and jumps to the value's NUL.
+  const size_t size = n == 0 ? 0 : std::min<uint64_t>(bytes.size(), offsets[n]);
+  const char* base = bytes.data();
+  size_t pos = 0;
+  while (pos < size) {
+    const void* hit = memmem(base + pos, size - pos, term.data(), term.size());
+    if (!hit) break;
+    const size_t at = static_cast<const char*>(hit) - base;
+    const auto entry = std::upper_bound(offsets.begin(), offsets.end(), at);
+    const size_t i = static_cast<size_t>(entry - offsets.begin());
+    if (i >= 1 && i <= n) found.push_back(static_cast<uint32_t>(i - 1));
+    const void* nul = memchr(base + at, '\0', size - at);
+    if (!nul) break;
+    pos = static_cast<const char*>(nul) - base + 1;
+  }
+  return found;
+}
+
+}  // namespace contacts::index
