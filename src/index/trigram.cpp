@@ -8,8 +8,6 @@ namespace contacts::index {
 
 namespace {
 
-constexpr size_t kTrigramSpace = size_t{1} << 24;
-
 // Verifying a candidate costs a random read of its value, about as much as decoding this many
 // bytes of postings: past that ratio, intersecting with a longer list is not worth it.
 constexpr size_t kVerifyCostInPostingBytes = 32;
@@ -32,11 +30,39 @@ uint32_t value_count(std::span<const uint64_t> offsets) {
   return static_cast<uint32_t>(offsets.size() - 1);
 }
 
-// Calls visit(trigram, value, previous) once per distinct trigram of each value, in value order;
-// previous is 1 + the last value visited with that trigram, or 0. `last` holds 2^24 zeros.
+// The distinct trigrams met so far, each with a dense id in order of first appearance. Two
+// levels: the first two bytes pick a block of 256 slots, allocated when first used, so memory
+// follows the distinct 2-byte prefixes (a few hundred KB for text, 64 MB at most).
+class TrigramIds {
+ public:
+  // The id of `trigram`, added when new.
+  uint32_t id(uint32_t trigram) {
+    uint32_t& block = block_of_prefix_[trigram >> 8];
+    if (block == 0) {
+      slots_.resize(slots_.size() + 256, 0);
+      block = static_cast<uint32_t>(slots_.size() / 256);
+    }
+    uint32_t& slot = slots_[(block - 1) * size_t{256} + (trigram & 0xFF)];
+    if (slot == 0) {
+      trigrams_.push_back(trigram);
+      slot = static_cast<uint32_t>(trigrams_.size());
+    }
+    return slot - 1;
+  }
+  // id -> trigram.
+  const std::vector<uint32_t>& trigrams() const { return trigrams_; }
+
+ private:
+  std::vector<uint32_t> block_of_prefix_ = std::vector<uint32_t>(65536, 0);  // 1 + block, 0: none
+  std::vector<uint32_t> slots_;                                              // 1 + id, 0: none
+  std::vector<uint32_t> trigrams_;
+};
+
+// Calls visit(id, value, previous) once per distinct trigram of each value, in value order;
+// previous is 1 + the last value visited with that trigram, or 0. `last` is indexed by id.
 template <class Visit>
 void for_each_distinct_trigram(std::string_view bytes, std::span<const uint64_t> offsets,
-                               std::vector<uint32_t>& last, Visit visit) {
+                               TrigramIds& ids, std::vector<uint32_t>& last, Visit visit) {
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const uint32_t n = value_count(offsets);
   for (uint32_t i = 0; i < n; ++i) {
@@ -46,10 +72,12 @@ void for_each_distinct_trigram(std::string_view bytes, std::span<const uint64_t>
     for (uint64_t p = begin; p < end; ++p) {
       trigram = ((trigram << 8) | data[p]) & 0xFFFFFF;
       if (p < begin + 2) continue;
-      const uint32_t previous = last[trigram];
+      const uint32_t id = ids.id(trigram);
+      if (id == last.size()) last.push_back(0);
+      const uint32_t previous = last[id];
       if (previous == i + 1) continue;  // already seen in this value
-      last[trigram] = i + 1;
-      visit(trigram, i, previous);
+      last[id] = i + 1;
+      visit(id, i, previous);
     }
   }
 }
@@ -137,32 +165,43 @@ TrigramData build_trigrams(std::string_view bytes, std::span<const uint64_t> off
       throw std::invalid_argument("trigram pool: offsets out of order or past the bytes");
     }
   }
-  // Counting pass: the exact byte size of each posting list.
-  std::vector<uint32_t> last(kTrigramSpace, 0);
-  std::vector<uint32_t> sizes(kTrigramSpace, 0);
-  for_each_distinct_trigram(bytes, offsets, last, [&](uint32_t t, uint32_t i, uint32_t previous) {
+  // Counting pass: the distinct trigrams and the exact byte size of each one's postings.
+  TrigramIds ids;
+  std::vector<uint32_t> last;
+  std::vector<uint32_t> sizes;  // by id
+  auto count = [&](uint32_t id, uint32_t i, uint32_t previous) {
+    if (id == sizes.size()) sizes.push_back(0);
     const size_t size = varint_size(gap(i, previous));
-    if (sizes[t] > UINT32_MAX - size) throw std::length_error("trigram posting list too long");
-    sizes[t] += static_cast<uint32_t>(size);
-  });
+    if (sizes[id] > UINT32_MAX - size) throw std::length_error("trigram posting list too long");
+    sizes[id] += static_cast<uint32_t>(size);
+  };
+  for_each_distinct_trigram(bytes, offsets, ids, last, count);
 
+  std::vector<uint32_t> by_trigram(ids.trigrams().size());
+  for (uint32_t id = 0; id < by_trigram.size(); ++id) by_trigram[id] = id;
+  std::sort(by_trigram.begin(), by_trigram.end(),
+            [&](uint32_t a, uint32_t b) { return ids.trigrams()[a] < ids.trigrams()[b]; });
   TrigramData data;
+  data.keys.reserve(by_trigram.size());
+  data.starts.reserve(by_trigram.size() + 1);
   data.starts.push_back(0);
-  for (uint32_t t = 0; t < kTrigramSpace; ++t) {
-    if (sizes[t] == 0) continue;
-    data.keys.push_back(t);
-    data.starts.push_back(data.starts.back() + sizes[t]);
-    sizes[t] = static_cast<uint32_t>(data.keys.size() - 1);  // from here on: trigram -> key
+  std::vector<uint64_t> cursor(by_trigram.size());  // by id: where its next gap goes
+  for (const uint32_t id : by_trigram) {
+    data.keys.push_back(ids.trigrams()[id]);
+    cursor[id] = data.starts.back();
+    data.starts.push_back(data.starts.back() + sizes[id]);
   }
+  std::vector<uint32_t>().swap(sizes);
+  std::vector<uint32_t>().swap(by_trigram);
 
   // Fill pass: the same walk, writing each gap at its list's cursor.
   data.postings.resize(data.starts.back());
-  std::vector<uint64_t> cursor(data.starts.begin(), data.starts.end() - 1);
   std::fill(last.begin(), last.end(), 0);
-  for_each_distinct_trigram(bytes, offsets, last, [&](uint32_t t, uint32_t i, uint32_t previous) {
-    uint64_t& at = cursor[sizes[t]];
-    at = put_varint(data.postings.data() + at, gap(i, previous)) - data.postings.data();
-  });
+  uint8_t* const out = data.postings.data();
+  auto write = [&](uint32_t id, uint32_t i, uint32_t previous) {
+    cursor[id] = put_varint(out + cursor[id], gap(i, previous)) - out;
+  };
+  for_each_distinct_trigram(bytes, offsets, ids, last, write);
   return data;
 }
 

@@ -5,9 +5,12 @@
 // or more is looked up by intersecting the lists of its trigrams, rarest first, and verifying each
 // candidate with a real substring test; shorter terms fall back to one memmem pass over the pool.
 //
-// Cost: building reads the pool twice and uses two fixed tables of 2^24 uint32 (128 MB) besides
-// its output, whose postings take about one to two bytes per (value, distinct trigram) pair. A
-// query decodes the posting lists of the term's trigrams and touches only candidate values.
+// Cost: building walks the pool twice (counting, then filling lists of exact size) with tables
+// that grow with the distinct trigrams, not the values: peak memory is the output plus a few MB.
+// Postings take about 1.1 bytes per (value, distinct trigram) pair: about as many bytes as the
+// pool itself for e-mail addresses. A query decodes the lists of the term's trigrams and reads
+// only the candidate values; terms under 3 bytes cost a scan of the pool.
+// Every function only reads its inputs: concurrent queries on one view are safe.
 // Byte trigrams are exact on UTF-8: a byte substring of valid UTF-8 is a code-point substring.
 #pragma once
 
