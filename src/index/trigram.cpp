@@ -152,8 +152,24 @@ bool value_contains(std::string_view bytes, std::span<const uint64_t> offsets, u
                     std::string_view term) {
   const uint64_t begin = offsets[i];
   const uint64_t end = offsets[i + 1];
-  if (end <= begin || end > bytes.size() || end - 1 - begin < term.size()) return false;
-  return memmem(bytes.data() + begin, end - 1 - begin, term.data(), term.size()) != nullptr;
+  if (end <= begin || end > bytes.size()) return false;
+  return bytes.substr(begin, end - 1 - begin).find(term) != std::string_view::npos;
+}
+
+// The value holding byte `at`, searched from value `from` on: the last i with offsets[i] <= at,
+// or n when there is none past `from`.
+size_t value_at(std::span<const uint64_t> offsets, size_t from, uint64_t at) {
+  const size_t n = offsets.size() - 1;
+  if (from >= n || offsets[from] > at) return n;
+  size_t step = 1;
+  size_t low = from;  // offsets[low] <= at
+  while (low + step < n && offsets[low + step] <= at) {
+    low += step;
+    step *= 2;
+  }
+  const size_t high = std::min(low + step, n);  // offsets[high] > at, or high == n
+  const auto it = std::upper_bound(offsets.begin() + low, offsets.begin() + high, at);
+  return static_cast<size_t>(it - offsets.begin()) - 1;
 }
 
 }  // namespace
@@ -229,6 +245,7 @@ std::vector<uint32_t> values_containing(const TrigramView& index, std::string_vi
             [](const auto& a, const auto& b) { return a.size() < b.size(); });
 
   std::vector<uint32_t> candidates;
+  candidates.reserve(lists.front().size());  // at least one byte per posting
   PostingCursor rarest(lists.front(), n);
   for (uint32_t value = 0; rarest.next(value);) candidates.push_back(value);
   for (size_t l = 1; l < lists.size() && !candidates.empty(); ++l) {
@@ -262,20 +279,21 @@ std::vector<uint32_t> scan_values_containing(std::string_view bytes,
     for (uint32_t i = 0; i < n; ++i) found[i] = i;
     return found;
   }
-  // One memmem pass over the pool; each hit marks its value and jumps to the value's NUL.
+  // One memmem pass over the pool; each hit marks its value and jumps past the value's NUL. Hits
+  // come in pool order, so the value holding one is found by galloping on from the last.
   const size_t size = n == 0 ? 0 : std::min<uint64_t>(bytes.size(), offsets[n]);
   const char* base = bytes.data();
-  size_t pos = 0;
+  size_t pos = n == 0 ? 0 : offsets[0];
+  size_t next = 0;  // first value that may hold the next hit
   while (pos < size) {
     const void* hit = memmem(base + pos, size - pos, term.data(), term.size());
     if (!hit) break;
     const size_t at = static_cast<const char*>(hit) - base;
-    const auto entry = std::upper_bound(offsets.begin(), offsets.end(), at);
-    const size_t i = static_cast<size_t>(entry - offsets.begin());
-    if (i >= 1 && i <= n) found.push_back(static_cast<uint32_t>(i - 1));
-    const void* nul = memchr(base + at, '\0', size - at);
-    if (!nul) break;
-    pos = static_cast<const char*>(nul) - base + 1;
+    const size_t i = value_at(offsets, next, at);
+    if (i >= n) break;  // offsets out of order: nothing sound to report further
+    found.push_back(static_cast<uint32_t>(i));
+    next = i + 1;
+    pos = std::max<uint64_t>(offsets[next], at + 1);
   }
   return found;
 }
