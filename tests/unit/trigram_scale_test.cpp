@@ -188,7 +188,7 @@ void measure(const char* name, const Pool& pool) {
       build_ms, build_cpu_ms, data.keys.size(), pairs, data.postings.size() / 1e6,
       double(data.postings.size()) / pool.size(), double(data.postings.size()) / pairs,
       index_bytes / 1e6);
-  std::printf("RSS before build %.0f MB, peak during build %.0f MB: +%.0f MB (%.2f B/pair)\n",
+  std::printf("RSS before build %.0f MiB, peak during build %.0f MiB: +%.0f MiB (%.2f B/pair)\n",
               rss_before / 1024.0, peak / 1024.0, (peak - rss_before) / 1024.0,
               (peak - rss_before) * 1024.0 / pairs);
 
