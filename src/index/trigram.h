@@ -39,7 +39,8 @@ struct TrigramView {
 // The pool: value i is bytes[offsets[i], offsets[i+1] - 1), each value followed by a '\0' and
 // holding none itself; offsets has n + 1 entries.
 
-// Indexes every value of the pool. Throws std::length_error when n >= 2^32 - 1.
+// Indexes every value of the pool. Throws std::invalid_argument when offsets decrease or pass the
+// end of bytes, std::length_error when n >= 2^32 - 1.
 TrigramData build_trigrams(std::string_view bytes, std::span<const uint64_t> offsets);
 
 // A view of `data`, valid while `data` lives unchanged.
@@ -56,8 +57,8 @@ void match_contains(const TrigramView& index, std::string_view bytes,
                     std::span<const uint64_t> offsets, std::string_view term,
                     std::vector<uint8_t>& match);
 
-// Ascending indices of the values containing `term`, by one memmem pass over the whole pool: the
-// fallback for terms under 3 bytes, and the baseline the index is measured against.
+// Ascending indices of the values containing `term`, by one memmem pass over the whole pool (the
+// path values_containing takes for terms under 3 bytes).
 std::vector<uint32_t> scan_values_containing(std::string_view bytes,
                                              std::span<const uint64_t> offsets,
                                              std::string_view term);
