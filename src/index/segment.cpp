@@ -105,7 +105,8 @@ std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
   for (uint32_t f = 0; f < kNumberFieldCount; ++f) put(kNumbers + f, s.numbers[f]);
   for (uint32_t f = 0; f < kTextFieldCount; ++f) {
     put(section_id(f, ColumnPart::codes), s.codes[f]);
-    s.dicts[f].write(out, f, needs_order(static_cast<TextField>(f)));
+    s.dicts[f].write(out, f, needs_order(static_cast<TextField>(f)),
+                     info(static_cast<TextField>(f)).in_search);
   }
   put(section_id(kMetaColumn, ColumnPart::codes), s.meta_codes);
   s.meta.write(out, kMetaColumn, false);
@@ -129,7 +130,8 @@ constexpr ColumnPart kDictionaryParts[] = {
     ColumnPart::codes,          ColumnPart::values_bytes, ColumnPart::values_offsets,
     ColumnPart::folded_bytes,   ColumnPart::folded_offsets, ColumnPart::by_rank,
     ColumnPart::rank,           ColumnPart::first_row,    ColumnPart::row_count,
-    ColumnPart::row_start};
+    ColumnPart::row_start,      ColumnPart::trigram_keys, ColumnPart::trigram_starts,
+    ColumnPart::trigram_postings};
 
 // One pass of merge_segments: a dictionary-encoded column. Each source code is looked up in
 // the new dictionary once (a map per source), so most rows cost two array reads.
@@ -140,7 +142,7 @@ class ColumnMerge {
       : sources_(sources), rows_(rows), out_(out) {}
 
   template <class ColumnOf>
-  void text(uint32_t column, ColumnOf column_of, bool with_order) {
+  void text(uint32_t column, ColumnOf column_of, bool with_order, bool with_trigrams = false) {
     DictionaryBuilder dict;
     std::vector<std::vector<uint32_t>> maps = code_maps(column_of);
     std::vector<uint32_t> codes(rows_.size());
@@ -149,7 +151,7 @@ class ColumnMerge {
       const TextColumn& col = column_of(*sources_[r.part]);
       codes[i] = map_code(dict, maps[r.part], col.dict, col.codes[r.row], i);
     }
-    finish(column, dict, codes, with_order);
+    finish(column, dict, codes, with_order, with_trigrams);
   }
 
   void keyword_list(uint32_t column) {
@@ -190,10 +192,10 @@ class ColumnMerge {
     return to;
   }
   void finish(uint32_t column, DictionaryBuilder& dict, std::vector<uint32_t>& codes,
-              bool with_order) {
+              bool with_order, bool with_trigrams = false) {
     out_.add(section_id(column, ColumnPart::codes), codes);
     std::vector<uint32_t>().swap(codes);
-    dict.write(out_, column, with_order);
+    dict.write(out_, column, with_order, with_trigrams);
     for (const Segment* s : sources_) {
       for (ColumnPart part : kDictionaryParts) s->bytes->release(section_id(column, part));
     }
@@ -237,7 +239,7 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
   ColumnMerge merge(sources, rows, out);
   for (uint32_t f = 0; f < kTextFieldCount; ++f) {
     merge.text(f, [f](const Segment& s) -> const TextColumn& { return s.text[f]; },
-               needs_order(static_cast<TextField>(f)));
+               needs_order(static_cast<TextField>(f)), info(static_cast<TextField>(f)).in_search);
   }
   merge.text(kMetaColumn, [](const Segment& s) -> const TextColumn& { return s.meta_data; }, false);
   merge.text(kCompanyAddressColumn,

@@ -17,6 +17,10 @@ uint32_t Pool::entry_at(size_t pos) const {
 }
 
 void Dictionary::match_contains(std::string_view term, std::vector<uint8_t>& match) const {
+  if (!trigrams.keys.empty()) {
+    index::match_contains(trigrams, folded.bytes(), folded.offsets(), term, match);
+    return;
+  }
   match.assign(size(), 0);
   if (term.find('\0') != std::string_view::npos) return;  // stored values never hold NUL
   // One pass of memmem over the whole pool; each hit marks its entry and jumps past it.
@@ -116,10 +120,17 @@ uint32_t DictionaryBuilder::add(std::string_view value, uint32_t row,
   return code;
 }
 
-void DictionaryBuilder::write(SegmentWriter& out, uint32_t column, bool with_order) {
+void DictionaryBuilder::write(SegmentWriter& out, uint32_t column, bool with_order,
+                              bool with_trigrams) {
   const uint32_t n = static_cast<uint32_t>(hashes_.size());
   std::vector<uint32_t>().swap(slots_);
   std::vector<uint32_t>().swap(hashes_);
+  if (with_trigrams && n >= kTrigramMinValues) {
+    const TrigramData t = build_trigrams(folded_, folded_offsets_);
+    out.add(section_id(column, ColumnPart::trigram_keys), t.keys);
+    out.add(section_id(column, ColumnPart::trigram_starts), t.starts);
+    out.add(section_id(column, ColumnPart::trigram_postings), t.postings);
+  }
   out.add_bytes(section_id(column, ColumnPart::values_bytes), bytes_.data(), bytes_.size());
   out.add(section_id(column, ColumnPart::values_offsets), offsets_);
   out.add_bytes(section_id(column, ColumnPart::folded_bytes), folded_.data(), folded_.size());
@@ -161,6 +172,17 @@ Dictionary load_dictionary(const SegmentBytes& bytes, uint32_t column) {
   d.rank = bytes.section<uint32_t>(section_id(column, ColumnPart::rank));
   d.first_row = bytes.section<uint32_t>(section_id(column, ColumnPart::first_row));
   d.row_count = bytes.section<uint32_t>(section_id(column, ColumnPart::row_count));
+  if (bytes.has(section_id(column, ColumnPart::trigram_keys))) {
+    d.trigrams.keys = bytes.section<uint32_t>(section_id(column, ColumnPart::trigram_keys));
+    d.trigrams.starts = bytes.section<uint64_t>(section_id(column, ColumnPart::trigram_starts));
+    d.trigrams.postings =
+        bytes.section<uint8_t>(section_id(column, ColumnPart::trigram_postings));
+    if (d.trigrams.starts.size() != d.trigrams.keys.size() + 1 ||
+        d.trigrams.starts.back() != d.trigrams.postings.size()) {
+      throw SegmentFileError("index segment column " + std::to_string(column) +
+                             " has inconsistent trigram postings");
+    }
+  }
   const size_t n = d.values.size();
   const bool ordered = d.by_rank.size() == n && d.rank.size() == n;
   const bool unordered = d.by_rank.empty() && d.rank.empty();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "index/segment_file.h"
+#include "index/trigram.h"
 
 namespace contacts::index {
 
@@ -43,6 +44,9 @@ struct Dictionary {
   std::span<const uint32_t> rank;       // code -> position in by_rank
   std::span<const uint32_t> first_row;  // code -> smallest row having it (kNoRow when unused)
   std::span<const uint32_t> row_count;  // code -> rows having it
+  // Trigram postings over `folded` (index/trigram.h), for dictionaries of searched fields
+  // with many values; empty otherwise (a pass of memmem over `folded` is as fast).
+  TrigramView trigrams;
 
   uint32_t size() const { return values.size(); }
   // Marks (match[code] = 1) every code whose folded value contains `folded_term`.
@@ -68,12 +72,15 @@ struct ListColumn {
 // kColumnSections + c * 16 + part.
 enum class ColumnPart : uint32_t {
   codes, values_bytes, values_offsets, folded_bytes, folded_offsets, by_rank, rank, first_row,
-  row_count, row_start,
+  row_count, row_start, trigram_keys, trigram_starts, trigram_postings,
 };
 inline constexpr uint32_t kColumnSections = 0x1000;
 constexpr uint32_t section_id(uint32_t column, ColumnPart part) {
   return kColumnSections + column * 16 + static_cast<uint32_t>(part);
 }
+
+// Dictionaries with fewer values are searched with memmem alone.
+inline constexpr uint32_t kTrigramMinValues = 1024;
 
 // Builds a dictionary from values seen in row order.
 class DictionaryBuilder {
@@ -87,9 +94,10 @@ class DictionaryBuilder {
     if (first_row_[code] == kNoRow) first_row_[code] = row;
     ++row_count_[code];
   }
-  // Folds the values, computes their order and writes the dictionary's sections of `column`;
-  // leaves the builder empty.
-  void write(SegmentWriter& out, uint32_t column, bool with_order);
+  // Computes the values' order (`with_order`) and their trigram postings (`with_trigrams`,
+  // when there are at least kTrigramMinValues values) and writes the dictionary's sections
+  // of `column`; leaves the builder empty.
+  void write(SegmentWriter& out, uint32_t column, bool with_order, bool with_trigrams = false);
 
  private:
   void grow();
