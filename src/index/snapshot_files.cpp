@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <system_error>
 
 #include "util/log.h"
@@ -42,9 +43,6 @@ std::string temp_path(const std::string& dir) {
       .string();
 }
 
-// Rows per run of build_base: what a builder holds in memory at once (~0.7 KB a row).
-constexpr uint32_t kRunRows = 1'000'000;
-
 // Writes `segment_of(path)` into a temporary file of `dir` renamed to the base, or into
 // memory without a `dir`.
 template <class Write>
@@ -62,16 +60,25 @@ std::shared_ptr<const Segment> write_into_base(const std::string& dir, Write seg
   }
 }
 
-// Builds the base from the store: runs of kRunRows rows are built in memory and written out
+// Builds the base from the store: runs of `run_rows` rows are built in memory and written out
 // (temporary files of `dir`, or memory), then merged column by column.
-std::shared_ptr<const Segment> build_base(const Store& store, const std::string& dir) {
+std::shared_ptr<const Segment> build_base(const Store& store, const std::string& dir,
+                                          uint32_t run_rows) {
   const SegmentIdentity identity{store.store_id(), store.data_version(), 0};
   std::vector<std::shared_ptr<const Segment>> runs;
   std::vector<std::string> run_files;
-  SegmentBuilder builder;
+  auto builder = std::make_unique<SegmentBuilder>();
+  // A full run is finished (sorted, indexed, written) on a second thread while the scan
+  // fills the next one: two runs in memory at most.
+  std::future<std::shared_ptr<const Segment>> finishing;
   auto flush = [&] {
-    if (!dir.empty()) run_files.push_back(temp_path(dir));
-    runs.push_back(builder.finish(dir.empty() ? "" : run_files.back(), identity));
+    const std::string path = dir.empty() ? std::string() : temp_path(dir);
+    if (!path.empty()) run_files.push_back(path);
+    if (finishing.valid()) runs.push_back(finishing.get());
+    finishing = std::async(std::launch::async, [b = std::move(builder), path, identity] {
+      return b->finish(path, identity);
+    });
+    builder = std::make_unique<SegmentBuilder>();
   };
   auto remove_run_files = [&] {
     std::error_code ec;
@@ -79,19 +86,23 @@ std::shared_ptr<const Segment> build_base(const Store& store, const std::string&
   };
   try {
     store.scan(0, [&](Contact&& c) {
-      builder.add(c);
-      if (builder.rows() == kRunRows) flush();
+      builder->add(c);
+      if (builder->rows() == run_rows) flush();
     });
+    if (finishing.valid()) runs.push_back(finishing.get());
     if (runs.empty()) {  // one run: it is the base
       return write_into_base(dir, [&](const std::string& path) {
-        return builder.finish(path, identity);
+        return builder->finish(path, identity);
       });
     }
-    if (builder.rows() == 0 && runs.size() == 1) {
+    if (builder->rows() == 0 && runs.size() == 1) {
       if (!dir.empty()) fs::rename(run_files.back(), base_path(dir));
       return runs.back();
     }
-    if (builder.rows() > 0) flush();
+    if (builder->rows() > 0) {
+      flush();
+      runs.push_back(finishing.get());
+    }
     std::vector<const Segment*> sources;
     std::vector<Ref> rows;
     for (uint32_t p = 0; p < runs.size(); ++p) {
@@ -104,6 +115,7 @@ std::shared_ptr<const Segment> build_base(const Store& store, const std::string&
     remove_run_files();
     return base;
   } catch (...) {
+    if (finishing.valid()) finishing.wait();
     remove_run_files();
     throw;
   }
@@ -113,7 +125,8 @@ std::shared_ptr<const Segment> build_base(const Store& store, const std::string&
 
 std::string base_path(const std::string& dir) { return (fs::path(dir) / kBaseName).string(); }
 
-std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir) {
+std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir,
+                                              uint32_t run_rows) {
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<const Segment> base;
   if (!dir.empty()) {
@@ -149,7 +162,7 @@ std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::str
                 "index snapshot unusable, rebuilding it from the store", why);
     }
   }
-  if (!base) base = build_base(store, dir);
+  if (!base) base = build_base(store, dir, run_rows);
   auto snap = snapshot_of(base);
   if (auto newer = catch_up(store, *snap)) snap = std::move(newer);
   return snap;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <xxhash.h>
+
 #include "util/text.h"
 
 namespace contacts::index {
@@ -50,12 +52,7 @@ void Dictionary::match_exact(std::string_view term, std::vector<uint8_t>& match)
 namespace {
 
 uint32_t hash_bytes(std::string_view s) {
-  // FNV-1a, 64-bit, folded to 32.
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
+  const uint64_t h = XXH3_64bits(s.data(), s.size());
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 

@@ -219,6 +219,24 @@ TEST_F(PersistedBase, IsLoadedAtStartAndCaughtUpWithLaterWrites) {
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
 }
 
+TEST_F(PersistedBase, BuiltInRunsMergedColumnByColumnAnswersLikeOneBuild) {
+  std::mt19937_64 rng(17);
+  update_and_add(rng, 50, 30, 1'900'000'000'000'000);  // ids out of insertion order
+  for (const uint32_t run_rows : {200u, 1501u, 1u << 20}) {
+    SCOPED_TRACE(run_rows);
+    fs::remove_all(snapshots());
+    index::IndexReader reader(index::open_snapshot(*store_, snapshots(), run_rows));
+    EXPECT_EQ(reader.snapshot()->parts.size(), 1u);
+    ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 15));
+    index::IndexReader reloaded(index::open_snapshot(*store_, snapshots(), run_rows));
+    EXPECT_EQ(reloaded.snapshot()->parts[0].segment->rows, reader.snapshot()->rows);
+    EXPECT_EQ(std::distance(fs::directory_iterator(snapshots()), fs::directory_iterator()), 1)
+        << "only base.seg is left";
+  }
+  index::IndexReader in_memory(index::open_snapshot(*store_, "", 300));
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(in_memory, rng, 15));
+}
+
 TEST_F(PersistedBase, MissingFileIsBuilt) {
   EXPECT_FALSE(fs::exists(base()));
   index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
