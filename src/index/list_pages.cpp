@@ -250,55 +250,99 @@ std::vector<uint32_t> sorted_part_rows(const Snapshot& s, const SnapshotMatcher&
   return rows;
 }
 
+PartTop top_part_rows(const Snapshot& s, const SnapshotMatcher& match, uint32_t p,
+                      const std::vector<OrderTerm>& ordering, size_t keep) {
+  PartTop top;
+  if (!match.part_may_match(p)) return top;
+  const Segment& seg = *s.parts[p].segment;
+  const OrderTerm first = ordering.front();
+  const std::span<const uint32_t> order = seg.sort_orders[static_cast<size_t>(first.key)];
+  const bool by_id = first.key == SortKey::id;
+  const RowOrder row_order(seg, ordering);
+  if (!by_id && order.empty()) {
+    uint64_t total = 0;
+    top.rows = sorted_part_rows(s, match, p, row_order, keep, total);
+    top.more = total > top.rows.size();
+    return top;
+  }
+  // What the first key compares: a text code (0 = empty) or a number (kNullNumber = null).
+  const SortColumn col = sort_column(first.key);
+  const uint32_t* codes = col.kind == SortColumn::Kind::text ? seg.column(col.text).codes.data() : nullptr;
+  const int64_t* values = nullptr;
+  if (col.kind == SortColumn::Kind::number) values = seg.numbers[static_cast<size_t>(col.number)].data();
+  if (col.kind == SortColumn::Kind::created_at) values = seg.created_at_us.data();
+  if (col.kind == SortColumn::Kind::updated_at) values = seg.updated_at_us.data();
+  auto missing = [&](uint32_t row) {
+    return codes ? codes[row] == 0 : values && values[row] == kNullNumber;
+  };
+  auto same_group = [&](uint32_t a, uint32_t b) {
+    return codes ? codes[a] == codes[b] : values ? values[a] == values[b] : a == b;
+  };
+  const int64_t n = seg.rows;
+  auto row_at = [&](int64_t pos) { return by_id ? static_cast<uint32_t>(pos) : order[pos]; };
+  // Rows with a value come first in the order, in ascending value; the others after them.
+  int64_t present = n;
+  if (!by_id) {
+    present = std::partition_point(order.begin(), order.end(), [&](uint32_t r) { return !missing(r); }) -
+              order.begin();
+  }
+  // Display order: ascending, or descending (values and ties reversed), then the rows without
+  // a value (ties by id in the first term's direction: reversed too).
+  auto position = [&](int64_t i) {
+    if (!first.descending) return i;
+    return i < present ? present - 1 - i : n - 1 - (i - present);
+  };
+  const Part& part = s.parts[p];
+  const RowMatcher& m = match.part(p);
+  std::optional<uint32_t> boundary;  // the first row of the group holding the keep-th match
+  int64_t i = 0;
+  for (; i < n; ++i) {
+    const uint32_t row = row_at(position(i));
+    if (boundary && !same_group(row, *boundary)) break;
+    if (!part.live(row) || !m(row)) continue;
+    top.rows.push_back(row);
+    if (!boundary && top.rows.size() >= keep) boundary = row;
+  }
+  for (; i < n && !top.more; ++i) {  // is there a match past the last group?
+    const uint32_t row = row_at(position(i));
+    top.more = part.live(row) && m(row);
+  }
+  std::sort(top.rows.begin(), top.rows.end(),
+            [&row_order](uint32_t a, uint32_t b) { return row_order(a, b); });
+  if (top.rows.size() > keep) {
+    top.rows.resize(keep);
+    top.more = true;
+  }
+  return top;
+}
+
 ListPage ordered_page(const Snapshot& s, const SnapshotMatcher& match, const ListQuery& q) {
   ListPage page;
   if (match.matches_nothing()) return page;
   const size_t begin = q.offset >= s.rows ? s.rows : static_cast<size_t>(q.offset);
   const size_t end = begin + q.page_size;
-  if (s.parts.size() == 1) {
-    // One part: select the page without sorting the rows before it.
-    const Part& part = s.parts[0];
-    const RowMatcher& m = match.part(0);
-    const RowOrder order(*part.segment, q.ordering);
-    const auto less = [&order](uint32_t a, uint32_t b) { return order(a, b); };
-    std::vector<uint32_t> rows;
-    if (m.matches_everything() && !part.dead_rows) {
-      rows.resize(part.segment->rows);
-      for (uint32_t r = 0; r < rows.size(); ++r) rows[r] = r;
-    } else {
-      for (uint32_t r = 0; r < part.segment->rows; ++r) {
-        if (part.live(r) && m(r)) rows.push_back(r);
-      }
-    }
-    if (begin >= rows.size()) return page;
-    const size_t stop = std::min(rows.size(), end);
-    page.has_more = rows.size() > stop;
-    if (begin > 0) std::nth_element(rows.begin(), rows.begin() + begin, rows.end(), less);
-    std::partial_sort(rows.begin() + begin, rows.begin() + stop, rows.end(), less);
-    for (size_t i = begin; i < stop; ++i) page.rows.push_back(part.segment->contact(rows[i], q.include_meta));
-    return page;
-  }
-  // Several parts: the first `end` rows of each, sorted, then merged.
+  // The first `end` rows of each part, sorted, then merged.
   std::vector<std::vector<uint32_t>> lists(s.parts.size());
-  uint64_t total = 0;
   for (uint32_t p = 0; p < s.parts.size(); ++p) {
-    uint64_t matched = 0;
-    lists[p] = sorted_part_rows(s, match, p, RowOrder(*s.parts[p].segment, q.ordering), end, matched);
-    total += matched;
+    PartTop top = top_part_rows(s, match, p, q.ordering, end);
+    page.has_more = page.has_more || top.more;
+    lists[p] = std::move(top.rows);
   }
-  if (begin >= total) return page;
-  page.has_more = total > end;
   const RefOrder before(s, q.ordering);
   std::vector<size_t> pos(lists.size(), 0);
-  for (size_t i = 0; i < std::min<uint64_t>(end, total); ++i) {
+  for (size_t i = 0; i < end; ++i) {
     std::optional<Ref> best;
     for (uint32_t p = 0; p < lists.size(); ++p) {
       if (pos[p] == lists[p].size()) continue;
       const Ref r{p, lists[p][pos[p]]};
-      if (!best || before(r, *best)) best = r;
+      if (!best || (lists.size() > 1 && before(r, *best))) best = r;
     }
+    if (!best) break;
     ++pos[best->part];
     if (i >= begin) page.rows.push_back(s.segment(*best).contact(best->row, q.include_meta));
+  }
+  for (size_t p = 0; p < lists.size(); ++p) {
+    if (pos[p] < lists[p].size()) page.has_more = true;
   }
   return page;
 }

@@ -49,6 +49,17 @@ std::vector<uint32_t> sorted_part_rows(const Snapshot& snap, const SnapshotMatch
                                        uint32_t p, const RowOrder& order, size_t keep,
                                        uint64_t& total);
 
+// The first `keep` matching live rows of part `p` in `ordering`, sorted, and whether more
+// match. Walks the part's sort order of the first key (index/segment.h) group of equal values
+// by group and stops once `keep` rows and their group are in: a page costs the rows walked to
+// fill it, not the part's size. Without a sort order for that key, sorts every match.
+struct PartTop {
+  std::vector<uint32_t> rows;
+  bool more = false;
+};
+PartTop top_part_rows(const Snapshot& snap, const SnapshotMatcher& match, uint32_t p,
+                      const std::vector<OrderTerm>& ordering, size_t keep);
+
 ListPage cursor_page(const Snapshot& snap, const SnapshotMatcher& match, const ListQuery& q);
 ListPage ordered_page(const Snapshot& snap, const SnapshotMatcher& match, const ListQuery& q);
 FieldPage field_page(const Snapshot& snap, const FieldQuery& q);

@@ -1,6 +1,7 @@
 #include "index/segment.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "util/text.h"
@@ -36,6 +37,68 @@ void join_non_empty(std::string& out, std::initializer_list<std::string_view> pa
     if (p.empty()) continue;
     if (!out.empty()) out.append(", ");
     out.append(p);
+  }
+}
+
+// Section of the sort order of key k: kSortOrders + k.
+constexpr uint32_t kSortOrders = 0x800;
+
+// The sort key that orders by text field `f` / number field `f` / updated_at, if any.
+std::optional<SortKey> key_sorting(SortColumn::Kind kind, size_t field) {
+  for (size_t k = 0; k < kSortKeyCount; ++k) {
+    const SortColumn c = sort_column(static_cast<SortKey>(k));
+    if (c.kind != kind) continue;
+    if (kind == SortColumn::Kind::text && static_cast<size_t>(c.text) != field) continue;
+    if (kind == SortColumn::Kind::number && static_cast<size_t>(c.number) != field) continue;
+    return static_cast<SortKey>(k);
+  }
+  return std::nullopt;
+}
+
+// Rows by (rank of their code, row); rows of code 0 (empty) last, in row order. A counting
+// sort: linear in rows and codes.
+std::vector<uint32_t> order_by_rank(const std::vector<uint32_t>& codes,
+                                    const std::vector<uint32_t>& rank) {
+  std::vector<uint32_t> start(rank.size() + 1, 0);  // by rank; the empty code goes last
+  auto slot = [&](uint32_t code) { return code == 0 ? static_cast<uint32_t>(rank.size()) : rank[code]; };
+  std::vector<uint32_t> count(rank.size() + 1, 0);
+  for (uint32_t c : codes) ++count[slot(c)];
+  uint32_t sum = 0;
+  for (size_t r = 0; r < count.size(); ++r) {
+    start[r] = sum;
+    sum += count[r];
+  }
+  std::vector<uint32_t> order(codes.size());
+  for (uint32_t row = 0; row < codes.size(); ++row) order[start[slot(codes[row])]++] = row;
+  return order;
+}
+
+// Rows by (value, row); null values (kNullNumber) last, in row order.
+std::vector<uint32_t> order_by_number(const std::vector<int64_t>& values) {
+  std::vector<uint32_t> order(values.size());
+  for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const int64_t x = values[a], y = values[b];
+    if (x == kNullNumber || y == kNullNumber) return x != kNullNumber && y == kNullNumber;
+    return x < y;
+  });
+  return order;
+}
+
+// Writes the sort order of a number column (number field `field`, or updated_at).
+void add_number_order(SegmentWriter& out, SortColumn::Kind kind, size_t field,
+                      const std::vector<int64_t>& values) {
+  if (const auto key = key_sorting(kind, field)) {
+    out.add(kSortOrders + static_cast<uint32_t>(*key), order_by_number(values));
+  }
+}
+
+// Writes the sort order of text column `column`, from its codes and its codes' ranks.
+void add_text_order(SegmentWriter& out, uint32_t column, const std::vector<uint32_t>& codes,
+                    const std::vector<uint32_t>& rank) {
+  if (column >= kTextFieldCount || rank.empty()) return;
+  if (const auto key = key_sorting(SortColumn::Kind::text, column)) {
+    out.add(kSortOrders + static_cast<uint32_t>(*key), order_by_rank(codes, rank));
   }
 }
 
@@ -101,12 +164,17 @@ std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
   }
   put(kIds, s.ids);
   put(kCreatedAt, s.created_at_us);
+  add_number_order(out, SortColumn::Kind::updated_at, 0, s.updated_at_us);
   put(kUpdatedAt, s.updated_at_us);
-  for (uint32_t f = 0; f < kNumberFieldCount; ++f) put(kNumbers + f, s.numbers[f]);
+  for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
+    add_number_order(out, SortColumn::Kind::number, f, s.numbers[f]);
+    put(kNumbers + f, s.numbers[f]);
+  }
   for (uint32_t f = 0; f < kTextFieldCount; ++f) {
+    const std::vector<uint32_t> rank = s.dicts[f].write(
+        out, f, needs_order(static_cast<TextField>(f)), info(static_cast<TextField>(f)).in_search);
+    add_text_order(out, f, s.codes[f], rank);
     put(section_id(f, ColumnPart::codes), s.codes[f]);
-    s.dicts[f].write(out, f, needs_order(static_cast<TextField>(f)),
-                     info(static_cast<TextField>(f)).in_search);
   }
   put(section_id(kMetaColumn, ColumnPart::codes), s.meta_codes);
   s.meta.write(out, kMetaColumn, false);
@@ -193,9 +261,10 @@ class ColumnMerge {
   }
   void finish(uint32_t column, DictionaryBuilder& dict, std::vector<uint32_t>& codes,
               bool with_order, bool with_trigrams = false) {
+    const std::vector<uint32_t> rank = dict.write(out_, column, with_order, with_trigrams);
+    add_text_order(out_, column, codes, rank);
     out_.add(section_id(column, ColumnPart::codes), codes);
     std::vector<uint32_t>().swap(codes);
-    dict.write(out_, column, with_order, with_trigrams);
     for (const Segment* s : sources_) {
       for (ColumnPart part : kDictionaryParts) s->bytes->release(section_id(column, part));
     }
@@ -232,9 +301,18 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
     out.add(kCreatedAt, created);
   }
   out.add(kIds, gather(kIds, [](const Segment& s) { return s.ids; }));
-  out.add(kUpdatedAt, gather(kUpdatedAt, [](const Segment& s) { return s.updated_at_us; }));
+  {
+    const auto updated = gather(kUpdatedAt, [](const Segment& s) { return s.updated_at_us; });
+    add_number_order(out, SortColumn::Kind::updated_at, 0, updated);
+    out.add(kUpdatedAt, updated);
+  }
   for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
-    out.add(kNumbers + f, gather(kNumbers + f, [f](const Segment& s) { return s.numbers[f]; }));
+    const auto values = gather(kNumbers + f, [f](const Segment& s) { return s.numbers[f]; });
+    add_number_order(out, SortColumn::Kind::number, f, values);
+    out.add(kNumbers + f, values);
+  }
+  for (const Segment* s : sources) {
+    for (uint32_t k = 0; k < kSortKeyCount; ++k) s->bytes->release(kSortOrders + k);
   }
   ColumnMerge merge(sources, rows, out);
   for (uint32_t f = 0; f < kTextFieldCount; ++f) {
@@ -295,6 +373,14 @@ std::shared_ptr<const Segment> load_segment(std::shared_ptr<const SegmentBytes> 
   check(k.row_start.size(), rows + 1, "the keyword list starts");
   if (k.row_start.back() != k.codes.size()) {
     throw SegmentFileError("index segment: keyword list starts do not match its codes");
+  }
+  for (uint32_t k = 0; k < kSortKeyCount; ++k) {
+    if (static_cast<SortKey>(k) == SortKey::created_at) {
+      seg->sort_orders[k] = seg->created_order;
+    } else if (b.has(kSortOrders + k)) {
+      seg->sort_orders[k] = b.section<uint32_t>(kSortOrders + k);
+      check(seg->sort_orders[k].size(), rows, "a sort order");
+    }
   }
   seg->bytes = std::move(bytes);
   return seg;

@@ -12,6 +12,7 @@
 #include "index/segment_file.h"
 #include "index/text_column.h"
 #include "model/contact.h"
+#include "query/contact_query.h"
 
 namespace contacts::index {
 
@@ -32,6 +33,10 @@ struct Segment {
   TextColumn contact_address;  // derived: city, state, country joined with ", "
   ListColumn keyword_list;     // keywords split on ','
   std::span<const uint32_t> created_order;  // rows sorted by (created_at, id) ascending
+  // Per sort key (SortKey as index): rows sorted by (value, id) ascending, rows without a
+  // value (empty text, null number) last in id order; created_at shares created_order, id
+  // needs none (rows are in id order). Empty for keys without one.
+  std::array<std::span<const uint32_t>, kSortKeyCount> sort_orders;
   std::shared_ptr<const SegmentBytes> bytes;  // what the spans point into
 
   const TextColumn& column(TextField f) const { return text[static_cast<size_t>(f)]; }

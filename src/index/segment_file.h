@@ -21,7 +21,7 @@
 namespace contacts::index {
 
 // Bumped whenever the layout or the meaning of a section changes; older files are rebuilt.
-inline constexpr uint32_t kSegmentFormatVersion = 1;
+inline constexpr uint32_t kSegmentFormatVersion = 2;
 
 // Why a segment file cannot be used (missing, truncated, corrupt, other format or store).
 class SegmentFileError : public std::runtime_error {

@@ -117,8 +117,8 @@ uint32_t DictionaryBuilder::add(std::string_view value, uint32_t row,
   return code;
 }
 
-void DictionaryBuilder::write(SegmentWriter& out, uint32_t column, bool with_order,
-                              bool with_trigrams) {
+std::vector<uint32_t> DictionaryBuilder::write(SegmentWriter& out, uint32_t column,
+                                               bool with_order, bool with_trigrams) {
   const uint32_t n = static_cast<uint32_t>(hashes_.size());
   std::vector<uint32_t>().swap(slots_);
   std::vector<uint32_t>().swap(hashes_);
@@ -149,6 +149,7 @@ void DictionaryBuilder::write(SegmentWriter& out, uint32_t column, bool with_ord
   out.add(section_id(column, ColumnPart::first_row), first_row_);
   out.add(section_id(column, ColumnPart::row_count), row_count_);
   *this = DictionaryBuilder();
+  return rank;
 }
 
 Dictionary load_dictionary(const SegmentBytes& bytes, uint32_t column) {

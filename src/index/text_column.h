@@ -96,8 +96,10 @@ class DictionaryBuilder {
   }
   // Computes the values' order (`with_order`) and their trigram postings (`with_trigrams`,
   // when there are at least kTrigramMinValues values) and writes the dictionary's sections
-  // of `column`; leaves the builder empty.
-  void write(SegmentWriter& out, uint32_t column, bool with_order, bool with_trigrams = false);
+  // of `column`; leaves the builder empty. Returns the rank of each code (empty without
+  // `with_order`).
+  std::vector<uint32_t> write(SegmentWriter& out, uint32_t column, bool with_order,
+                              bool with_trigrams = false);
 
  private:
   void grow();

@@ -46,6 +46,7 @@ enum class SortKey : uint8_t {
   first_name, last_name, title, company, email, city, state, country, company_address,
   company_city, company_state, company_country, seniority, industry, id,
 };
+inline constexpr size_t kSortKeyCount = static_cast<size_t>(SortKey::id) + 1;
 
 // What a sort key compares: a text field (by code point), a number field, or a column of the
 // record itself.
