@@ -145,10 +145,12 @@ void SegmentBuilder::add(const Contact& c) {
 }
 
 std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
-                                                      const SegmentIdentity& identity) {
+                                                      const SegmentIdentity& identity,
+                                                      bool merge_input) {
   std::unique_ptr<Columns> taken = std::exchange(columns_, std::make_unique<Columns>());
   Columns& s = *taken;
-  SegmentWriter out(path);
+  SegmentWriter out(path, /*durable=*/!merge_input);
+  const bool serve = !merge_input;
   // Each array is freed once written, so the builder's memory shrinks as the file grows.
   auto put = [&out](uint32_t id, auto& values) {
     out.add(id, values);
@@ -164,28 +166,29 @@ std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
   }
   put(kIds, s.ids);
   put(kCreatedAt, s.created_at_us);
-  add_number_order(out, SortColumn::Kind::updated_at, 0, s.updated_at_us);
+  if (serve) add_number_order(out, SortColumn::Kind::updated_at, 0, s.updated_at_us);
   put(kUpdatedAt, s.updated_at_us);
   for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
-    add_number_order(out, SortColumn::Kind::number, f, s.numbers[f]);
+    if (serve) add_number_order(out, SortColumn::Kind::number, f, s.numbers[f]);
     put(kNumbers + f, s.numbers[f]);
   }
   for (uint32_t f = 0; f < kTextFieldCount; ++f) {
-    const std::vector<uint32_t> rank = s.dicts[f].write(
-        out, f, needs_order(static_cast<TextField>(f)), info(static_cast<TextField>(f)).in_search);
+    const auto field = static_cast<TextField>(f);
+    const std::vector<uint32_t> rank =
+        s.dicts[f].write(out, f, serve && needs_order(field), serve && info(field).in_search);
     add_text_order(out, f, s.codes[f], rank);
     put(section_id(f, ColumnPart::codes), s.codes[f]);
   }
   put(section_id(kMetaColumn, ColumnPart::codes), s.meta_codes);
   s.meta.write(out, kMetaColumn, false);
   put(section_id(kCompanyAddressColumn, ColumnPart::codes), s.company_address_codes);
-  s.company_address.write(out, kCompanyAddressColumn, true);
+  s.company_address.write(out, kCompanyAddressColumn, serve);
   put(section_id(kContactAddressColumn, ColumnPart::codes), s.contact_address_codes);
-  s.contact_address.write(out, kContactAddressColumn, true);
+  s.contact_address.write(out, kContactAddressColumn, serve);
   s.keyword_start.push_back(static_cast<uint32_t>(s.keyword_codes.size()));
   put(section_id(kKeywordListColumn, ColumnPart::row_start), s.keyword_start);
   put(section_id(kKeywordListColumn, ColumnPart::codes), s.keyword_codes);
-  s.keywords.write(out, kKeywordListColumn, true);
+  s.keywords.write(out, kKeywordListColumn, serve);
   SegmentIdentity id = identity;
   id.rows = s.rows;
   taken.reset();

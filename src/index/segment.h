@@ -58,8 +58,11 @@ class SegmentBuilder {
   void add(const Contact& c);
   uint32_t rows() const;
   // Writes the segment into `path` (a file the caller renames into place), or anonymous
-  // memory when `path` is empty, and loads it. Leaves the builder empty.
-  std::shared_ptr<const Segment> finish(const std::string& path, const SegmentIdentity& identity);
+  // memory when `path` is empty, and loads it. Leaves the builder empty. A `merge_input`
+  // segment is only read by merge_segments: it gets no orders of values, sort orders or
+  // trigram postings (queries must not read it), and its file is not synced.
+  std::shared_ptr<const Segment> finish(const std::string& path, const SegmentIdentity& identity,
+                                        bool merge_input = false);
 
  private:
   struct Columns;

@@ -89,8 +89,9 @@ class SegmentBytes {
 class SegmentWriter {
  public:
   // Into `path` (created or truncated; the caller renames it into place once finished), or,
-  // when `path` is empty, into anonymous memory (memfd).
-  explicit SegmentWriter(const std::string& path);
+  // when `path` is empty, into anonymous memory (memfd). A `durable` file is synced to disk
+  // when finished; a temporary one need not be.
+  explicit SegmentWriter(const std::string& path, bool durable = true);
   ~SegmentWriter();
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
@@ -111,6 +112,7 @@ class SegmentWriter {
   void write_all(const void* data, size_t size);
   int fd_ = -1;
   bool to_file_ = false;
+  bool durable_ = true;
   std::string path_;
   uint64_t position_ = 0;
   void* body_ = nullptr;  // XXH3 state of every byte written after the header

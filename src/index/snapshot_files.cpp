@@ -76,7 +76,7 @@ std::shared_ptr<const Segment> build_base(const Store& store, const std::string&
     if (!path.empty()) run_files.push_back(path);
     if (finishing.valid()) runs.push_back(finishing.get());
     finishing = std::async(std::launch::async, [b = std::move(builder), path, identity] {
-      return b->finish(path, identity);
+      return b->finish(path, identity, /*merge_input=*/true);
     });
     builder = std::make_unique<SegmentBuilder>();
   };
@@ -94,10 +94,6 @@ std::shared_ptr<const Segment> build_base(const Store& store, const std::string&
       return write_into_base(dir, [&](const std::string& path) {
         return builder->finish(path, identity);
       });
-    }
-    if (builder->rows() == 0 && runs.size() == 1) {
-      if (!dir.empty()) fs::rename(run_files.back(), base_path(dir));
-      return runs.back();
     }
     if (builder->rows() > 0) {
       flush();
