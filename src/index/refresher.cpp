@@ -36,8 +36,9 @@ void Refresher::refresh_now() {
     std::lock_guard stop(stop_mutex_);
     compacting = compacting_;
   }
-  if (next->parts.size() > options_.max_deltas + 1 && !compacting) {
-    // Many small deltas: merge them into one (they are small next to the base).
+  if (next->parts.size() > options_.max_deltas + 1 && !compacting &&
+      next->delta_rows() < options_.compact_min_rows) {
+    // Many small deltas: merge them into one here (quick). Larger ones wait for compaction.
     auto merged = merge_parts(*next, 1, "", store_.store_id());
     next = stack(*snapshot_of(next->parts[0].segment), std::move(merged));
   }
@@ -49,7 +50,10 @@ void Refresher::refresh_now() {
 void Refresher::maybe_schedule_compaction(const Snapshot& snap) {
   const uint64_t base = snap.parts[0].segment->rows;
   const uint64_t delta = snap.delta_rows();
-  if (delta < options_.compact_min_rows || delta < options_.compact_ratio * base) return;
+  const bool many = snap.parts.size() > options_.max_deltas + 1;
+  if (!many && (delta < options_.compact_min_rows || delta < options_.compact_ratio * base)) {
+    return;
+  }
   {
     std::lock_guard lock(stop_mutex_);
     if (compacting_) return;

@@ -23,8 +23,8 @@ struct RefreshOptions {
   std::chrono::milliseconds interval{500};  // how often the store's data_version is polled
   std::string snapshot_dir;                 // where compactions persist the base; "" = nowhere
   // Compaction starts when the deltas hold more rows than this share of the base's rows (and
-  // at least `compact_min_rows`), or when there are more than `max_deltas` of them (then the
-  // deltas alone are merged into one, which is quick).
+  // at least `compact_min_rows`), or when there are more than `max_deltas` of them; then, if
+  // they hold fewer than `compact_min_rows` rows, a refresh first merges them into one delta.
   double compact_ratio = 0.125;
   uint64_t compact_min_rows = 50'000;
   size_t max_deltas = 8;
