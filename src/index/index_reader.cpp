@@ -27,7 +27,8 @@ std::shared_ptr<const Snapshot> IndexReader::snapshot() const {
 
 ListPage IndexReader::list(const ListQuery& q) const {
   const auto snap = snapshot();
-  const SnapshotMatcher match(*snap, q.filter);
+  // Pages walk an order and stop once full: large dictionaries are tested row by row.
+  const SnapshotMatcher match(*snap, q.filter, MatchScope::few_rows);
   return q.cursor_strategy ? cursor_page(*snap, match, q) : ordered_page(*snap, match, q);
 }
 

@@ -1,24 +1,59 @@
 #include "index/row_matcher.h"
 
 #include <algorithm>
+#include <atomic>
 
 namespace contacts::index {
+namespace {
 
-RowMatcher::RowMatcher(const Segment& snap, const ContactFilter& filter) {
+std::atomic<uint32_t> lazy_min_values{kLazyMinValues};
+std::atomic<uint64_t> lazy_min_posting_bytes{kLazyMinPostingBytes};
+
+}  // namespace
+
+void set_lazy_thresholds(uint32_t min_values, uint64_t min_posting_bytes) {
+  lazy_min_values = min_values;
+  lazy_min_posting_bytes = min_posting_bytes;
+}
+
+bool RowMatcher::contains_test(const TextColumn& col, const std::string& term, MatchScope scope,
+                               CodeTest& test) const {
+  test.codes = col.codes.data();
+  const Dictionary& dict = col.dict;
+  if (scope == MatchScope::few_rows && dict.size() >= lazy_min_values.load() &&
+      term.find('\0') == std::string::npos) {
+    const uint64_t cost =
+        dict.trigrams.keys.empty() ? UINT64_MAX : lookup_cost(dict.trigrams, term);
+    if (cost == 0) return false;  // a trigram no value has
+    if (cost >= lazy_min_posting_bytes.load()) {
+      test.lazy = &dict.folded;
+      test.term = term;
+      return true;
+    }
+  }
+  dict.match_contains(term, test.match);
+  return std::find(test.match.begin(), test.match.end(), 1) != test.match.end();
+}
+
+RowMatcher::RowMatcher(const Segment& seg, const ContactFilter& filter, MatchScope scope) {
   everything_ = filter.empty();
   for (const TextFilter& f : filter.text) {
-    const TextColumn& col = snap.column(f.field);
-    CodeTest test{col.codes.data(), {}};
+    const TextColumn& col = seg.column(f.field);
+    CodeTest test{};
+    test.codes = col.codes.data();
+    bool any = false;
     if (f.exact) {
       col.dict.match_exact(f.folded, test.match);
+      any = std::find(test.match.begin(), test.match.end(), 1) != test.match.end();
     } else {
-      col.dict.match_contains(f.folded, test.match);
+      any = contains_test(col, f.folded, scope, test);
     }
-    if (std::find(test.match.begin(), test.match.end(), 1) == test.match.end()) nothing_ = true;
+    if (!any) nothing_ = true;
     text_.push_back(std::move(test));
   }
+  std::stable_partition(text_.begin(), text_.end(), [](const CodeTest& t) { return !t.lazy; });
   for (const NumberRange& r : filter.numbers) {
-    ranges_.push_back({snap.numbers[static_cast<size_t>(r.field)].data(),
+    ranges_.push_back({seg.numbers[static_cast<size_t>(r.field)].data(),
                        r.min.value_or(kNullNumber + 1), r.max.value_or(INT64_MAX)});
   }
   auto add_time = [&](std::span<const int64_t> col, const std::optional<int64_t>& after,
@@ -27,27 +62,29 @@ RowMatcher::RowMatcher(const Segment& snap, const ContactFilter& filter) {
       ranges_.push_back({col.data(), after.value_or(INT64_MIN), before.value_or(INT64_MAX)});
     }
   };
-  add_time(snap.created_at_us, filter.created_after_us, filter.created_before_us);
-  add_time(snap.updated_at_us, filter.updated_after_us, filter.updated_before_us);
+  add_time(seg.created_at_us, filter.created_after_us, filter.created_before_us);
+  add_time(seg.updated_at_us, filter.updated_after_us, filter.updated_before_us);
   for (const std::string& term : filter.search_terms) {
     SearchTerm st;
     for (const TextFieldInfo& info : text_fields()) {
       if (!info.in_search) continue;
-      const TextColumn& col = snap.column(info.field);
-      CodeTest test{col.codes.data(), {}};
-      col.dict.match_contains(term, test.match);
-      if (std::find(test.match.begin(), test.match.end(), 1) != test.match.end()) {
+      CodeTest test{};
+      if (contains_test(seg.column(info.field), term, scope, test)) {
+        st.lazy = st.lazy || test.lazy;
         st.fields.push_back(std::move(test));
       }
     }
+    std::stable_partition(st.fields.begin(), st.fields.end(),
+                          [](const CodeTest& t) { return !t.lazy; });
     if (st.fields.empty()) nothing_ = true;
     terms_.push_back(std::move(st));
   }
+  std::stable_partition(terms_.begin(), terms_.end(), [](const SearchTerm& t) { return !t.lazy; });
 }
 
 bool RowMatcher::operator()(uint32_t row) const {
   for (const CodeTest& t : text_) {
-    if (!t.match[t.codes[row]]) return false;
+    if (!t(row)) return false;
   }
   for (const RangeTest& r : ranges_) {
     const int64_t v = r.values[row];
@@ -56,7 +93,7 @@ bool RowMatcher::operator()(uint32_t row) const {
   for (const SearchTerm& term : terms_) {
     bool any = false;
     for (const CodeTest& t : term.fields) {
-      if (t.match[t.codes[row]]) {
+      if (t(row)) {
         any = true;
         break;
       }

@@ -80,11 +80,12 @@ std::shared_ptr<const Snapshot> build_snapshot(const Store& store) {
   return snapshot_of(builder.finish("", {store.store_id(), version, 0}));
 }
 
-SnapshotMatcher::SnapshotMatcher(const Snapshot& snap, const ContactFilter& filter)
+SnapshotMatcher::SnapshotMatcher(const Snapshot& snap, const ContactFilter& filter,
+                                 MatchScope scope)
     : snap_(snap), everything_(filter.empty()) {
   parts_.reserve(snap.parts.size());
   for (const Part& part : snap.parts) {
-    parts_.emplace_back(*part.segment, filter);
+    parts_.emplace_back(*part.segment, filter, scope);
     if (!parts_.back().matches_nothing() && part.live_rows() > 0) nothing_ = false;
   }
 }

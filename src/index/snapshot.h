@@ -65,7 +65,8 @@ void for_each_live_in_id_order(const Snapshot& snap, Fn&& fn);
 // Filters compiled against every part of a snapshot, which must outlive this.
 class SnapshotMatcher {
  public:
-  SnapshotMatcher(const Snapshot& snap, const ContactFilter& filter);
+  SnapshotMatcher(const Snapshot& snap, const ContactFilter& filter,
+                  MatchScope scope = MatchScope::every_row);
   bool matches_nothing() const { return nothing_; }
   bool matches_everything() const { return everything_; }
   // True when part `p`'s rows can match at all.

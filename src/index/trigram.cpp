@@ -223,6 +223,17 @@ TrigramData build_trigrams(std::string_view bytes, std::span<const uint64_t> off
 
 TrigramView view_of(const TrigramData& data) { return {data.keys, data.starts, data.postings}; }
 
+uint64_t lookup_cost(const TrigramView& index, std::string_view term) {
+  if (term.size() < 3) return UINT64_MAX;
+  uint64_t rarest = UINT64_MAX;
+  const auto* t = reinterpret_cast<const unsigned char*>(term.data());
+  for (size_t p = 0; p + 3 <= term.size(); ++p) {
+    const uint32_t trigram = uint32_t{t[p]} << 16 | uint32_t{t[p + 1]} << 8 | t[p + 2];
+    rarest = std::min<uint64_t>(rarest, postings_of(index, trigram).size());
+  }
+  return rarest;
+}
+
 std::vector<uint32_t> values_containing(const TrigramView& index, std::string_view bytes,
                                         std::span<const uint64_t> offsets, std::string_view term) {
   if (term.size() < 3) return scan_values_containing(bytes, offsets, term);

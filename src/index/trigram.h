@@ -52,6 +52,11 @@ TrigramView view_of(const TrigramData& data);
 std::vector<uint32_t> values_containing(const TrigramView& index, std::string_view bytes,
                                         std::span<const uint64_t> offsets, std::string_view term);
 
+// An upper bound, in posting bytes, of the work values_containing does for `term`: the size
+// of its rarest trigram's list (0 when some trigram is absent: nothing matches). UINT64_MAX
+// for terms under 3 bytes, which need a scan of the whole pool.
+uint64_t lookup_cost(const TrigramView& index, std::string_view term);
+
 // Sets match to n zeros, then match[i] = 1 for each value i containing `term`.
 void match_contains(const TrigramView& index, std::string_view bytes,
                     std::span<const uint64_t> offsets, std::string_view term,

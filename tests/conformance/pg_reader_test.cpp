@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "index/index_reader.h"
+#include "index/row_matcher.h"
 #include "index/snapshot_files.h"
 #include "ingest/csv_import.h"
 #include "ingest/generator.h"
@@ -480,6 +481,7 @@ TEST_F(PostgresReaderVsIndex, AnIncrementalIndexAnswersLikeTheStoreAfterEverySte
                    ("contacts_pg_incremental_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   auto reader = std::make_unique<index::IndexReader>(index::open_snapshot(*store_, dir.string()));
+  index::set_lazy_thresholds(0, 0);  // pages test substrings row by row, as on large data
   int64_t now = kBaseTime + 500'000'000;
   for (int step = 0; step < 7; ++step) {
     SCOPED_TRACE("step " + std::to_string(step));
@@ -522,6 +524,7 @@ TEST_F(PostgresReaderVsIndex, AnIncrementalIndexAnswersLikeTheStoreAfterEverySte
     if (::testing::Test::HasFailure()) break;
   }
   EXPECT_GT(reader->snapshot()->parts.size(), 1u);
+  index::set_lazy_thresholds(index::kLazyMinValues, index::kLazyMinPostingBytes);
   std::filesystem::remove_all(dir);
   delete index_;  // the store moved: keep the shared readers equal for later tests
   index_ = new index::IndexReader(index::build_snapshot(*store_));
