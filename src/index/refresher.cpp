@@ -29,7 +29,7 @@ Refresher::~Refresher() {
 
 void Refresher::refresh_now() {
   std::lock_guard lock(build_mutex_);
-  auto next = catch_up(store_, *reader_.snapshot());
+  auto next = catch_up(store_, *reader_.snapshot(), options_.snapshot_dir);
   if (!next) return;
   bool compacting = false;
   {
@@ -39,8 +39,7 @@ void Refresher::refresh_now() {
   if (next->parts.size() > options_.max_deltas + 1 && !compacting &&
       next->delta_rows() < options_.compact_min_rows) {
     // Many small deltas: merge them into one here (quick). Larger ones wait for compaction.
-    auto merged = merge_parts(*next, 1, "", store_.store_id());
-    next = stack(*snapshot_of(next->parts[0].segment), std::move(merged));
+    next = merge_deltas(*next, options_.snapshot_dir, store_.store_id());
   }
   reader_.replace(next);
   if (on_swap_) on_swap_();
@@ -81,7 +80,7 @@ std::shared_ptr<const Snapshot> Refresher::compact() {
   }
   auto next = snapshot_of(std::move(base));
   for (size_t p = snap->parts.size(); p < current->parts.size(); ++p) {
-    next = stack(*next, current->parts[p].segment);
+    next = stack(*next, current->parts[p].segment, current->parts[p].since);
   }
   reader_.replace(next);
   if (on_swap_) on_swap_();

@@ -34,11 +34,12 @@ std::shared_ptr<const Snapshot> snapshot_of(std::shared_ptr<const Segment> segme
   auto snap = std::make_shared<Snapshot>();
   snap->data_version = segment->data_version;
   snap->rows = segment->rows;
-  snap->parts.push_back({std::move(segment), nullptr, nullptr});
+  snap->parts.push_back({std::move(segment), 0, nullptr, nullptr});
   return snap;
 }
 
-std::shared_ptr<const Snapshot> stack(const Snapshot& older, std::shared_ptr<const Segment> delta) {
+std::shared_ptr<const Snapshot> stack(const Snapshot& older, std::shared_ptr<const Segment> delta,
+                                      std::optional<uint64_t> since) {
   auto snap = std::make_shared<Snapshot>();
   snap->data_version = std::max(older.data_version, delta->data_version);
   snap->parts = older.parts;
@@ -67,7 +68,7 @@ std::shared_ptr<const Snapshot> stack(const Snapshot& older, std::shared_ptr<con
       part.dead_rows = std::move(dead_rows);
     }
     rows += delta->rows;
-    snap->parts.push_back({std::move(delta), nullptr, nullptr});
+    snap->parts.push_back({std::move(delta), since.value_or(older.data_version), nullptr, nullptr});
   }
   snap->rows = static_cast<uint32_t>(rows);
   return snap;

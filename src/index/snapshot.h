@@ -19,6 +19,8 @@ namespace contacts::index {
 // A segment as one snapshot sees it.
 struct Part {
   std::shared_ptr<const Segment> segment;
+  // The data version its rows were read since (Store::scan(since)); 0 for a base.
+  uint64_t since = 0;
   // Rows superseded by a later part: a bit per row, and the same rows in ascending order.
   // Both null when none is.
   std::shared_ptr<const std::vector<uint64_t>> dead_bits;
@@ -52,8 +54,10 @@ struct Snapshot {
 // A snapshot holding `segment` alone.
 std::shared_ptr<const Snapshot> snapshot_of(std::shared_ptr<const Segment> segment);
 // `older` with `delta` stacked on top (its rows supersede rows of the same id below it),
-// reflecting `delta`'s data_version.
-std::shared_ptr<const Snapshot> stack(const Snapshot& older, std::shared_ptr<const Segment> delta);
+// reflecting `delta`'s data_version. `since`: what the delta was read since (default: the
+// version of `older`).
+std::shared_ptr<const Snapshot> stack(const Snapshot& older, std::shared_ptr<const Segment> delta,
+                                      std::optional<uint64_t> since = std::nullopt);
 // Every contact of `store`, built in anonymous memory.
 std::shared_ptr<const Snapshot> build_snapshot(const Store& store);
 

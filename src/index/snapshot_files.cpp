@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <system_error>
@@ -22,6 +23,46 @@ constexpr std::string_view kTempPrefix = "base.seg.tmp-";
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Delta files: delta-SINCE-TO.seg holds the rows written after data version SINCE, as of TO.
+constexpr std::string_view kDeltaPrefix = "delta-";
+
+std::string delta_path(const std::string& dir, uint64_t since, uint64_t to) {
+  char name[80];
+  std::snprintf(name, sizeof name, "delta-%020llu-%020llu.seg",
+                static_cast<unsigned long long>(since), static_cast<unsigned long long>(to));
+  return (fs::path(dir) / name).string();
+}
+
+struct DeltaFile {
+  uint64_t since;
+  uint64_t to;
+  fs::path path;
+};
+
+std::vector<DeltaFile> delta_files(const std::string& dir) {
+  std::vector<DeltaFile> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    unsigned long long since = 0, to = 0;
+    char tail[8] = {};
+    if (name.rfind(kDeltaPrefix, 0) == 0 &&
+        std::sscanf(name.c_str(), "delta-%llu-%llu%7s", &since, &to, tail) == 3 &&
+        std::string_view(tail) == ".seg") {
+      out.push_back({since, to, entry.path()});
+    }
+  }
+  return out;
+}
+
+// Deletes the delta files whose rows a base or delta of version `upto` holds.
+void remove_deltas_upto(const std::string& dir, uint64_t upto) {
+  std::error_code ec;
+  for (const DeltaFile& d : delta_files(dir)) {
+    if (d.to <= upto) fs::remove(d.path, ec);
+  }
 }
 
 // Temporary files of processes that died while writing a base: each can be gigabytes.
@@ -46,18 +87,60 @@ std::string temp_path(const std::string& dir) {
 // Writes `segment_of(path)` into a temporary file of `dir` renamed to the base, or into
 // memory without a `dir`.
 template <class Write>
-std::shared_ptr<const Segment> write_into_base(const std::string& dir, Write segment_of) {
+std::shared_ptr<const Segment> write_into(const std::string& dir, const std::string& target,
+                                          Write segment_of) {
   if (dir.empty()) return segment_of(std::string());
   const std::string tmp = temp_path(dir);
   try {
     auto seg = segment_of(tmp);
-    fs::rename(tmp, base_path(dir));
+    fs::rename(tmp, target);
     return seg;
   } catch (...) {
     std::error_code ec;
     fs::remove(tmp, ec);
     throw;
   }
+}
+
+template <class Write>
+std::shared_ptr<const Segment> write_into_base(const std::string& dir, Write segment_of) {
+  return write_into(dir, dir.empty() ? std::string() : base_path(dir), segment_of);
+}
+
+// `snap` with the deltas persisted in `dir` that continue it stacked on it, in order; the
+// delta files that do not continue it are deleted.
+std::shared_ptr<const Snapshot> stack_delta_files(const Store& store, std::shared_ptr<const Snapshot> snap,
+                                                  const std::string& dir) {
+  std::vector<DeltaFile> files = delta_files(dir);
+  // Longest reach first: a merged delta replaces the ones it was merged from.
+  std::sort(files.begin(), files.end(), [](const DeltaFile& a, const DeltaFile& b) { return a.to > b.to; });
+  std::vector<fs::path> used;
+  for (;;) {
+    const DeltaFile* next = nullptr;
+    for (const DeltaFile& d : files) {
+      if (d.since <= snap->data_version && d.to > snap->data_version && d.to <= store.data_version()) {
+        next = &d;
+        break;
+      }
+    }
+    if (!next) break;
+    try {
+      auto seg = load_segment(SegmentBytes::open(next->path.string()));
+      if (seg->bytes->identity().store_id != store.store_id() || seg->data_version != next->to) {
+        throw SegmentFileError(next->path.string() + " belongs to another database");
+      }
+      snap = stack(*snap, std::move(seg), next->since);
+      used.push_back(next->path);
+    } catch (const SegmentFileError& e) {
+      log_event("warning", "index delta file unusable, reading its rows from the store", e.what());
+      break;
+    }
+  }
+  std::error_code ec;
+  for (const DeltaFile& d : files) {
+    if (std::find(used.begin(), used.end(), d.path) == used.end()) fs::remove(d.path, ec);
+  }
+  return snap;
 }
 
 // Builds the base from the store: runs of `run_rows` rows are built in memory and written out
@@ -160,11 +243,13 @@ std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::str
   }
   if (!base) base = build_base(store, dir, run_rows);
   auto snap = snapshot_of(base);
-  if (auto newer = catch_up(store, *snap)) snap = std::move(newer);
+  if (!dir.empty()) snap = stack_delta_files(store, std::move(snap), dir);
+  if (auto newer = catch_up(store, *snap, dir)) snap = std::move(newer);
   return snap;
 }
 
-std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& snap) {
+std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& snap,
+                                         const std::string& dir) {
   const uint64_t version = store.data_version();
   if (version == snap.data_version) return nullptr;
   if (version < snap.data_version) {  // the store went back (re-created): start over
@@ -172,7 +257,27 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
   }
   SegmentBuilder builder;
   store.scan(snap.data_version, [&](Contact&& c) { builder.add(c); });
-  return stack(snap, builder.finish("", {store.store_id(), version, 0}));
+  if (builder.rows() == 0) return stack(snap, builder.finish("", {store.store_id(), version, 0}));
+  auto delta = write_into(dir, dir.empty() ? std::string() : delta_path(dir, snap.data_version, version),
+                          [&](const std::string& path) {
+                            return builder.finish(path, {store.store_id(), version, 0});
+                          });
+  return stack(snap, std::move(delta));
+}
+
+std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::string& dir,
+                                             uint64_t store_id) {
+  const uint64_t since = snap.parts.size() > 1 ? snap.parts[1].since : snap.data_version;
+  auto merged = write_into(dir, dir.empty() ? std::string() : delta_path(dir, since, snap.data_version),
+                           [&](const std::string& path) { return merge_parts(snap, 1, path, store_id); });
+  if (!dir.empty()) {
+    std::error_code ec;
+    for (size_t p = 1; p < snap.parts.size(); ++p) {
+      const std::string file = delta_path(dir, snap.parts[p].since, snap.parts[p].segment->data_version);
+      if (file != delta_path(dir, since, snap.data_version)) fs::remove(file, ec);
+    }
+  }
+  return stack(*snapshot_of(snap.parts[0].segment), std::move(merged), since);
 }
 
 std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
@@ -196,9 +301,11 @@ std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
 
 std::shared_ptr<const Segment> write_base(const Snapshot& snap, const std::string& dir,
                                           uint64_t store_id) {
-  return write_into_base(dir, [&](const std::string& path) {
+  auto base = write_into_base(dir, [&](const std::string& path) {
     return merge_parts(snap, 0, path, store_id);
   });
+  if (!dir.empty()) remove_deltas_upto(dir, snap.data_version);
+  return base;
 }
 
 }  // namespace contacts::index

@@ -26,8 +26,15 @@ std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::str
                                               uint32_t run_rows = kBaseRunRows);
 
 // `snap` with the rows written since its data_version stacked on it as a new delta, or
-// nullptr when the store has not moved. Throws what the store throws.
-std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& snap);
+// nullptr when the store has not moved. With a `dir`, the delta is a file there
+// (delta-SINCE-TO.seg), which the next start stacks on the base instead of reading its rows
+// from the store again. Throws what the store throws.
+std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& snap,
+                                         const std::string& dir = "");
+
+// `snap` with its deltas merged into one (a file of `dir`, replacing theirs, or memory).
+std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::string& dir,
+                                             uint64_t store_id);
 
 // One segment holding the live rows of parts [first, end) of `snap`, in id order, reflecting
 // `snap.data_version`; written into `path` ("" = anonymous memory).
@@ -35,8 +42,8 @@ std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
                                            const std::string& path, uint64_t store_id);
 
 // merge_parts of every part into the base file of `dir` (written beside it, then renamed
-// into place, so a reader of the directory never sees half a file), or into memory without a
-// `dir`.
+// into place, so a reader of the directory never sees half a file; the delta files it holds
+// are deleted), or into memory without a `dir`.
 std::shared_ptr<const Segment> write_base(const Snapshot& snap, const std::string& dir,
                                           uint64_t store_id);
 

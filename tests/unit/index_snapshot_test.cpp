@@ -270,6 +270,50 @@ TEST_F(PersistedBase, BuiltInRunsMergedColumnByColumnAnswersLikeOneBuild) {
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(in_memory, rng, 15));
 }
 
+TEST_F(PersistedBase, DeltasArePersistedAndStackedAtTheNextStart) {
+  std::mt19937_64 rng(29);
+  auto snap = index::open_snapshot(*store_, snapshots());
+  auto count_deltas = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(snapshots())) {
+      n += e.path().filename().string().rfind("delta-", 0) == 0 ? 1 : 0;
+    }
+    return n;
+  };
+  for (int i = 0; i < 3; ++i) {
+    update_and_add(rng, 20, 10, 1'900'000'000'000'000 + i);
+    snap = index::catch_up(*store_, *snap, snapshots());
+  }
+  EXPECT_EQ(count_deltas(), 3);
+  snap = index::merge_deltas(*snap, snapshots(), store_->store_id());
+  EXPECT_EQ(count_deltas(), 1) << "the merged delta replaces the three";
+  update_and_add(rng, 20, 10, 1'900'000'100'000'000);
+  snap = index::catch_up(*store_, *snap, snapshots());
+  EXPECT_EQ(count_deltas(), 2);
+  {
+    // The next start: the base and both deltas from files, nothing left to read.
+    index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
+    ASSERT_EQ(reader.snapshot()->parts.size(), 3u);
+    EXPECT_EQ(reader.snapshot()->parts[2].segment->data_version, store_->data_version());
+    EXPECT_EQ(count_deltas(), 2);
+    ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 15));
+  }
+  // A damaged delta is not used: its rows (and the next delta's) come from the store.
+  for (const auto& e : fs::directory_iterator(snapshots())) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("delta-", 0) == 0 && snap->parts[1].segment->data_version ==
+                                            std::stoull(name.substr(27, 20))) {
+      flip_byte(e.path().string(), fs::file_size(e.path()) / 2);
+    }
+  }
+  index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
+  EXPECT_EQ(reader.snapshot()->parts.size(), 2u);
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 15));
+  // A compaction leaves no delta file behind.
+  index::write_base(*reader.snapshot(), snapshots(), store_->store_id());
+  EXPECT_EQ(count_deltas(), 0);
+}
+
 TEST_F(PersistedBase, MissingFileIsBuilt) {
   EXPECT_FALSE(fs::exists(base()));
   index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
