@@ -940,15 +940,21 @@ def run_errors(results):
 
 # ---------------------------------------------------------------- main
 
-def main():
-    args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
+def prepare_run(args, program):
+    """Common start of a driver: SIGTERM runs the finally blocks, paths made absolute, the
+    output folder created, the binaries checked."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.binary, args.bench = os.path.abspath(args.binary), os.path.abspath(args.bench)
     args.out_dir = os.path.abspath(args.out_dir)
     os.makedirs(args.out_dir, exist_ok=True)
     for tool in (args.binary, args.bench):
         if not os.access(tool, os.X_OK):
-            sys.exit(f"run_bench: {tool} is not an executable; build first (make build)")
+            sys.exit(f"{program}: {tool} is not an executable; build first (make build)")
+
+
+def main():
+    args = parse_args()
+    prepare_run(args, "run_bench")
     results = {"rows": args.rows, "seed": args.seed, "machine": machine_info(),
                "store_order": args.stores, "stores": {s: {} for s in args.stores}}
     started = time.monotonic()

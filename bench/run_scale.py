@@ -35,7 +35,6 @@ import datetime
 import os
 import re
 import shutil
-import signal
 import sys
 import time
 import urllib.error
@@ -704,13 +703,7 @@ def markdown(results):
 
 def main():
     args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
-    args.binary, args.bench = os.path.abspath(args.binary), os.path.abspath(args.bench)
-    args.out_dir = os.path.abspath(args.out_dir)
-    os.makedirs(args.out_dir, exist_ok=True)
-    for tool in (args.binary, args.bench):
-        if not os.access(tool, os.X_OK):
-            sys.exit(f"run_scale: {tool} is not an executable; build first (make build)")
+    rb.prepare_run(args, "run_scale")
     try:
         need = plan_disk(args)
         free = check_disk(need, f"this run ({', '.join(f'{r:,}' for r in args.rows)} rows on "
