@@ -108,7 +108,7 @@ void Refresher::compact_now() {
 }
 
 uint64_t Refresher::compactions() const {
-  std::lock_guard lock(const_cast<std::mutex&>(stop_mutex_));
+  std::lock_guard lock(stop_mutex_);
   return compactions_;
 }
 

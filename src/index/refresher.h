@@ -65,7 +65,7 @@ class Refresher {
   std::function<void()> on_swap_;
   std::mutex build_mutex_;  // one change of the reader's snapshot at a time
   std::mutex compact_mutex_;  // one compaction at a time
-  std::mutex stop_mutex_;
+  mutable std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;        // guarded by stop_mutex_
   bool woken_ = false;           // guarded by stop_mutex_
