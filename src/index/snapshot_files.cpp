@@ -84,8 +84,8 @@ std::string temp_path(const std::string& dir) {
       .string();
 }
 
-// Writes `segment_of(path)` into a temporary file of `dir` renamed to the base, or into
-// memory without a `dir`.
+// Writes `segment_of(path)` into a temporary file of `dir` renamed to `target` (a path in
+// `dir`), or into memory without a `dir` (`target` is then unused).
 template <class Write>
 std::shared_ptr<const Segment> write_into(const std::string& dir, const std::string& target,
                                           Write segment_of) {
@@ -104,7 +104,7 @@ std::shared_ptr<const Segment> write_into(const std::string& dir, const std::str
 
 template <class Write>
 std::shared_ptr<const Segment> write_into_base(const std::string& dir, Write segment_of) {
-  return write_into(dir, dir.empty() ? std::string() : base_path(dir), segment_of);
+  return write_into(dir, base_path(dir), segment_of);
 }
 
 // `snap` with the deltas persisted in `dir` that continue it stacked on it, in order; the
@@ -258,7 +258,7 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
   SegmentBuilder builder;
   store.scan(snap.data_version, [&](Contact&& c) { builder.add(c); });
   if (builder.rows() == 0) return stack(snap, builder.finish("", {store.store_id(), version, 0}));
-  auto delta = write_into(dir, dir.empty() ? std::string() : delta_path(dir, snap.data_version, version),
+  auto delta = write_into(dir, delta_path(dir, snap.data_version, version),
                           [&](const std::string& path) {
                             return builder.finish(path, {store.store_id(), version, 0});
                           });
@@ -268,7 +268,7 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
 std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::string& dir,
                                              uint64_t store_id) {
   const uint64_t since = snap.parts.size() > 1 ? snap.parts[1].since : snap.data_version;
-  auto merged = write_into(dir, dir.empty() ? std::string() : delta_path(dir, since, snap.data_version),
+  auto merged = write_into(dir, delta_path(dir, since, snap.data_version),
                            [&](const std::string& path) { return merge_parts(snap, 1, path, store_id); });
   if (!dir.empty()) {
     std::error_code ec;

@@ -1,7 +1,6 @@
 #include "index/text_column.h"
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
 
 #include <xxhash.h>
@@ -13,32 +12,14 @@ namespace contacts::index {
 Pool::Pool(std::span<const char> bytes, std::span<const uint64_t> offsets)
     : bytes_(bytes), offsets_(offsets) {}
 
-uint32_t Pool::entry_at(size_t pos) const {
-  auto it = std::upper_bound(offsets_.begin(), offsets_.end(), pos);
-  return static_cast<uint32_t>(it - offsets_.begin() - 1);
-}
-
 void Dictionary::match_contains(std::string_view term, std::vector<uint8_t>& match) const {
   if (!trigrams.keys.empty()) {
     index::match_contains(trigrams, folded.bytes(), folded.offsets(), term, match);
     return;
   }
   match.assign(size(), 0);
-  if (term.find('\0') != std::string_view::npos) return;  // stored values never hold NUL
-  // One pass of memmem over the whole pool; each hit marks its entry and jumps past it.
-  const std::string_view hay = folded.bytes();
-  const char* base = hay.data();
-  size_t pos = 0;
-  while (pos < hay.size()) {
-    const void* hit = memmem(base + pos, hay.size() - pos, term.data(), term.size());
-    if (!hit) break;
-    const size_t at = static_cast<const char*>(hit) - base;
-    const uint32_t code = folded.entry_at(at);
+  for (const uint32_t code : scan_values_containing(folded.bytes(), folded.offsets(), term)) {
     match[code] = 1;
-    pos = at + 1;
-    // Skip to the next entry: the terminating NUL of this one.
-    const void* nul = memchr(base + at, '\0', hay.size() - at);
-    if (nul) pos = static_cast<const char*>(nul) - base + 1;
   }
 }
 

@@ -27,8 +27,6 @@ class Pool {
   uint32_t size() const { return offsets_.empty() ? 0 : static_cast<uint32_t>(offsets_.size() - 1); }
   std::string_view bytes() const { return {bytes_.data(), bytes_.size()}; }
   std::span<const uint64_t> offsets() const { return offsets_; }
-  // Index of the entry holding byte position `pos`.
-  uint32_t entry_at(size_t pos) const;
 
  private:
   std::span<const char> bytes_;
