@@ -117,12 +117,7 @@ def parse_args():
                    "(PostgreSQL is always a fresh cluster)")
     p.add_argument("--replica-timeout", type=float, default=30.0,
                    help="how long postgresql-sql waits for meta.using_replica to become true")
-    p.add_argument("--requests", type=int, default=200, help="measured requests per query")
-    p.add_argument("--min-requests", type=int, default=30, help="floor for slow queries")
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--query-budget", type=float, default=20.0,
-                   help="seconds a query may take before it gets fewer requests")
-    p.add_argument("--query-cap", type=float, default=30.0, help="hard limit per query (s)")
+    add_query_mix_args(p)
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--concurrent-seconds", type=float, default=10.0)
     p.add_argument("--ready-timeout", type=float, default=600.0)
@@ -939,6 +934,16 @@ def run_errors(results):
 
 
 # ---------------------------------------------------------------- main
+
+def add_query_mix_args(parser):
+    """The options of the query mix (Q1-Q13), on `parser` or an argument group."""
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per query")
+    parser.add_argument("--min-requests", type=int, default=30, help="floor for slow queries")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--query-budget", type=float, default=20.0,
+                        help="seconds a query may take before it gets fewer requests")
+    parser.add_argument("--query-cap", type=float, default=30.0, help="hard limit per query (s)")
+
 
 def prepare_run(args, program):
     """Common start of a driver: SIGTERM runs the finally blocks, paths made absolute, the

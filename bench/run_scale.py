@@ -122,13 +122,7 @@ def parse_args():
                    "(seed 13)")
     p.add_argument("--skip-fleet", action="store_true",
                    help="postgresql: leave out the freshness import through a second instance")
-    g = p.add_argument_group("query mix (as run_bench.py)")
-    g.add_argument("--requests", type=int, default=200, help="measured requests per query")
-    g.add_argument("--min-requests", type=int, default=30, help="floor for slow queries")
-    g.add_argument("--warmup", type=int, default=10)
-    g.add_argument("--query-budget", type=float, default=20.0,
-                   help="seconds a query may take before it gets fewer requests")
-    g.add_argument("--query-cap", type=float, default=30.0, help="hard limit per query (s)")
+    rb.add_query_mix_args(p.add_argument_group("query mix (as run_bench.py)"))
     g = p.add_argument_group("limits")
     g.add_argument("--ready-timeout", type=float, default=3600.0,
                    help="limit for a start-up until /readyz answers 200 (s)")
