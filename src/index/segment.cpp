@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
+#include <stdexcept>
 #include <utility>
 
+#include "index/pod_buffer.h"
 #include "util/text.h"
+#include "util/worker_thread.h"
 
 namespace contacts::index {
 namespace {
@@ -57,7 +61,7 @@ std::optional<SortKey> key_sorting(SortColumn::Kind kind, size_t field) {
 
 // Rows by (rank of their code, row); rows of code 0 (empty) last, in row order. A counting
 // sort: linear in rows and codes.
-std::vector<uint32_t> order_by_rank(const std::vector<uint32_t>& codes,
+std::vector<uint32_t> order_by_rank(std::span<const uint32_t> codes,
                                     const std::vector<uint32_t>& rank) {
   std::vector<uint32_t> start(rank.size() + 1, 0);  // by rank; the empty code goes last
   auto slot = [&](uint32_t code) { return code == 0 ? static_cast<uint32_t>(rank.size()) : rank[code]; };
@@ -74,7 +78,7 @@ std::vector<uint32_t> order_by_rank(const std::vector<uint32_t>& codes,
 }
 
 // Rows by (value, row); null values (kNullNumber) last, in row order.
-std::vector<uint32_t> order_by_number(const std::vector<int64_t>& values) {
+std::vector<uint32_t> order_by_number(std::span<const int64_t> values) {
   std::vector<uint32_t> order(values.size());
   for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
@@ -87,14 +91,14 @@ std::vector<uint32_t> order_by_number(const std::vector<int64_t>& values) {
 
 // Writes the sort order of a number column (number field `field`, or updated_at).
 void add_number_order(SegmentWriter& out, SortColumn::Kind kind, size_t field,
-                      const std::vector<int64_t>& values) {
+                      std::span<const int64_t> values) {
   if (const auto key = key_sorting(kind, field)) {
     out.add(kSortOrders + static_cast<uint32_t>(*key), order_by_number(values));
   }
 }
 
 // Writes the sort order of text column `column`, from its codes and its codes' ranks.
-void add_text_order(SegmentWriter& out, uint32_t column, const std::vector<uint32_t>& codes,
+void add_text_order(SegmentWriter& out, uint32_t column, std::span<const uint32_t> codes,
                     const std::vector<uint32_t>& rank) {
   if (column >= kTextFieldCount || rank.empty()) return;
   if (const auto key = key_sorting(SortColumn::Kind::text, column)) {
@@ -104,17 +108,103 @@ void add_text_order(SegmentWriter& out, uint32_t column, const std::vector<uint3
 
 }  // namespace
 
+// The builder's columns, in groups of work: text fields 0..kTextFieldCount-1, then meta,
+// the two addresses, the keyword list, and kFixedWork (ids, times, numbers). Each is only
+// touched by one thread at a time, so two threads can fill different ones.
+constexpr uint32_t kFixedWork = kKeywordListColumn + 1, kWorkCount = kFixedWork + 1;
+
+// Which of two threads fills a column in add_batch: 1 for the builder's thread, which takes
+// the columns with the most distinct values (hash-table misses), 0 for the caller's thread,
+// which also reads the store.
+constexpr bool on_helper(uint32_t work) {
+  switch (work) {
+    case static_cast<uint32_t>(TextField::email):
+    case static_cast<uint32_t>(TextField::person_linkedin_url):
+    case static_cast<uint32_t>(TextField::work_direct_phone):
+    case static_cast<uint32_t>(TextField::home_phone):
+    case static_cast<uint32_t>(TextField::mobile_phone):
+    case static_cast<uint32_t>(TextField::corporate_phone):
+    case static_cast<uint32_t>(TextField::other_phone):
+    case static_cast<uint32_t>(TextField::first_name):
+    case static_cast<uint32_t>(TextField::last_name):
+    case static_cast<uint32_t>(TextField::keywords):
+    case static_cast<uint32_t>(TextField::website):
+    case kContactAddressColumn:
+    case kCompanyAddressColumn:
+    case kMetaColumn:
+    case kKeywordListColumn:
+      return true;
+    default:
+      return false;
+  }
+}
+
 struct SegmentBuilder::Columns {
   uint32_t rows = 0;
-  std::vector<int64_t> ids, created_at_us, updated_at_us;
-  std::array<std::vector<uint32_t>, kTextFieldCount> codes;
+  PodBuffer<int64_t> ids, created_at_us, updated_at_us;
+  std::array<PodBuffer<uint32_t>, kTextFieldCount> codes;
   std::array<DictionaryBuilder, kTextFieldCount> dicts;
-  std::array<std::vector<int64_t>, kNumberFieldCount> numbers;
-  std::vector<uint32_t> meta_codes, company_address_codes, contact_address_codes;
-  DictionaryBuilder meta, company_address, contact_address, keywords;
-  std::vector<uint32_t> keyword_start, keyword_codes;
-  std::string scratch;
+  std::array<PodBuffer<int64_t>, kNumberFieldCount> numbers;
+  PodBuffer<uint32_t> meta_codes, company_address_codes, contact_address_codes;
+  DictionaryBuilder meta{/*distinct=*/false}, company_address, contact_address, keywords;
+  PodBuffer<uint32_t> keyword_start, keyword_codes;
+  std::string company_scratch, contact_scratch;
+  std::vector<Contact> batch;  // add_batch's, until the helper is done with it
+  WorkerThread helper;
+
+  // Adds column `work` of `batch`, whose first contact is row `first`.
+  void add(uint32_t work, std::span<const Contact> batch, uint32_t first);
 };
+
+void SegmentBuilder::Columns::add(uint32_t work, std::span<const Contact> batch,
+                                  uint32_t first) {
+  uint32_t row = first;
+  if (work < kTextFieldCount) {
+    PodBuffer<uint32_t>& out = codes[work];
+    DictionaryBuilder& dict = dicts[work];
+    for (const Contact& c : batch) out.push_back(dict.add(c.values.text[work], row++));
+    return;
+  }
+  switch (work) {
+    case kMetaColumn:
+      for (const Contact& c : batch) meta_codes.push_back(meta.add(c.values.meta_data_json, row++));
+      return;
+    case kCompanyAddressColumn:
+      for (const Contact& c : batch) {
+        const ContactValues& v = c.values;
+        join_non_empty(company_scratch, {v[TextField::company_address], v[TextField::company_city],
+                                         v[TextField::company_state], v[TextField::company_country]});
+        company_address_codes.push_back(company_address.add(company_scratch, row++));
+      }
+      return;
+    case kContactAddressColumn:
+      for (const Contact& c : batch) {
+        const ContactValues& v = c.values;
+        join_non_empty(contact_scratch, {v[TextField::city], v[TextField::state], v[TextField::country]});
+        contact_address_codes.push_back(contact_address.add(contact_scratch, row++));
+      }
+      return;
+    case kKeywordListColumn:
+      for (const Contact& c : batch) {
+        keyword_start.push_back(static_cast<uint32_t>(keyword_codes.size()));
+        for (std::string_view k : text::split_trimmed(c.values[TextField::keywords], ',')) {
+          keyword_codes.push_back(keywords.add(k, row));
+        }
+        ++row;
+      }
+      return;
+    default:  // kFixedWork
+      for (const Contact& c : batch) {
+        ids.push_back(c.id);
+        created_at_us.push_back(c.created_at_us);
+        updated_at_us.push_back(c.updated_at_us);
+        for (size_t f = 0; f < kNumberFieldCount; ++f) {
+          numbers[f].push_back(c.values.numbers[f] ? *c.values.numbers[f] : kNullNumber);
+        }
+      }
+      return;
+  }
+}
 
 SegmentBuilder::SegmentBuilder() : columns_(std::make_unique<Columns>()) {}
 SegmentBuilder::~SegmentBuilder() = default;
@@ -123,72 +213,89 @@ uint32_t SegmentBuilder::rows() const { return columns_->rows; }
 
 void SegmentBuilder::add(const Contact& c) {
   Columns& s = *columns_;
-  const uint32_t row = s.rows++;
-  s.ids.push_back(c.id);
-  s.created_at_us.push_back(c.created_at_us);
-  s.updated_at_us.push_back(c.updated_at_us);
-  const ContactValues& v = c.values;
-  for (size_t f = 0; f < kTextFieldCount; ++f) s.codes[f].push_back(s.dicts[f].add(v.text[f], row));
-  for (size_t f = 0; f < kNumberFieldCount; ++f) {
-    s.numbers[f].push_back(v.numbers[f] ? *v.numbers[f] : kNullNumber);
+  s.helper.wait();
+  for (uint32_t w = 0; w < kWorkCount; ++w) s.add(w, {&c, 1}, s.rows);
+  ++s.rows;
+}
+
+std::vector<Contact> SegmentBuilder::add_batch(std::vector<Contact>&& batch) {
+  Columns& s = *columns_;
+  s.helper.wait();  // the previous batch is done with
+  if (batch.size() > UINT32_MAX - 1 - s.rows) throw std::length_error("segment full");
+  std::vector<Contact> previous = std::exchange(s.batch, std::move(batch));
+  const uint32_t first = s.rows;
+  s.rows += static_cast<uint32_t>(s.batch.size());
+  s.helper.post([&s, first] {
+    for (uint32_t w = 0; w < kWorkCount; ++w) {
+      if (on_helper(w)) s.add(w, s.batch, first);
+    }
+  });
+  for (uint32_t w = 0; w < kWorkCount; ++w) {
+    if (!on_helper(w)) s.add(w, s.batch, first);
   }
-  s.meta_codes.push_back(s.meta.add(v.meta_data_json, row));
-  join_non_empty(s.scratch, {v[TextField::company_address], v[TextField::company_city],
-                             v[TextField::company_state], v[TextField::company_country]});
-  s.company_address_codes.push_back(s.company_address.add(s.scratch, row));
-  join_non_empty(s.scratch, {v[TextField::city], v[TextField::state], v[TextField::country]});
-  s.contact_address_codes.push_back(s.contact_address.add(s.scratch, row));
-  s.keyword_start.push_back(static_cast<uint32_t>(s.keyword_codes.size()));
-  for (std::string_view k : text::split_trimmed(v[TextField::keywords], ',')) {
-    s.keyword_codes.push_back(s.keywords.add(k, row));
-  }
+  return previous;
 }
 
 std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
-                                                      const SegmentIdentity& identity,
-                                                      bool merge_input) {
+                                                      const SegmentIdentity& identity) {
+  columns_->helper.wait();
   std::unique_ptr<Columns> taken = std::exchange(columns_, std::make_unique<Columns>());
   Columns& s = *taken;
-  SegmentWriter out(path, /*durable=*/!merge_input);
-  const bool serve = !merge_input;
+  std::vector<Contact>().swap(s.batch);
+  SegmentWriter out(path);
   // Each array is freed once written, so the builder's memory shrinks as the file grows.
   auto put = [&out](uint32_t id, auto& values) {
     out.add(id, values);
-    std::remove_reference_t<decltype(values)>().swap(values);
+    values = std::remove_reference_t<decltype(values)>();
   };
-  {
-    std::vector<uint32_t> order(s.rows);
-    for (uint32_t r = 0; r < s.rows; ++r) order[r] = r;
-    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      return s.created_at_us[a] < s.created_at_us[b];
-    });
-    put(kCreatedOrder, order);
-  }
-  put(kIds, s.ids);
-  put(kCreatedAt, s.created_at_us);
-  if (serve) add_number_order(out, SortColumn::Kind::updated_at, 0, s.updated_at_us);
-  put(kUpdatedAt, s.updated_at_us);
-  for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
-    if (serve) add_number_order(out, SortColumn::Kind::number, f, s.numbers[f]);
-    put(kNumbers + f, s.numbers[f]);
-  }
-  for (uint32_t f = 0; f < kTextFieldCount; ++f) {
-    const auto field = static_cast<TextField>(f);
-    const std::vector<uint32_t> rank =
-        s.dicts[f].write(out, f, serve && needs_order(field), serve && info(field).in_search);
-    add_text_order(out, f, s.codes[f], rank);
-    put(section_id(f, ColumnPart::codes), s.codes[f]);
-  }
-  put(section_id(kMetaColumn, ColumnPart::codes), s.meta_codes);
-  s.meta.write(out, kMetaColumn, false);
-  put(section_id(kCompanyAddressColumn, ColumnPart::codes), s.company_address_codes);
-  s.company_address.write(out, kCompanyAddressColumn, serve);
-  put(section_id(kContactAddressColumn, ColumnPart::codes), s.contact_address_codes);
-  s.contact_address.write(out, kContactAddressColumn, serve);
-  s.keyword_start.push_back(static_cast<uint32_t>(s.keyword_codes.size()));
-  put(section_id(kKeywordListColumn, ColumnPart::row_start), s.keyword_start);
-  put(section_id(kKeywordListColumn, ColumnPart::codes), s.keyword_codes);
-  s.keywords.write(out, kKeywordListColumn, serve);
+  auto write = [&](size_t work) {
+    if (work < kTextFieldCount) {
+      const uint32_t f = static_cast<uint32_t>(work);
+      const auto field = static_cast<TextField>(f);
+      const std::vector<uint32_t> rank =
+          s.dicts[f].write(out, f, needs_order(field), info(field).in_search);
+      add_text_order(out, f, s.codes[f], rank);
+      put(section_id(f, ColumnPart::codes), s.codes[f]);
+      return;
+    }
+    switch (work) {
+      case kMetaColumn:
+        put(section_id(kMetaColumn, ColumnPart::codes), s.meta_codes);
+        s.meta.write(out, kMetaColumn, false);
+        return;
+      case kCompanyAddressColumn:
+        put(section_id(kCompanyAddressColumn, ColumnPart::codes), s.company_address_codes);
+        s.company_address.write(out, kCompanyAddressColumn, true);
+        return;
+      case kContactAddressColumn:
+        put(section_id(kContactAddressColumn, ColumnPart::codes), s.contact_address_codes);
+        s.contact_address.write(out, kContactAddressColumn, true);
+        return;
+      case kKeywordListColumn:
+        s.keyword_start.push_back(static_cast<uint32_t>(s.keyword_codes.size()));
+        put(section_id(kKeywordListColumn, ColumnPart::row_start), s.keyword_start);
+        put(section_id(kKeywordListColumn, ColumnPart::codes), s.keyword_codes);
+        s.keywords.write(out, kKeywordListColumn, true);
+        return;
+      default: {  // kFixedWork
+        std::vector<uint32_t> order(s.rows);
+        for (uint32_t r = 0; r < s.rows; ++r) order[r] = r;
+        std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+          return s.created_at_us[a] < s.created_at_us[b];
+        });
+        put(kCreatedOrder, order);
+        put(kIds, s.ids);
+        put(kCreatedAt, s.created_at_us);
+        add_number_order(out, SortColumn::Kind::updated_at, 0, s.updated_at_us);
+        put(kUpdatedAt, s.updated_at_us);
+        for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
+          add_number_order(out, SortColumn::Kind::number, f, s.numbers[f]);
+          put(kNumbers + f, s.numbers[f]);
+        }
+      }
+    }
+  };
+  run_on_both(s.helper, kWorkCount, write);
   SegmentIdentity id = identity;
   id.rows = s.rows;
   taken.reset();
@@ -213,8 +320,9 @@ class ColumnMerge {
       : sources_(sources), rows_(rows), out_(out) {}
 
   template <class ColumnOf>
-  void text(uint32_t column, ColumnOf column_of, bool with_order, bool with_trigrams = false) {
-    DictionaryBuilder dict;
+  void text(uint32_t column, ColumnOf column_of, bool with_order, bool with_trigrams = false,
+            bool distinct = true) {
+    DictionaryBuilder dict(distinct);
     std::vector<std::vector<uint32_t>> maps = code_maps(column_of);
     std::vector<uint32_t> codes(rows_.size());
     for (uint32_t i = 0; i < rows_.size(); ++i) {
@@ -255,8 +363,7 @@ class ColumnMerge {
                            const Dictionary& from, uint32_t code, uint32_t row) {
     uint32_t& to = map[code];
     if (to == kNoRow) {
-      const std::string_view folded = from.folded.get(code);
-      to = dict.add(from.values.get(code), row, &folded);
+      to = dict.add(from.values.get(code), row);
     } else {
       dict.count(to, row);
     }
@@ -322,7 +429,8 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
     merge.text(f, [f](const Segment& s) -> const TextColumn& { return s.text[f]; },
                needs_order(static_cast<TextField>(f)), info(static_cast<TextField>(f)).in_search);
   }
-  merge.text(kMetaColumn, [](const Segment& s) -> const TextColumn& { return s.meta_data; }, false);
+  merge.text(kMetaColumn, [](const Segment& s) -> const TextColumn& { return s.meta_data; }, false,
+             false, /*distinct=*/false);
   merge.text(kCompanyAddressColumn,
              [](const Segment& s) -> const TextColumn& { return s.company_address; }, true);
   merge.text(kContactAddressColumn,

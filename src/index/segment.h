@@ -56,13 +56,16 @@ class SegmentBuilder {
   SegmentBuilder& operator=(const SegmentBuilder&) = delete;
 
   void add(const Contact& c);
+  // Adds a batch of contacts, on two cores: this thread takes half of the columns, a thread
+  // of the builder's the other half, which it may still be doing when this returns (the
+  // builder keeps the batch until then). Returns the previous batch, done with, for the
+  // caller to refill (its strings keep their memory). For large builds (the base).
+  std::vector<Contact> add_batch(std::vector<Contact>&& batch);
   uint32_t rows() const;
   // Writes the segment into `path` (a file the caller renames into place), or anonymous
-  // memory when `path` is empty, and loads it. Leaves the builder empty. A `merge_input`
-  // segment is only read by merge_segments: it gets no orders of values, sort orders or
-  // trigram postings (queries must not read it), and its file is not synced.
-  std::shared_ptr<const Segment> finish(const std::string& path, const SegmentIdentity& identity,
-                                        bool merge_input = false);
+  // memory when `path` is empty, and loads it; large segments are written on two cores.
+  // Leaves the builder empty.
+  std::shared_ptr<const Segment> finish(const std::string& path, const SegmentIdentity& identity);
 
  private:
   struct Columns;

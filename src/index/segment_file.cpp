@@ -187,8 +187,7 @@ void SegmentBytes::throw_bad_size(uint32_t id) {
   throw SegmentFileError("index segment section " + std::to_string(id) + " has a bad size");
 }
 
-SegmentWriter::SegmentWriter(const std::string& path, bool durable)
-    : to_file_(!path.empty()), durable_(durable), path_(path) {
+SegmentWriter::SegmentWriter(const std::string& path) : to_file_(!path.empty()), path_(path) {
   fd_ = to_file_ ? ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
                  : ::memfd_create("contacts-index-segment", MFD_CLOEXEC);
   if (fd_ < 0) {
@@ -221,6 +220,7 @@ void SegmentWriter::write_all(const void* data, size_t size) {
 
 void SegmentWriter::add_bytes(uint32_t id, const void* data, size_t size) {
   static const char kPad[kAlignment] = {};
+  std::lock_guard lock(mutex_);
   if (position_ % kAlignment != 0) write_all(kPad, kAlignment - position_ % kAlignment);
   table_.push_back({id, 0, position_, size});
   write_all(data, size);
@@ -247,7 +247,7 @@ std::shared_ptr<const SegmentBytes> SegmentWriter::finish(const SegmentIdentity&
   if (::pwrite(fd_, block.data(), block.size(), 0) != static_cast<ssize_t>(block.size())) {
     throw SegmentFileError(errno_text("cannot write the index segment header"));
   }
-  if (to_file_ && durable_ && ::fsync(fd_) != 0) throw SegmentFileError(errno_text("cannot sync " + path_));
+  if (to_file_ && ::fsync(fd_) != 0) throw SegmentFileError(errno_text("cannot sync " + path_));
   return SegmentBytes::map_fd(fd_, position_, identity, table_);
 }
 

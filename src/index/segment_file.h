@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -21,7 +22,7 @@
 namespace contacts::index {
 
 // Bumped whenever the layout or the meaning of a section changes; older files are rebuilt.
-inline constexpr uint32_t kSegmentFormatVersion = 2;
+inline constexpr uint32_t kSegmentFormatVersion = 3;
 
 // Why a segment file cannot be used (missing, truncated, corrupt, other format or store).
 class SegmentFileError : public std::runtime_error {
@@ -84,14 +85,14 @@ class SegmentBytes {
   std::vector<Entry> table_;  // sorted by id
 };
 
-// Writes a segment section by section. Not thread-safe. Sections are written as they are
-// added, so a caller can free each array once added.
+// Writes a segment section by section. Sections are written as they are added, so a caller
+// can free each array once added; several threads may add sections (each is written whole,
+// under a lock), one finishes.
 class SegmentWriter {
  public:
-  // Into `path` (created or truncated; the caller renames it into place once finished), or,
-  // when `path` is empty, into anonymous memory (memfd). A `durable` file is synced to disk
-  // when finished; a temporary one need not be.
-  explicit SegmentWriter(const std::string& path, bool durable = true);
+  // Into `path` (created or truncated; the caller renames it into place once finished, after
+  // finish() synced it to disk), or, when `path` is empty, into anonymous memory (memfd).
+  explicit SegmentWriter(const std::string& path);
   ~SegmentWriter();
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
@@ -100,9 +101,10 @@ class SegmentWriter {
   void add(uint32_t id, std::span<const T> values) {
     add_bytes(id, values.data(), values.size_bytes());
   }
-  template <class T>
-  void add(uint32_t id, const std::vector<T>& values) {
-    add_bytes(id, values.data(), values.size() * sizeof(T));
+  // Any contiguous container of trivially copyable values (std::vector, PodBuffer).
+  template <class Container>
+  void add(uint32_t id, const Container& values) {
+    add_bytes(id, values.data(), values.size() * sizeof(*values.data()));
   }
   void add_bytes(uint32_t id, const void* data, size_t size);
   // Writes the table and the header, flushes a file to disk (fsync), and maps the result.
@@ -112,7 +114,7 @@ class SegmentWriter {
   void write_all(const void* data, size_t size);
   int fd_ = -1;
   bool to_file_ = false;
-  bool durable_ = true;
+  std::mutex mutex_;  // add_bytes'
   std::string path_;
   uint64_t position_ = 0;
   void* body_ = nullptr;  // XXH3 state of every byte written after the header

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <algorithm>
 #include <filesystem>
-#include <future>
 #include <system_error>
 
 #include "util/log.h"
@@ -143,69 +142,47 @@ std::shared_ptr<const Snapshot> stack_delta_files(const Store& store, std::share
   return snap;
 }
 
-// Builds the base from the store: runs of `run_rows` rows are built in memory and written out
-// (temporary files of `dir`, or memory), then merged column by column.
-std::shared_ptr<const Segment> build_base(const Store& store, const std::string& dir,
-                                          uint32_t run_rows) {
+// Builds the base from the store in one pass: contacts are handed to the builder in batches
+// that it spreads over two cores, then written column by column, also on two cores.
+std::shared_ptr<const Segment> build_base(const Store& store, const std::string& dir) {
   const SegmentIdentity identity{store.store_id(), store.data_version(), 0};
-  std::vector<std::shared_ptr<const Segment>> runs;
-  std::vector<std::string> run_files;
-  auto builder = std::make_unique<SegmentBuilder>();
-  // A full run is finished (sorted, indexed, written) on a second thread while the scan
-  // fills the next one: two runs in memory at most.
-  std::future<std::shared_ptr<const Segment>> finishing;
-  auto flush = [&] {
-    const std::string path = dir.empty() ? std::string() : temp_path(dir);
-    if (!path.empty()) run_files.push_back(path);
-    if (finishing.valid()) runs.push_back(finishing.get());
-    finishing = std::async(std::launch::async, [b = std::move(builder), path, identity] {
-      return b->finish(path, identity, /*merge_input=*/true);
-    });
-    builder = std::make_unique<SegmentBuilder>();
-  };
-  auto remove_run_files = [&] {
-    std::error_code ec;
-    for (const std::string& f : run_files) fs::remove(f, ec);  // mappings stay readable
-  };
-  try {
-    store.scan(0, [&](Contact&& c) {
-      builder->add(c);
-      if (builder->rows() == run_rows) flush();
-    });
-    if (finishing.valid()) runs.push_back(finishing.get());
-    if (runs.empty()) {  // one run: it is the base
-      return write_into_base(dir, [&](const std::string& path) {
-        return builder->finish(path, identity);
-      });
+  const auto start = std::chrono::steady_clock::now();
+  constexpr size_t kBatchRows = 4096;
+  SegmentBuilder builder;
+  // Contacts are swapped into batches that go back and forth with the builder, and the scan
+  // gets the swapped-out strings back to fill: no memory is allocated for a row.
+  std::vector<Contact> batch(kBatchRows);
+  size_t filled = 0;
+  store.scan(0, [&](Contact&& c) {
+    std::swap(batch[filled++], c);
+    if (filled == kBatchRows) {
+      batch = builder.add_batch(std::move(batch));
+      batch.resize(kBatchRows);
+      filled = 0;
     }
-    if (builder->rows() > 0) {
-      flush();
-      runs.push_back(finishing.get());
-    }
-    std::vector<const Segment*> sources;
-    std::vector<Ref> rows;
-    for (uint32_t p = 0; p < runs.size(); ++p) {
-      sources.push_back(runs[p].get());
-      for (uint32_t r = 0; r < runs[p]->rows; ++r) rows.push_back({p, r});
-    }
-    auto base = write_into_base(dir, [&](const std::string& path) {
-      return merge_segments(sources, rows, path, identity);
-    });
-    remove_run_files();
-    return base;
-  } catch (...) {
-    if (finishing.valid()) finishing.wait();
-    remove_run_files();
-    throw;
+  });
+  if (filled > 0) {
+    batch.resize(filled);
+    builder.add_batch(std::move(batch));
   }
+  const double scan_s = seconds_since(start);
+  const uint32_t rows = builder.rows();
+  auto base = write_into_base(dir, [&](const std::string& path) {
+    return builder.finish(path, identity);
+  });
+  char text[160];
+  std::snprintf(text, sizeof text,
+                "index base built from the store: %u contacts, scan %.1f s, writing %.1f s", rows,
+                scan_s, seconds_since(start) - scan_s);
+  log_event("info", text);
+  return base;
 }
 
 }  // namespace
 
 std::string base_path(const std::string& dir) { return (fs::path(dir) / kBaseName).string(); }
 
-std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir,
-                                              uint32_t run_rows) {
+std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir) {
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<const Segment> base;
   if (!dir.empty()) {
@@ -241,7 +218,7 @@ std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::str
                 "index snapshot unusable, rebuilding it from the store", why);
     }
   }
-  if (!base) base = build_base(store, dir, run_rows);
+  if (!base) base = build_base(store, dir);
   auto snap = snapshot_of(base);
   if (!dir.empty()) snap = stack_delta_files(store, std::move(snap), dir);
   if (auto newer = catch_up(store, *snap, dir)) snap = std::move(newer);

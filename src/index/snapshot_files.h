@@ -18,12 +18,9 @@ std::string base_path(const std::string& dir);
 // readable, uncorrupted file of this format, from this store (Store::store_id) and not newer
 // than it; otherwise (logged with the reason) the base is built from the store and persisted.
 // Without a `dir`, built in memory. Either way the rows written since the base are stacked
-// on it. A base is built in runs of `run_rows` rows (what memory holds at once, ~0.7 KB a
-// row, twice while a run is written beside the next), merged column by column. Throws what
-// the store throws.
-inline constexpr uint32_t kBaseRunRows = 1'000'000;
-std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir,
-                                              uint32_t run_rows = kBaseRunRows);
+// on it. A base is built in one pass over the store, on two cores, holding its columns in
+// memory until written. Throws what the store throws.
+std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir);
 
 // `snap` with the rows written since its data_version stacked on it as a new delta, or
 // nullptr when the store has not moved. With a `dir`, the delta is a file there

@@ -37,99 +37,117 @@ uint32_t hash_bytes(std::string_view s) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
-std::string_view entry(const std::string& bytes, const std::vector<uint64_t>& offsets,
-                       uint32_t i) {
-  return {bytes.data() + offsets[i], offsets[i + 1] - offsets[i] - 1};
-}
-
 }  // namespace
 
-DictionaryBuilder::DictionaryBuilder() {
+DictionaryBuilder::DictionaryBuilder(bool distinct) : distinct_(distinct) {
   offsets_.push_back(0);
-  folded_offsets_.push_back(0);
-  slots_.assign(1024, 0);
+  if (distinct_) slots_.resize_zeroed(1024);
   add("", kNoRow);
 }
 
 void DictionaryBuilder::grow() {
-  std::vector<uint32_t> bigger(slots_.size() * 2, 0);
+  PodBuffer<uint32_t> bigger;
+  bigger.resize_zeroed(slots_.size() * 2);
   const size_t mask = bigger.size() - 1;
   for (uint32_t code = 0; code < hashes_.size(); ++code) {
     size_t i = hashes_[code] & mask;
     while (bigger[i] != 0) i = (i + 1) & mask;
     bigger[i] = code + 1;
   }
-  slots_.swap(bigger);
+  slots_ = std::move(bigger);
 }
 
-uint32_t DictionaryBuilder::add(std::string_view value, uint32_t row,
-                               const std::string_view* folded) {
-  const uint32_t h = hash_bytes(value);
-  const size_t mask = slots_.size() - 1;
-  size_t i = h & mask;
-  while (slots_[i] != 0) {
-    const uint32_t code = slots_[i] - 1;
-    if (hashes_[code] == h && entry(bytes_, offsets_, code) == value) {
-      if (row != kNoRow) {
-        if (first_row_[code] == kNoRow) first_row_[code] = row;
-        ++row_count_[code];
-      }
-      return code;
+uint32_t DictionaryBuilder::add(std::string_view value, uint32_t row) {
+  const uint32_t size = static_cast<uint32_t>(first_row_.size());
+  uint32_t h = 0;
+  size_t i = 0;
+  if (!distinct_) {
+    if (value.empty() && size > 0) {
+      count(0, row);
+      return 0;
     }
-    i = (i + 1) & mask;
+  } else {
+    h = hash_bytes(value);
+    const size_t mask = slots_.size() - 1;
+    i = h & mask;
+    while (slots_[i] != 0) {
+      const uint32_t code = slots_[i] - 1;
+      if (hashes_[code] == h && entry(code) == value) {
+        if (row != kNoRow) count(code, row);
+        return code;
+      }
+      i = (i + 1) & mask;
+    }
   }
-  if (hashes_.size() >= UINT32_MAX - 1) throw std::length_error("dictionary full");
-  const uint32_t code = static_cast<uint32_t>(hashes_.size());
-  bytes_.append(value);
+  if (size >= UINT32_MAX - 1) throw std::length_error("dictionary full");
+  const uint32_t code = size;
+  append(bytes_, value);
   bytes_.push_back('\0');
   offsets_.push_back(bytes_.size());
-  if (folded) {
-    folded_.append(*folded);
-  } else {
-    folded_.append(text::fold(value));
-  }
-  folded_.push_back('\0');
-  folded_offsets_.push_back(folded_.size());
-  hashes_.push_back(h);
   first_row_.push_back(row);
   row_count_.push_back(row == kNoRow ? 0 : 1);
-  slots_[i] = code + 1;
-  if (hashes_.size() * 2 > slots_.size()) grow();
+  if (distinct_) {
+    hashes_.push_back(h);
+    slots_[i] = code + 1;
+    if (hashes_.size() * 2 > slots_.size()) grow();
+  }
   return code;
 }
 
 std::vector<uint32_t> DictionaryBuilder::write(SegmentWriter& out, uint32_t column,
                                                bool with_order, bool with_trigrams) {
-  const uint32_t n = static_cast<uint32_t>(hashes_.size());
-  std::vector<uint32_t>().swap(slots_);
-  std::vector<uint32_t>().swap(hashes_);
+  const uint32_t n = static_cast<uint32_t>(first_row_.size());
+  slots_.release();
+  hashes_.release();
+  const std::string_view bytes(bytes_.data(), bytes_.size());
+  // Folded forms, kept only when some value differs from its own.
+  PodBuffer<char> folded;
+  PodBuffer<uint64_t> folded_offsets;
+  if (distinct_) {
+    folded.reserve(bytes_.size());
+    folded_offsets.reserve(offsets_.size());
+    folded_offsets.push_back(0);
+    for (uint32_t c = 0; c < n; ++c) {
+      append(folded, text::fold(entry(c)));
+      folded.push_back('\0');
+      folded_offsets.push_back(folded.size());
+    }
+    if (std::string_view(folded.data(), folded.size()) == bytes) {
+      folded.release();
+      folded_offsets.release();
+    }
+  }
+  const bool own_folded = !folded_offsets.empty();
   if (with_trigrams && n >= kTrigramMinValues) {
-    const TrigramData t = build_trigrams(folded_, folded_offsets_);
+    const TrigramData t =
+        own_folded ? build_trigrams({folded.data(), folded.size()}, folded_offsets.span())
+                   : build_trigrams(bytes, offsets_.span());
     out.add(section_id(column, ColumnPart::trigram_keys), t.keys);
     out.add(section_id(column, ColumnPart::trigram_starts), t.starts);
     out.add(section_id(column, ColumnPart::trigram_postings), t.postings);
   }
-  out.add_bytes(section_id(column, ColumnPart::values_bytes), bytes_.data(), bytes_.size());
-  out.add(section_id(column, ColumnPart::values_offsets), offsets_);
-  out.add_bytes(section_id(column, ColumnPart::folded_bytes), folded_.data(), folded_.size());
-  out.add(section_id(column, ColumnPart::folded_offsets), folded_offsets_);
-  std::string().swap(folded_);
-  std::vector<uint64_t>().swap(folded_offsets_);
+  out.add_bytes(section_id(column, ColumnPart::values_bytes), bytes.data(), bytes.size());
+  out.add(section_id(column, ColumnPart::values_offsets), offsets_.span());
+  if (own_folded) {
+    out.add_bytes(section_id(column, ColumnPart::folded_bytes), folded.data(), folded.size());
+    out.add(section_id(column, ColumnPart::folded_offsets), folded_offsets.span());
+    folded.release();
+    folded_offsets.release();
+  }
   std::vector<uint32_t> by_rank, rank;
   if (with_order) {
     by_rank.resize(n);
     for (uint32_t c = 0; c < n; ++c) by_rank[c] = c;
-    std::sort(by_rank.begin(), by_rank.end(), [&](uint32_t a, uint32_t b) {
-      return entry(bytes_, offsets_, a) < entry(bytes_, offsets_, b);
-    });
+    std::sort(by_rank.begin(), by_rank.end(),
+              [&](uint32_t a, uint32_t b) { return entry(a) < entry(b); });
     rank.resize(n);
     for (uint32_t r = 0; r < n; ++r) rank[by_rank[r]] = r;
   }
   out.add(section_id(column, ColumnPart::by_rank), by_rank);
   out.add(section_id(column, ColumnPart::rank), rank);
-  out.add(section_id(column, ColumnPart::first_row), first_row_);
-  out.add(section_id(column, ColumnPart::row_count), row_count_);
-  *this = DictionaryBuilder();
+  out.add(section_id(column, ColumnPart::first_row), first_row_.span());
+  out.add(section_id(column, ColumnPart::row_count), row_count_.span());
+  *this = DictionaryBuilder(distinct_);
   return rank;
 }
 
@@ -146,7 +164,9 @@ Dictionary load_dictionary(const SegmentBytes& bytes, uint32_t column) {
     return Pool(chars, offsets);
   };
   d.values = pool(ColumnPart::values_bytes, ColumnPart::values_offsets);
-  d.folded = pool(ColumnPart::folded_bytes, ColumnPart::folded_offsets);
+  d.folded = bytes.has(section_id(column, ColumnPart::folded_offsets))
+                 ? pool(ColumnPart::folded_bytes, ColumnPart::folded_offsets)
+                 : d.values;
   d.by_rank = bytes.section<uint32_t>(section_id(column, ColumnPart::by_rank));
   d.rank = bytes.section<uint32_t>(section_id(column, ColumnPart::rank));
   d.first_row = bytes.section<uint32_t>(section_id(column, ColumnPart::first_row));

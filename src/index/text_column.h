@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "index/pod_buffer.h"
 #include "index/segment_file.h"
 #include "index/trigram.h"
 
@@ -34,7 +35,8 @@ class Pool {
 };
 
 // The distinct values of one field in one segment, with their folded forms and code-point
-// order. Code 0 is always the empty string.
+// order. Code 0 is always the empty string. `folded` views the values themselves when every
+// value is its own folded form (no folded sections in the segment).
 struct Dictionary {
   Pool values;
   Pool folded;
@@ -83,32 +85,37 @@ inline constexpr uint32_t kTrigramMinValues = 1024;
 // Builds a dictionary from values seen in row order.
 class DictionaryBuilder {
  public:
-  DictionaryBuilder();
-  // Code of `value`, adding it when new; records `row` as a user of it. `folded`, when given,
-  // is text::fold(value), known already (merging dictionaries), so it is not folded again.
-  uint32_t add(std::string_view value, uint32_t row, const std::string_view* folded = nullptr);
+  // A `distinct` dictionary gives equal values one code. A plain one (a column only ever
+  // returned, never compared, searched or ordered: meta_data) appends every non-empty value
+  // under a new code, skipping the hash table, and has no folded forms.
+  explicit DictionaryBuilder(bool distinct = true);
+  // Code of `value`, adding it when new; records `row` as a user of it.
+  uint32_t add(std::string_view value, uint32_t row);
   // Records `row` as one more user of `code` (a code add() returned).
   void count(uint32_t code, uint32_t row) {
     if (first_row_[code] == kNoRow) first_row_[code] = row;
     ++row_count_[code];
   }
-  // Computes the values' order (`with_order`) and their trigram postings (`with_trigrams`,
-  // when there are at least kTrigramMinValues values) and writes the dictionary's sections
-  // of `column`; leaves the builder empty. Returns the rank of each code (empty without
-  // `with_order`).
+  // Folds the values (their folded sections are left out when every value is its own folded
+  // form: the reader uses the values), computes their order (`with_order`) and their trigram
+  // postings (`with_trigrams`, when there are at least kTrigramMinValues values) and writes
+  // the dictionary's sections of `column`; leaves the builder empty. Returns the rank of each
+  // code (empty without `with_order`).
   std::vector<uint32_t> write(SegmentWriter& out, uint32_t column, bool with_order,
                               bool with_trigrams = false);
 
  private:
   void grow();
-  std::string bytes_;
-  std::vector<uint64_t> offsets_;
-  std::string folded_;  // text::fold of each value, in the same layout
-  std::vector<uint64_t> folded_offsets_;
-  std::vector<uint32_t> first_row_;
-  std::vector<uint32_t> row_count_;
-  std::vector<uint32_t> slots_;   // open addressing: code + 1, 0 = empty
-  std::vector<uint32_t> hashes_;  // code -> hash
+  std::string_view entry(uint32_t code) const {
+    return {bytes_.data() + offsets_[code], offsets_[code + 1] - offsets_[code] - 1};
+  }
+  bool distinct_;
+  PodBuffer<char> bytes_;
+  PodBuffer<uint64_t> offsets_;
+  PodBuffer<uint32_t> first_row_;
+  PodBuffer<uint32_t> row_count_;
+  PodBuffer<uint32_t> slots_;   // open addressing: code + 1, 0 = empty
+  PodBuffer<uint32_t> hashes_;  // code -> hash
 };
 
 // The dictionary of `column` in `bytes` (sections written by DictionaryBuilder::write).

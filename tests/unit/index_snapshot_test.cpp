@@ -21,6 +21,7 @@
 #include "ingest/generator.h"
 #include "store/sqlite/sqlite_store.h"
 #include "support/reader_diff.h"
+#include "util/text.h"
 
 using namespace contacts;
 using namespace contacts::testing_support;
@@ -252,22 +253,74 @@ TEST_F(PersistedBase, IsLoadedAtStartAndCaughtUpWithLaterWrites) {
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
 }
 
-TEST_F(PersistedBase, BuiltInRunsMergedColumnByColumnAnswersLikeOneBuild) {
+TEST_F(PersistedBase, BuiltFromTheStoreOnTwoCoresAnswersLikeOneBuild) {
   std::mt19937_64 rng(17);
   update_and_add(rng, 50, 30, 1'900'000'000'000'000);  // ids out of insertion order
-  for (const uint32_t run_rows : {200u, 1501u, 1u << 20}) {
-    SCOPED_TRACE(run_rows);
-    fs::remove_all(snapshots());
-    index::IndexReader reader(index::open_snapshot(*store_, snapshots(), run_rows));
-    EXPECT_EQ(reader.snapshot()->parts.size(), 1u);
-    ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 15));
-    index::IndexReader reloaded(index::open_snapshot(*store_, snapshots(), run_rows));
-    EXPECT_EQ(reloaded.snapshot()->parts[0].segment->rows, reader.snapshot()->rows);
-    EXPECT_EQ(std::distance(fs::directory_iterator(snapshots()), fs::directory_iterator()), 1)
-        << "only base.seg is left";
-  }
-  index::IndexReader in_memory(index::open_snapshot(*store_, "", 300));
+  index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
+  EXPECT_EQ(reader.snapshot()->parts.size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 15));
+  index::IndexReader reloaded(index::open_snapshot(*store_, snapshots()));
+  EXPECT_EQ(reloaded.snapshot()->parts[0].segment->rows, reader.snapshot()->rows);
+  EXPECT_EQ(std::distance(fs::directory_iterator(snapshots()), fs::directory_iterator()), 1)
+      << "only base.seg is left";
+  index::IndexReader in_memory(index::open_snapshot(*store_, ""));
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(in_memory, rng, 15));
+}
+
+// Every section of a segment built in batches on two cores equals the one built row by row.
+TEST_F(PersistedBase, BatchesOnTwoCoresBuildTheSameSegmentAsRowByRow) {
+  std::vector<Contact> contacts;
+  store_->scan(0, [&](Contact&& c) { contacts.push_back(std::move(c)); });
+  ASSERT_GT(contacts.size(), 1000u);
+  index::SegmentBuilder by_row, by_batch;
+  for (const Contact& c : contacts) by_row.add(c);
+  for (size_t i = 0; i < contacts.size(); i += 97) {
+    const size_t end = std::min(contacts.size(), i + 97);
+    by_batch.add_batch(std::vector<Contact>(contacts.begin() + static_cast<std::ptrdiff_t>(i),
+                                            contacts.begin() + static_cast<std::ptrdiff_t>(end)));
+  }
+  EXPECT_EQ(by_batch.rows(), contacts.size());
+  const auto a = by_row.finish("", {1, 1, 0});
+  const auto b = by_batch.finish((dir_ / "batched.seg").string(), {1, 1, 0});
+  auto same = [](auto x, auto y) { return std::equal(x.begin(), x.end(), y.begin(), y.end()); };
+  auto same_dict = [&](const index::Dictionary& x, const index::Dictionary& y) {
+    return x.values.bytes() == y.values.bytes() && same(x.values.offsets(), y.values.offsets()) &&
+           x.folded.bytes() == y.folded.bytes() && same(x.by_rank, y.by_rank) &&
+           same(x.rank, y.rank) && same(x.first_row, y.first_row) &&
+           same(x.row_count, y.row_count) && same(x.trigrams.keys, y.trigrams.keys) &&
+           same(x.trigrams.postings, y.trigrams.postings);
+  };
+  EXPECT_TRUE(same(a->ids, b->ids));
+  EXPECT_TRUE(same(a->created_at_us, b->created_at_us));
+  EXPECT_TRUE(same(a->updated_at_us, b->updated_at_us));
+  EXPECT_TRUE(same(a->created_order, b->created_order));
+  for (size_t k = 0; k < a->sort_orders.size(); ++k) {
+    EXPECT_TRUE(same(a->sort_orders[k], b->sort_orders[k])) << "sort key " << k;
+  }
+  for (size_t f = 0; f < a->numbers.size(); ++f) EXPECT_TRUE(same(a->numbers[f], b->numbers[f]));
+  for (size_t f = 0; f < a->text.size(); ++f) {
+    EXPECT_TRUE(same(a->text[f].codes, b->text[f].codes)) << "field " << f;
+    EXPECT_TRUE(same_dict(a->text[f].dict, b->text[f].dict)) << "field " << f;
+  }
+  for (auto column : {&index::Segment::meta_data, &index::Segment::company_address,
+                      &index::Segment::contact_address}) {
+    EXPECT_TRUE(same(((*a).*column).codes, ((*b).*column).codes));
+    EXPECT_TRUE(same_dict(((*a).*column).dict, ((*b).*column).dict));
+  }
+  EXPECT_TRUE(same(a->keyword_list.row_start, b->keyword_list.row_start));
+  EXPECT_TRUE(same(a->keyword_list.codes, b->keyword_list.codes));
+  EXPECT_TRUE(same_dict(a->keyword_list.dict, b->keyword_list.dict));
+  // A folded copy is kept exactly for the fields where some value is not its own folded form.
+  size_t aliased = 0;
+  for (size_t f = 0; f < a->text.size(); ++f) {
+    const index::Dictionary& d = a->text[f].dict;
+    bool all_folded = true;
+    for (uint32_t c = 0; c < d.size(); ++c) all_folded = all_folded && text::fold(d.values.get(c)) == d.values.get(c);
+    EXPECT_EQ(d.folded.bytes().data() == d.values.bytes().data(), all_folded) << "field " << f;
+    aliased += all_folded;
+  }
+  EXPECT_GT(aliased, 0u);
+  EXPECT_LT(aliased, a->text.size());
 }
 
 TEST_F(PersistedBase, DeltasArePersistedAndStackedAtTheNextStart) {

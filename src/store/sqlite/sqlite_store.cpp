@@ -192,8 +192,8 @@ void SqliteStore::scan(uint64_t since_version, const std::function<void(Contact&
                                      ",created_at,updated_at FROM contacts WHERE version > ? "
                                      "ORDER BY id");
   st.bind(1, static_cast<int64_t>(since_version));
+  Contact c;  // reused: its strings keep their memory unless `fn` moves them out
   while (st.step()) {
-    Contact c;
     int col = 0;
     c.id = st.column_int(col++);
     for (auto& v : c.values.text) v = st.column_text(col++);

@@ -1,0 +1,96 @@
+// A growable array of trivially copyable values for the index builders' large columns.
+// Unlike std::vector it grows with mremap (the pages move, the bytes are not copied) and asks
+// for transparent huge pages, so that filling gigabytes costs few page faults and TLB misses.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace contacts::index {
+
+template <class T>
+class PodBuffer {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  PodBuffer() = default;
+  ~PodBuffer() { release(); }
+  PodBuffer(PodBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
+        capacity_(std::exchange(o.capacity_, 0)) {}
+  PodBuffer& operator=(PodBuffer&& o) noexcept {
+    if (this != &o) {
+      release();
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+      capacity_ = std::exchange(o.capacity_, 0);
+    }
+    return *this;
+  }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T& back() { return data_[size_ - 1]; }
+  const T& back() const { return data_[size_ - 1]; }
+  std::span<const T> span() const { return {data_, size_}; }
+  operator std::span<const T>() const { return span(); }  // NOLINT: a view, like vector's
+
+  void push_back(T v) {
+    if (size_ == capacity_) reserve(size_ + 1);
+    data_[size_++] = v;
+  }
+  void append(const T* values, size_t n) {
+    if (n > capacity_ - size_) reserve(size_ + n);
+    if (n > 0) std::memcpy(data_ + size_, values, n * sizeof(T));
+    size_ += n;
+  }
+  // Sets the size to `n`, new values zero (fresh pages are zero; reused ones are cleared).
+  void resize_zeroed(size_t n) {
+    reserve(n);
+    if (n > size_) std::memset(static_cast<void*>(data_ + size_), 0, (n - size_) * sizeof(T));
+    size_ = n;
+  }
+  // Room for at least `n` values; grows by half again at least.
+  void reserve(size_t n) {
+    if (n <= capacity_) return;
+    size_t bytes = std::max(n, capacity_ + capacity_ / 2) * sizeof(T);
+    bytes = std::max<size_t>((bytes + kPage - 1) & ~(kPage - 1), kPage);
+    void* p = data_ == nullptr
+                  ? ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                  : ::mremap(data_, capacity_ * sizeof(T), bytes, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    if (bytes >= kHugePage) ::madvise(p, bytes, MADV_HUGEPAGE);
+    data_ = static_cast<T*>(p);
+    capacity_ = bytes / sizeof(T);
+  }
+  // Frees the memory.
+  void release() {
+    if (data_ != nullptr) ::munmap(data_, capacity_ * sizeof(T));
+    data_ = nullptr;
+    size_ = capacity_ = 0;
+  }
+
+ private:
+  static constexpr size_t kPage = 4096, kHugePage = 2 << 20;
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+// Bytes, appended as strings.
+inline void append(PodBuffer<char>& out, std::string_view s) { out.append(s.data(), s.size()); }
+
+}  // namespace contacts::index
