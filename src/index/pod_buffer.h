@@ -57,6 +57,12 @@ class PodBuffer {
     if (n > 0) std::memcpy(data_ + size_, values, n * sizeof(T));
     size_ += n;
   }
+  // Adds `n` values left for the caller to write; returns the first.
+  T* extend(size_t n) {
+    if (n > capacity_ - size_) reserve(size_ + n);
+    size_ += n;
+    return data_ + size_ - n;
+  }
   // Sets the size to `n`, new values zero (fresh pages are zero; reused ones are cleared).
   void resize_zeroed(size_t n) {
     reserve(n);

@@ -35,15 +35,6 @@ bool needs_order(TextField f) {
   }
 }
 
-void join_non_empty(std::string& out, std::initializer_list<std::string_view> parts) {
-  out.clear();
-  for (std::string_view p : parts) {
-    if (p.empty()) continue;
-    if (!out.empty()) out.append(", ");
-    out.append(p);
-  }
-}
-
 // Section of the sort order of key k: kSortOrders + k.
 constexpr uint32_t kSortOrders = 0x800;
 
@@ -129,6 +120,9 @@ constexpr bool on_helper(uint32_t work) {
     case static_cast<uint32_t>(TextField::last_name):
     case static_cast<uint32_t>(TextField::keywords):
     case static_cast<uint32_t>(TextField::website):
+    case static_cast<uint32_t>(TextField::company_linkedin_url):
+    case static_cast<uint32_t>(TextField::facebook_url):
+    case static_cast<uint32_t>(TextField::twitter_url):
     case kContactAddressColumn:
     case kCompanyAddressColumn:
     case kMetaColumn:
@@ -148,7 +142,14 @@ struct SegmentBuilder::Columns {
   PodBuffer<uint32_t> meta_codes, company_address_codes, contact_address_codes;
   DictionaryBuilder meta{/*distinct=*/false}, company_address, contact_address, keywords;
   PodBuffer<uint32_t> keyword_start, keyword_codes;
-  std::string company_scratch, contact_scratch;
+  // What a thread's work on a batch's column hands to DictionaryBuilder::add_many: one set
+  // for the caller's thread, one for the helper's.
+  struct Scratch {
+    std::vector<std::string_view> values;
+    std::vector<uint32_t> rows;
+    std::vector<std::string> joined;  // the addresses
+  };
+  std::array<Scratch, 2> scratch;
   std::vector<Contact> batch;  // add_batch's, until the helper is done with it
   WorkerThread helper;
 
@@ -158,41 +159,65 @@ struct SegmentBuilder::Columns {
 
 void SegmentBuilder::Columns::add(uint32_t work, std::span<const Contact> batch,
                                   uint32_t first) {
-  uint32_t row = first;
+  Scratch& x = scratch[on_helper(work)];
+  x.values.clear();
+  x.rows.clear();
+  // Adds x.values (of rows x.rows, or first, first + 1, ... when empty) to `dict`.
+  auto add_values = [&](DictionaryBuilder& dict, PodBuffer<uint32_t>& out) {
+    if (x.rows.empty()) {
+      for (uint32_t i = 0; i < x.values.size(); ++i) x.rows.push_back(first + i);
+    }
+    dict.add_many(x.values, x.rows.data(), out.extend(x.values.size()));
+  };
+  // The addresses joined from `parts` of each contact.
+  auto add_joined = [&](DictionaryBuilder& dict, PodBuffer<uint32_t>& out,
+                        std::initializer_list<TextField> parts) {
+    x.joined.resize(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      std::string& joined = x.joined[i];
+      joined.clear();
+      for (TextField f : parts) {
+        const std::string& p = batch[i].values[f];
+        if (p.empty()) continue;
+        if (!joined.empty()) joined.append(", ");
+        joined.append(p);
+      }
+      x.values.push_back(joined);
+    }
+    add_values(dict, out);
+  };
   if (work < kTextFieldCount) {
-    PodBuffer<uint32_t>& out = codes[work];
-    DictionaryBuilder& dict = dicts[work];
-    for (const Contact& c : batch) out.push_back(dict.add(c.values.text[work], row++));
+    for (const Contact& c : batch) x.values.push_back(c.values.text[work]);
+    add_values(dicts[work], codes[work]);
     return;
   }
   switch (work) {
     case kMetaColumn:
-      for (const Contact& c : batch) meta_codes.push_back(meta.add(c.values.meta_data_json, row++));
+      for (const Contact& c : batch) x.values.push_back(c.values.meta_data_json);
+      add_values(meta, meta_codes);
       return;
     case kCompanyAddressColumn:
-      for (const Contact& c : batch) {
-        const ContactValues& v = c.values;
-        join_non_empty(company_scratch, {v[TextField::company_address], v[TextField::company_city],
-                                         v[TextField::company_state], v[TextField::company_country]});
-        company_address_codes.push_back(company_address.add(company_scratch, row++));
-      }
+      add_joined(company_address, company_address_codes,
+                 {TextField::company_address, TextField::company_city, TextField::company_state,
+                  TextField::company_country});
       return;
     case kContactAddressColumn:
-      for (const Contact& c : batch) {
-        const ContactValues& v = c.values;
-        join_non_empty(contact_scratch, {v[TextField::city], v[TextField::state], v[TextField::country]});
-        contact_address_codes.push_back(contact_address.add(contact_scratch, row++));
-      }
+      add_joined(contact_address, contact_address_codes,
+                 {TextField::city, TextField::state, TextField::country});
       return;
-    case kKeywordListColumn:
+    case kKeywordListColumn: {
+      uint32_t row = first;
       for (const Contact& c : batch) {
-        keyword_start.push_back(static_cast<uint32_t>(keyword_codes.size()));
+        keyword_start.push_back(static_cast<uint32_t>(keyword_codes.size() + x.values.size()));
         for (std::string_view k : text::split_trimmed(c.values[TextField::keywords], ',')) {
-          keyword_codes.push_back(keywords.add(k, row));
+          x.values.push_back(k);
+          x.rows.push_back(row);
         }
         ++row;
       }
+      if (!x.values.empty()) add_values(keywords, keyword_codes);
       return;
+    }
     default:  // kFixedWork
       for (const Contact& c : batch) {
         ids.push_back(c.id);
