@@ -68,15 +68,28 @@ std::vector<uint32_t> order_by_rank(std::span<const uint32_t> codes,
   return order;
 }
 
-// Rows by (value, row); null values (kNullNumber) last, in row order.
+// Rows by (value, row); null values (kNullNumber) last, in row order. Sorts (key, row) pairs
+// where the key maps values to unsigned order, nulls (INT64_MIN, never a value) to the top:
+// no indirection through `values` while sorting.
 std::vector<uint32_t> order_by_number(std::span<const int64_t> values) {
-  std::vector<uint32_t> order(values.size());
-  for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    const int64_t x = values[a], y = values[b];
-    if (x == kNullNumber || y == kNullNumber) return x != kNullNumber && y == kNullNumber;
-    return x < y;
+  struct Entry {
+    uint64_t key;
+    uint32_t row;
+  };
+  PodBuffer<Entry> entries;
+  Entry* e = entries.extend(values.size());
+  for (uint32_t r = 0; r < values.size(); ++r) {
+    const int64_t v = values[r];
+    // INT64_MIN + 1 .. INT64_MAX -> 0 .. UINT64_MAX - 1; null -> UINT64_MAX.
+    e[r] = {v == kNullNumber ? UINT64_MAX
+                             : (static_cast<uint64_t>(v) ^ (uint64_t{1} << 63)) - 1,
+            r};
+  }
+  std::sort(e, e + values.size(), [](const Entry& a, const Entry& b) {
+    return a.key != b.key ? a.key < b.key : a.row < b.row;
   });
+  std::vector<uint32_t> order(values.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = e[i].row;
   return order;
 }
 
@@ -131,6 +144,28 @@ constexpr bool on_helper(uint32_t work) {
     default:
       return false;
   }
+}
+
+// Jobs of SegmentBuilder::finish: the column works below kFixedWork, then kFixedWork (ids,
+// created_at and its order), kFixedWork + 1 (updated_at), kFixedWork + 2 + f (number f).
+constexpr size_t kWriteJobCount = kFixedWork + 2 + kNumberFieldCount;
+
+// The order in which the two threads take finish's jobs: the longest first (the largest
+// dictionaries to sort), so that neither thread is left with a long job at the end.
+std::array<size_t, kWriteJobCount> write_schedule() {
+  constexpr TextField kFirst[] = {TextField::email, TextField::person_linkedin_url};
+  std::array<size_t, kWriteJobCount> order{};
+  size_t n = 0;
+  for (TextField f : kFirst) order[n++] = static_cast<size_t>(f);
+  order[n++] = kCompanyAddressColumn;
+  order[n++] = kContactAddressColumn;
+  for (size_t j = 0; j < kWriteJobCount; ++j) {
+    if (std::find(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), j) ==
+        order.begin() + static_cast<std::ptrdiff_t>(n)) {
+      order[n++] = j;
+    }
+  }
+  return order;
 }
 
 struct SegmentBuilder::Columns {
@@ -302,25 +337,24 @@ std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
         put(section_id(kKeywordListColumn, ColumnPart::codes), s.keyword_codes);
         s.keywords.write(out, kKeywordListColumn, true);
         return;
-      default: {  // kFixedWork
-        std::vector<uint32_t> order(s.rows);
-        for (uint32_t r = 0; r < s.rows; ++r) order[r] = r;
-        std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-          return s.created_at_us[a] < s.created_at_us[b];
-        });
-        put(kCreatedOrder, order);
+      case kFixedWork:
+        out.add(kCreatedOrder, order_by_number(s.created_at_us));
         put(kIds, s.ids);
         put(kCreatedAt, s.created_at_us);
+        return;
+      case kFixedWork + 1:
         add_number_order(out, SortColumn::Kind::updated_at, 0, s.updated_at_us);
         put(kUpdatedAt, s.updated_at_us);
-        for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
-          add_number_order(out, SortColumn::Kind::number, f, s.numbers[f]);
-          put(kNumbers + f, s.numbers[f]);
-        }
+        return;
+      default: {  // a number field
+        const uint32_t f = static_cast<uint32_t>(work - kFixedWork - 2);
+        add_number_order(out, SortColumn::Kind::number, f, s.numbers[f]);
+        put(kNumbers + f, s.numbers[f]);
       }
     }
   };
-  run_on_both(s.helper, kWorkCount, write);
+  const auto schedule = write_schedule();
+  run_on_both(s.helper, schedule.size(), [&](size_t i) { write(schedule[i]); });
   SegmentIdentity id = identity;
   id.rows = s.rows;
   taken.reset();
@@ -428,11 +462,7 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
   {
     const std::vector<int64_t> created =
         gather(kCreatedAt, [](const Segment& s) { return s.created_at_us; });
-    std::vector<uint32_t> order(rows.size());
-    for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](uint32_t a, uint32_t b) { return created[a] < created[b]; });
-    out.add(kCreatedOrder, order);
+    out.add(kCreatedOrder, order_by_number(created));
     out.add(kCreatedAt, created);
   }
   out.add(kIds, gather(kIds, [](const Segment& s) { return s.ids; }));

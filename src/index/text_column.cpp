@@ -38,6 +38,55 @@ uint32_t hash_bytes(std::string_view s) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
+// A code with 8 bytes of its value, as a big-endian number: comparing keys compares those
+// bytes (unsigned, zero-padded past the end: values hold no NUL).
+struct Keyed {
+  uint64_t prefix;
+  uint32_t code;
+};
+
+uint64_t bytes_at(std::string_view v, size_t depth) {
+  unsigned char head[8] = {};
+  if (depth < v.size()) std::memcpy(head, v.data() + depth, std::min<size_t>(v.size() - depth, 8));
+  uint64_t prefix = 0;
+  for (unsigned char b : head) prefix = prefix << 8 | b;
+  return prefix;
+}
+
+// Sorts `keyed` (distinct values) by value from byte `depth` on, in code-point order: by 8
+// bytes at a time, each run of equal bytes refined with the next 8 (a multikey sort). Each
+// value is read once per level it ties at, never compared whole against another: sorting
+// 10M e-mail addresses, many alike in their first 8 bytes, stays a sort of numbers.
+template <class ValueOf>
+void sort_by_value(std::span<Keyed> keyed, size_t depth, const ValueOf& value_of) {
+  for (Keyed& k : keyed) k.prefix = bytes_at(value_of(k.code), depth);
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+    return a.prefix != b.prefix ? a.prefix < b.prefix : a.code < b.code;
+  });
+  for (size_t i = 0; i < keyed.size();) {
+    size_t j = i + 1;
+    while (j < keyed.size() && keyed[j].prefix == keyed[i].prefix) ++j;
+    // Equal 8 bytes ending in a zero: the values ended there, equal (a plain dictionary's
+    // duplicates): left in code order.
+    if (j - i > 1 && (keyed[i].prefix & 0xFF) != 0) {
+      sort_by_value(keyed.subspan(i, j - i), depth + 8, value_of);
+    }
+    i = j;
+  }
+}
+
+// Appends text::fold(v): ASCII values (most) lower-cased in place, without a string.
+void append_folded(PodBuffer<char>& out, std::string_view v) {
+  const bool ascii =
+      std::all_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+  if (!ascii) {
+    append(out, text::fold(v));
+    return;
+  }
+  char* to = out.extend(v.size());
+  for (char ch : v) *to++ = ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+}
+
 }  // namespace
 
 DictionaryBuilder::DictionaryBuilder(bool distinct) : distinct_(distinct) {
@@ -109,7 +158,8 @@ void DictionaryBuilder::add_many(std::span<const std::string_view> values, const
   uint32_t* hashes = hash_scratch_.data();
   for (size_t i = 0; i < n; ++i) hashes[i] = hash_bytes(values[i]);
   // Three steps ahead of the value being added: its slot is fetched 16 values ahead; 8 ahead,
-  // a slot holding its hash has that code's offset fetched; 4 ahead, that value's bytes.
+  // a slot holding its hash has that code's offset fetched; 4 ahead, that value's bytes and
+  // row counts.
   // Prefetches are hints: the table may grow meanwhile, the lookup itself decides.
   constexpr size_t kSlotAhead = 16, kOffsetAhead = 8, kBytesAhead = 4;
   auto candidate = [&](size_t j) -> int64_t {
@@ -127,7 +177,11 @@ void DictionaryBuilder::add_many(std::span<const std::string_view> values, const
     }
     if (i + kBytesAhead < n) {
       if (const int64_t code = candidate(i + kBytesAhead); code >= 0) {
-        __builtin_prefetch(bytes_.data() + offsets_[static_cast<size_t>(code)]);
+        const char* value = bytes_.data() + offsets_[static_cast<size_t>(code)];
+        __builtin_prefetch(value);
+        if (values[i + kBytesAhead].size() > 48) __builtin_prefetch(value + 64);
+        __builtin_prefetch(&first_row_[static_cast<size_t>(code)]);
+        __builtin_prefetch(&row_count_[static_cast<size_t>(code)]);
       }
     }
     codes[i] = find_or_add(values[i], hashes[i], rows[i]);
@@ -143,12 +197,18 @@ std::vector<uint32_t> DictionaryBuilder::write(SegmentWriter& out, uint32_t colu
   // Folded forms, kept only when some value differs from its own.
   PodBuffer<char> folded;
   PodBuffer<uint64_t> folded_offsets;
-  if (distinct_) {
+  // A value is its own folded form when it is ASCII without capitals: when all are, one pass
+  // over the bytes says so.
+  const bool all_folded = std::none_of(bytes.begin(), bytes.end(), [](char ch) {
+    const auto b = static_cast<unsigned char>(ch);
+    return b >= 0x80 || (b >= 'A' && b <= 'Z');
+  });
+  if (distinct_ && !all_folded) {
     folded.reserve(bytes_.size());
     folded_offsets.reserve(offsets_.size());
     folded_offsets.push_back(0);
     for (uint32_t c = 0; c < n; ++c) {
-      append(folded, text::fold(entry(c)));
+      append_folded(folded, entry(c));
       folded.push_back('\0');
       folded_offsets.push_back(folded.size());
     }
@@ -176,27 +236,12 @@ std::vector<uint32_t> DictionaryBuilder::write(SegmentWriter& out, uint32_t colu
   }
   std::vector<uint32_t> by_rank, rank;
   if (with_order) {
-    // Sorted by the first 8 bytes as a big-endian number (zero-padded: the same order as
-    // the bytes'), the values compared only where those tie: few cache misses.
-    struct Keyed {
-      uint64_t prefix;
-      uint32_t code;
-    };
     std::vector<Keyed> keyed(n);
-    for (uint32_t c = 0; c < n; ++c) {
-      const std::string_view v = entry(c);
-      unsigned char head[8] = {};
-      std::memcpy(head, v.data(), std::min<size_t>(v.size(), 8));
-      uint64_t prefix = 0;
-      for (unsigned char b : head) prefix = prefix << 8 | b;
-      keyed[c] = {prefix, c};
-    }
-    std::sort(keyed.begin(), keyed.end(), [&](const Keyed& a, const Keyed& b) {
-      if (a.prefix != b.prefix) return a.prefix < b.prefix;
-      return entry(a.code) < entry(b.code);
-    });
+    for (uint32_t c = 0; c < n; ++c) keyed[c] = {0, c};
+    sort_by_value(keyed, 0, [&](uint32_t code) { return entry(code); });
     by_rank.resize(n);
     for (uint32_t r = 0; r < n; ++r) by_rank[r] = keyed[r].code;
+    std::vector<Keyed>().swap(keyed);
     rank.resize(n);
     for (uint32_t r = 0; r < n; ++r) rank[by_rank[r]] = r;
   }

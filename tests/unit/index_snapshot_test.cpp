@@ -16,6 +16,7 @@
 #include "index/refresher.h"
 #include "index/row_matcher.h"
 #include "index/snapshot_files.h"
+#include "index/text_column.h"
 #include "ingest/cli_import.h"
 #include "ingest/csv_import.h"
 #include "ingest/generator.h"
@@ -509,3 +510,44 @@ TEST_F(IncrementalIndex, ManySmallDeltasAreMergedIntoOne) {
 }
 
 }  // namespace
+
+// The dictionary's value order is code-point order (unsigned bytes) however long the prefixes
+// values share (the sort refines ties 8 bytes at a time), and its folded copy is kept exactly
+// when some value differs from its folded form.
+TEST(DictionaryBuilderOrder, ValuesAlikeInLongPrefixesAreInCodePointOrder) {
+  std::mt19937 rng(7);
+  std::vector<std::string> values;
+  const std::string stems[] = {"", "a", "michael.johnson", "michael.johnson.ltd@example.com",
+                               "\xc3\xa9lan", "zo\xc3\xab", std::string(40, 'x')};
+  for (int i = 0; i < 3000; ++i) {
+    std::string v = stems[rng() % std::size(stems)];
+    const int extra = static_cast<int>(rng() % 20);
+    for (int k = 0; k < extra; ++k) v.push_back("ab.z@\x7f\xc3\xa9"[rng() % 8]);
+    if (!v.empty()) values.push_back(v);
+  }
+  for (const bool with_capital : {false, true}) {
+    if (with_capital) values.push_back("Michael");
+    index::DictionaryBuilder builder;
+    for (uint32_t row = 0; row < values.size(); ++row) builder.add(values[row], row);
+    index::SegmentWriter out("");
+    builder.write(out, 0, /*with_order=*/true, /*with_trigrams=*/true);
+    out.add(index::section_id(0, index::ColumnPart::codes), std::vector<uint32_t>{});
+    const auto bytes = out.finish({1, 1, 0});
+    const index::Dictionary d = index::load_dictionary(*bytes, 0);
+    std::vector<std::string> expected(values.begin(), values.end());
+    expected.push_back("");
+    std::sort(expected.begin(), expected.end());
+    expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+    ASSERT_EQ(d.size(), expected.size());
+    for (uint32_t r = 0; r < d.size(); ++r) {
+      ASSERT_EQ(d.values.get(d.by_rank[r]), expected[r]) << "rank " << r;
+      ASSERT_EQ(d.rank[d.by_rank[r]], r);
+    }
+    // Without a capital every value here is its own folded form (é, ë are lower case):
+    // the folded copy is the values themselves.
+    EXPECT_EQ(d.folded.bytes().data() == d.values.bytes().data(), !with_capital);
+    for (uint32_t c = 0; c < d.size(); ++c) {
+      ASSERT_EQ(d.folded.get(c), text::fold(d.values.get(c)));
+    }
+  }
+}
