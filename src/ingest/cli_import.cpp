@@ -12,7 +12,7 @@ namespace contacts::ingest {
 
 void StoreSink::commit(std::span<const ContactValues> rows, const ImportCounters&) {
   if (rows.empty()) return;
-  const UpsertCounts c = store_.upsert_batch(rows, timeutil::now_us());
+  const UpsertCounts c = bulk_->upsert_batch(rows, timeutil::now_us());
   inserted_ += c.inserted;
   updated_ += c.updated;
 }
@@ -51,6 +51,7 @@ ImportResult import_file(Store& store, const std::string& path, const std::strin
     };
   }
   ImportResult result = import_csv(path, sink, options);
+  sink.finish();
   if (tty) std::fprintf(stderr, "\n");
   if (print_summary) {
     const double secs = elapsed();

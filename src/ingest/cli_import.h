@@ -1,6 +1,7 @@
 // `contacts-api import FILE`: the CSV import into a Store, with a terminal progress bar.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "ingest/csv_import.h"
@@ -12,13 +13,15 @@ namespace contacts::ingest {
 // that is interrupted is simply run again (the upsert makes that safe).
 class StoreSink final : public BatchSink {
  public:
-  explicit StoreSink(Store& store) : store_(store) {}
+  explicit StoreSink(Store& store) : bulk_(store.begin_bulk_import()) {}
   void commit(std::span<const ContactValues> rows, const ImportCounters& after) override;
+  // After the last batch: the store's indexes are whole again.
+  void finish() { bulk_->finish(); }
   uint64_t inserted() const { return inserted_; }
   uint64_t updated() const { return updated_; }
 
  private:
-  Store& store_;
+  std::unique_ptr<BulkImport> bulk_;
   uint64_t inserted_ = 0;
   uint64_t updated_ = 0;
 };

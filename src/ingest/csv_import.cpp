@@ -1,5 +1,6 @@
 #include "ingest/csv_import.h"
 
+#include <array>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "ingest/header_mapping.h"
 #include "ingest/row_validation.h"
 #include "util/text.h"
+#include "util/worker_thread.h"
 
 namespace contacts::ingest {
 namespace {
@@ -32,7 +34,7 @@ class ImportRun {
         options_(options),
         batch_size_(options.batch_size == 0 ? 1 : options.batch_size),
         counters_(options.resume_from),
-        committed_(options.resume_from) {}
+        handed_(options.resume_from) {}
 
   ImportResult run() {
     ImportResult result;
@@ -72,7 +74,6 @@ class ImportRun {
 
   void import_rows() {
     uint64_t to_skip = options_.resume_from.total_rows;
-    batch_.reserve(batch_size_);
     while (reader_.next(fields_)) {
       if (is_blank(fields_)) continue;
       if (to_skip > 0) {
@@ -85,29 +86,45 @@ class ImportRun {
   }
 
   void import_row() {
-    RowVerdict verdict = validate_row(header_, fields_);
+    std::vector<ContactValues>& batch = batches_[filling_];
+    if (filled_ == batch.size()) batch.emplace_back();
+    ContactValues& row = batch[filled_];
+    std::string error = validate_row_into(header_, fields_, row);
     ++counters_.total_rows;
-    if (verdict.ok()) {
+    if (error.empty()) {
       ++counters_.success;
-      batch_.push_back(std::move(verdict.values));
-      if (batch_.size() >= batch_size_) commit();
+      if (++filled_ >= batch_size_) commit();
     } else {
       ++counters_.errors;
-      errors_->append(fields_, verdict.error);
+      errors_->append(fields_, error);
     }
   }
 
-  // Commits the rows and counters not committed yet, if any.
+  // Commits the rows and counters not handed to the sink yet, if any, and waits for it.
   void commit_pending() {
-    if (!batch_.empty() || counters_.total_rows != committed_.total_rows) commit();
+    if (filled_ > 0 || counters_.total_rows != handed_.total_rows) commit();
+    finish_commit();
   }
 
+  // Hands the batch being filled to the writer thread, which commits it while this thread
+  // parses the next one (after waiting for the commit before: one batch in flight).
   void commit() {
     if (errors_) counters_.errors_file_bytes = errors_->checkpoint();
-    sink_.commit(batch_, counters_);
-    committed_ = counters_;
-    batch_.clear();
-    if (options_.on_progress) options_.on_progress(counters_, reader_.bytes_read());
+    finish_commit();
+    const std::span<const ContactValues> rows(batches_[filling_].data(), filled_);
+    handed_ = counters_;
+    writer_.post([this, rows, after = counters_] { sink_.commit(rows, after); });
+    in_flight_ = true;
+    filling_ ^= 1;
+    filled_ = 0;
+  }
+
+  // Waits for the batch in flight, if any (rethrowing what the sink threw), and reports it.
+  void finish_commit() {
+    if (!in_flight_) return;
+    in_flight_ = false;
+    writer_.wait();
+    if (options_.on_progress) options_.on_progress(handed_, reader_.bytes_read());
   }
 
   CsvRecordReader reader_;
@@ -115,12 +132,18 @@ class ImportRun {
   const ImportOptions& options_;
   const size_t batch_size_;
   ImportCounters counters_;
-  ImportCounters committed_;
   HeaderMapping header_;
   std::optional<ErrorsFile> errors_;
   std::vector<std::string_view> fields_;
-  std::vector<ContactValues> batch_;
   std::string failure_;
+  // Two batches: one filled here, one committed by writer_. Their rows keep their strings'
+  // memory from batch to batch.
+  std::array<std::vector<ContactValues>, 2> batches_;
+  size_t filling_ = 0;  // which batch is being filled
+  size_t filled_ = 0;   // its rows so far
+  ImportCounters handed_;  // the counters handed to the sink with the last batch
+  bool in_flight_ = false;
+  WorkerThread writer_;  // last: joined before the batches it reads are destroyed
 };
 
 }  // namespace

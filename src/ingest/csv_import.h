@@ -30,7 +30,7 @@ class BatchSink {
 };
 
 struct ImportOptions {
-  size_t batch_size = 5000;
+  size_t batch_size = 20000;
   std::string errors_path;     // errors CSV; created only when a row fails
   ImportCounters resume_from;  // zero for a fresh import; the last committed counters to resume
   // Called after each commit with the counters so far and the bytes of input read.

@@ -33,7 +33,7 @@ class JobSink final : public BatchSink {
   // `job` has the counters the import resumes from.
   JobSink(Store& store, const ImportJob& job, std::string worker, const std::atomic<bool>& stop,
           const std::atomic<bool>& lease_lost)
-      : store_(store), stop_(stop), lease_lost_(lease_lost) {
+      : bulk_(store.begin_bulk_import()), stop_(stop), lease_lost_(lease_lost) {
     checkpoint_.job_id = job.id;
     checkpoint_.worker = std::move(worker);
     checkpoint_.success_count = job.success_count;
@@ -49,7 +49,7 @@ class JobSink final : public BatchSink {
     checkpoint_.error_count = after.errors;
     checkpoint_.errors_file_bytes = after.errors_file_bytes;
     try {
-      store_.upsert_batch(rows, timeutil::now_us(), &checkpoint_);
+      bulk_->upsert_batch(rows, timeutil::now_us(), &checkpoint_);
     } catch (const LeaseLostError&) {
       throw JobInterrupted{};
     }
@@ -58,8 +58,11 @@ class JobSink final : public BatchSink {
     imported.with({"error"}).inc(after.errors - errors_before);
   }
 
+  // After the last batch: the store's indexes are whole again.
+  void finish() { bulk_->finish(); }
+
  private:
-  Store& store_;
+  std::unique_ptr<BulkImport> bulk_;
   const std::atomic<bool>& stop_;
   const std::atomic<bool>& lease_lost_;
   JobCheckpoint checkpoint_;
@@ -178,6 +181,7 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
       Heartbeat heartbeat(store_, job.id, worker, options_.lease_seconds, lease_lost);
       JobSink sink(store_, job, worker, stop_flag_, lease_lost);
       result = import_csv(job.upload_file_path, sink, options);
+      sink.finish();
     }
     if (result.failed) {
       store_.finish_job(job.id, worker, "failed", result.failure_reason, "", timeutil::now_us());

@@ -53,7 +53,11 @@ std::string convert_value(const HeaderMapping& header, size_t column, std::strin
     const auto date = text_fields()[target.index].field == TextField::last_raised_at
                           ? normalise_date(value)
                           : std::nullopt;
-    out.text[target.index] = date ? *date : std::string(value);
+    if (date) {
+      out.text[target.index] = *date;
+    } else {
+      out.text[target.index].assign(value);
+    }
   }
   return {};
 }
@@ -62,7 +66,8 @@ std::string convert_value(const HeaderMapping& header, size_t column, std::strin
 // header name repeats, its first non-empty value is kept.
 void write_meta_data(const HeaderMapping& header, std::span<const std::string_view> values,
                      std::string& out) {
-  std::vector<size_t> written;
+  thread_local std::vector<size_t> written;  // reused across rows
+  written.clear();
   for (size_t column = 0; column < values.size(); ++column) {
     if (header.columns[column].kind != ColumnKind::meta || values[column].empty()) continue;
     const std::string& name = header.names[column];
@@ -92,32 +97,36 @@ std::string check_identity(const ContactValues& values) {
 
 }  // namespace
 
-RowVerdict validate_row(const HeaderMapping& header, std::span<const std::string_view> fields) {
-  RowVerdict verdict;
+std::string validate_row_into(const HeaderMapping& header,
+                              std::span<const std::string_view> fields, ContactValues& out) {
   if (fields.size() != header.columns.size()) {
-    verdict.error = "Expected " + std::to_string(header.columns.size()) + " fields, found " +
-                    std::to_string(fields.size()) + ".";
-    return verdict;
+    return "Expected " + std::to_string(header.columns.size()) + " fields, found " +
+           std::to_string(fields.size()) + ".";
   }
   for (const std::string_view field : fields) {
-    if (!text::is_valid_utf8(field)) {
-      verdict.error = "Row is not valid UTF-8.";
-      return verdict;
-    }
+    if (!text::is_valid_utf8(field)) return "Row is not valid UTF-8.";
     // Text in PostgreSQL cannot hold NUL; both stores refuse it the same way.
-    if (field.find('\0') != std::string_view::npos) {
-      verdict.error = "Row contains a NUL character.";
-      return verdict;
-    }
+    if (field.find('\0') != std::string_view::npos) return "Row contains a NUL character.";
   }
-  std::vector<std::string_view> values(fields.size());
+  for (std::string& t : out.text) t.clear();
+  for (auto& n : out.numbers) n.reset();
+  out.meta_data_json.assign("{}");
+  // Trimmed values, reused across rows of this thread.
+  thread_local std::vector<std::string_view> values;
+  values.resize(fields.size());
   for (size_t column = 0; column < fields.size(); ++column) {
     values[column] = text::trim(fields[column]);
-    verdict.error = convert_value(header, column, values[column], verdict.values);
-    if (!verdict.ok()) return verdict;
+    std::string error = convert_value(header, column, values[column], out);
+    if (!error.empty()) return error;
   }
-  verdict.error = check_identity(verdict.values);
-  if (verdict.ok()) write_meta_data(header, values, verdict.values.meta_data_json);
+  std::string error = check_identity(out);
+  if (error.empty()) write_meta_data(header, values, out.meta_data_json);
+  return error;
+}
+
+RowVerdict validate_row(const HeaderMapping& header, std::span<const std::string_view> fields) {
+  RowVerdict verdict;
+  verdict.error = validate_row_into(header, fields, verdict.values);
   return verdict;
 }
 

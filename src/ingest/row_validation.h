@@ -27,4 +27,10 @@ struct RowVerdict {
 // kMaxValueBytes, an invalid count, an implausible email, no first_name/last_name/email.
 RowVerdict validate_row(const HeaderMapping& header, std::span<const std::string_view> fields);
 
+// The same into `out`, whose strings keep their memory (an import reuses one ContactValues
+// per batch slot: no allocation per row). Returns the error, or "" when the row is valid;
+// `out` is meaningful only then.
+std::string validate_row_into(const HeaderMapping& header,
+                              std::span<const std::string_view> fields, ContactValues& out);
+
 }  // namespace contacts::ingest

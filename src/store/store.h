@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -92,6 +93,19 @@ struct UpsertCounts {
   uint64_t updated = 0;
 };
 
+// One large import's writes (a CLI import or a job), batch by batch: Store::upsert_batch's
+// contract, with room for the store to load faster while it lasts. Used from one thread.
+class BulkImport {
+ public:
+  virtual ~BulkImport() = default;
+  // As Store::upsert_batch.
+  virtual UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
+                                    const JobCheckpoint* checkpoint = nullptr) = 0;
+  // Called once the last batch is in: whatever the store set aside to load faster is restored
+  // (an import that stops before is restored by the store's next write or opening).
+  virtual void finish() {}
+};
+
 // Safe for concurrent use from several threads: writes are serialised inside the store.
 // Failures throw std::runtime_error with a message for logs (never shown to clients).
 class Store {
@@ -106,6 +120,11 @@ class Store {
   // taken over), nothing is written and LeaseLostError is thrown.
   virtual UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                                     const JobCheckpoint* checkpoint = nullptr) = 0;
+
+  // Starts a large import. By default its batches go to upsert_batch; the embedded store
+  // loads an empty table without its e-mail index (rows deduplicated by e-mail in memory) and
+  // builds the index at the end.
+  virtual std::unique_ptr<BulkImport> begin_bulk_import();
 
   // Calls `fn` for every contact with version > `since_version`, in id order.
   virtual void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const = 0;

@@ -441,11 +441,16 @@ TEST_F(IngestImport, ErrorsAfterTheLastBatchAreCommittedWithAnEmptyBatch) {
   EXPECT_EQ(r.counters.errors_file_bytes, fs::file_size(errors_));
 }
 
+// The file may already hold the errors of rows parsed while the batch was committed (they
+// are cut off on resume); the size committed ends at a row's end.
 TEST_F(IngestImport, EachCommitCarriesTheErrorsFileSizeOnDisk) {
   RecordingSink sink;
   sink.on_commit = [&](const ImportCounters& after) {
     const uint64_t on_disk = fs::exists(errors_) ? fs::file_size(errors_) : 0;
-    EXPECT_EQ(after.errors_file_bytes, on_disk);
+    EXPECT_GE(on_disk, after.errors_file_bytes);
+    if (after.errors_file_bytes > 0) {
+      EXPECT_EQ(read_file(errors_).substr(after.errors_file_bytes - 2, 2), "\r\n");
+    }
   };
   const ImportResult r = import("first_name,email\nA,\n,\nB,bad\nC,\n,\nD,\nE,\n", sink, 2);
   EXPECT_EQ(r.counters.total_rows, 7u);

@@ -197,7 +197,7 @@ TEST(SqliteWal, StaysBoundedAcrossManyBatches) {
   std::filesystem::remove_all(dir);
   uintmax_t largest = 0;
   {
-    SqliteStore store(dir.string());
+    SqliteStore store(dir.string(), {.wal_checkpoint_pages = 1000});  // 4 MB
     std::vector<ContactValues> batch(200);
     for (int b = 0; b < 300; ++b) {
       for (size_t i = 0; i < batch.size(); ++i) {

@@ -12,6 +12,13 @@ static std::runtime_error sqlite_error(sqlite3* db, std::string_view what) {
 }
 
 DbHandle open_database(const std::string& path, bool read_only) {
+  // Before SQLite initialises (the first open): no global memory statistics, whose mutex
+  // every allocation of every connection would take.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   sqlite3* raw = nullptr;
   const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX;

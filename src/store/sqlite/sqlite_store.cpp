@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include <xxhash.h>
+
 #include "util/text.h"
 #include "util/time.h"
 
@@ -82,22 +84,168 @@ std::string upsert_sql() {
   return sql;
 }
 
+std::string insert_sql() {
+  std::string sql = "INSERT INTO contacts(email_key," + column_list() +
+                    ",created_at,updated_at,version) VALUES(?";
+  for (size_t i = 0; i < kTextFieldCount + kNumberFieldCount + 1 + 3; ++i) sql += ",?";
+  return sql + ")";
+}
+
+std::string update_by_id_sql() {
+  std::string sql = "UPDATE contacts SET ";
+  int i = 1;
+  for (const auto& f : text_fields()) sql += std::string(f.name) + "=?" + std::to_string(i++) + ",";
+  for (const auto& f : number_fields()) sql += std::string(f.name) + "=?" + std::to_string(i++) + ",";
+  sql += "meta_data=?" + std::to_string(i) + ",updated_at=?" + std::to_string(i + 1) +
+         ",version=?" + std::to_string(i + 2) + " WHERE id=?" + std::to_string(i + 3);
+  return sql;
+}
+
+constexpr const char* kEmailIndexSql =
+    "CREATE UNIQUE INDEX IF NOT EXISTS contacts_email_key ON contacts(email_key) "
+    "WHERE email_key IS NOT NULL";
+
+// Binds a row's payload (text fields, numbers, meta_data) from parameter `i` on; returns the
+// next parameter.
+int bind_payload(sqlite::Statement& st, const ContactValues& row, int i) {
+  for (const auto& v : row.text) st.bind(i++, v);
+  for (const auto& v : row.numbers) {
+    if (v) st.bind(i++, *v); else st.bind_null(i++);
+  }
+  st.bind(i++, row.meta_data_json);
+  return i;
+}
+
 }  // namespace
 
 struct SqliteStore::WriteStatements {
   sqlite::Statement upsert;
+  sqlite::Statement insert;
+  sqlite::Statement update_by_id;
+  sqlite::Statement email_key_of;
   sqlite::Statement bump_version;
   sqlite::Statement read_version;
+  sqlite::Statement has_email_index;
   WriteStatements(sqlite3* db)
       : upsert(db, upsert_sql()),
+        insert(db, insert_sql()),
+        update_by_id(db, update_by_id_sql()),
+        email_key_of(db, "SELECT email_key FROM contacts WHERE id = ?"),
         bump_version(db, "UPDATE store_meta SET value = value + 1 WHERE key = 'data_version'"),
-        read_version(db, "SELECT value FROM store_meta WHERE key = 'data_version'") {}
+        read_version(db, "SELECT value FROM store_meta WHERE key = 'data_version'"),
+        has_email_index(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                            "name = 'contacts_email_key'") {}
 };
 
-SqliteStore::SqliteStore(const std::string& data_dir) {
+// The e-mails of the rows a bulk import inserted, for the import to find the row an e-mail
+// already has without the e-mail index: open addressing over 64-bit slots, each the upper 32
+// bits of the e-mail key's XXH3 hash (which also pick the slot) beside 1 + the row's id minus
+// the first id. A slot whose hash matches is checked against the row's key in the table,
+// so a hash collision costs one read, never a wrong answer. 8 bytes a row (at most 70% full).
+class SqliteStore::EmailTable {
+ public:
+  // The id of the row holding `key`, if any (`key_of` reads a row's key).
+  template <class KeyOf>
+  std::optional<int64_t> find(std::string_view key, uint64_t hash, KeyOf key_of) const {
+    if (slots_.empty()) return std::nullopt;
+    const uint32_t tag = static_cast<uint32_t>(hash >> 32);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = tag & mask; slots_[i] != 0; i = (i + 1) & mask) {
+      if (slots_[i] >> 32 != tag) continue;
+      const int64_t id = first_id_ + static_cast<int64_t>(slots_[i] & 0xFFFFFFFF) - 1;
+      if (key_of(id) == key) return id;
+    }
+    return std::nullopt;
+  }
+  // Records that row `id` holds the key of `hash`. False when ids are too far apart to be
+  // recorded (the import then goes on with the e-mail index).
+  bool add(uint64_t hash, int64_t id) {
+    if (first_id_ == 0) first_id_ = id;
+    const int64_t offset = id - first_id_ + 1;
+    if (offset <= 0 || offset >= int64_t{UINT32_MAX}) return false;
+    if ((used_ + 1) * 10 > slots_.size() * 7) grow();
+    put(static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(offset));
+    ++used_;
+    return true;
+  }
+
+ private:
+  void put(uint32_t tag, uint32_t offset) {
+    const size_t mask = slots_.size() - 1;
+    size_t i = tag & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = uint64_t{tag} << 32 | offset;
+  }
+  void grow() {
+    std::vector<uint64_t> old(std::max<size_t>(size_t{1} << 16, slots_.size() * 2), 0);
+    old.swap(slots_);
+    for (const uint64_t slot : old) {
+      if (slot != 0) put(static_cast<uint32_t>(slot >> 32), static_cast<uint32_t>(slot));
+    }
+  }
+  std::vector<uint64_t> slots_;
+  size_t used_ = 0;
+  int64_t first_id_ = 0;
+};
+
+// A bulk import into an empty contacts table: the e-mail index is dropped when it starts and
+// built once at the end (one sort instead of a random B-tree insert, and a written page, per
+// row); meanwhile rows find their e-mail's earlier row through an EmailTable. As soon as the
+// index exists again (another writer needed it, the store was reopened, a batch failed), the
+// import goes on through the index.
+class SqliteStore::Bulk final : public BulkImport {
+ public:
+  explicit Bulk(SqliteStore& store) : store_(store) {
+    std::lock_guard lock(store_.write_mutex_);
+    sqlite3* db = store_.write_db_.get();
+    sqlite::exec(db, "BEGIN IMMEDIATE;");
+    try {
+      sqlite::Statement empty(db, "SELECT NOT EXISTS(SELECT 1 FROM contacts)");
+      empty.step();
+      const bool is_empty = empty.column_int(0) != 0;
+      empty.reset();  // a statement still running would lock the table against DROP
+      if (is_empty) {
+        sqlite::exec(db, "DROP INDEX IF EXISTS contacts_email_key;");
+        emails_ = std::make_unique<EmailTable>();
+      }
+      sqlite::exec(db, "COMMIT;");
+    } catch (...) {
+      sqlite::exec(db, "ROLLBACK;");
+      throw;
+    }
+  }
+  ~Bulk() override = default;
+
+  UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
+                            const JobCheckpoint* checkpoint) override {
+    try {
+      return store_.write_batch(rows, now_us, checkpoint, emails_);
+    } catch (...) {
+      emails_.reset();  // the table may name rows rolled back: go on through the index
+      throw;
+    }
+  }
+
+  void finish() override {
+    if (!emails_) return;
+    emails_.reset();
+    store_.build_email_index();
+  }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<EmailTable> emails_;  // null: through the index
+};
+
+SqliteStore::SqliteStore(const std::string& data_dir, SqliteOptions options) {
   std::filesystem::create_directories(data_dir);
   path_ = (std::filesystem::path(data_dir) / "contacts.db").string();
   write_db_ = sqlite::open_database(path_);
+  // Checkpoints seldom (SqliteOptions), in long sequential copies. A 128 MiB page cache holds
+  // the e-mail index of a few million contacts for updates.
+  sqlite::exec(write_db_.get(), ("PRAGMA wal_autocheckpoint=" +
+                                 std::to_string(options.wal_checkpoint_pages) +
+                                 "; PRAGMA cache_size=-131072;").c_str());
   sqlite::exec(write_db_.get(), "BEGIN IMMEDIATE;");
   try {
     sqlite::exec(write_db_.get(), schema_sql().c_str());
@@ -116,8 +264,34 @@ SqliteStore::SqliteStore(const std::string& data_dir) {
 
 SqliteStore::~SqliteStore() = default;
 
+std::unique_ptr<BulkImport> SqliteStore::begin_bulk_import() {
+  return std::make_unique<Bulk>(*this);
+}
+
 UpsertCounts SqliteStore::upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                                        const JobCheckpoint* checkpoint) {
+  std::unique_ptr<EmailTable> none;
+  return write_batch(rows, now_us, checkpoint, none);
+}
+
+void SqliteStore::build_email_index() {
+  std::lock_guard lock(write_mutex_);
+  sqlite3* db = write_db_.get();
+  // The sort spills to temporary files rather than memory.
+  sqlite::exec(db, "PRAGMA temp_store=FILE;");
+  try {
+    sqlite::exec(db, (std::string("BEGIN IMMEDIATE;") + kEmailIndexSql + ";COMMIT;").c_str());
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK;", nullptr, nullptr, nullptr);
+    sqlite::exec(db, "PRAGMA temp_store=MEMORY;");
+    throw;
+  }
+  sqlite::exec(db, "PRAGMA temp_store=MEMORY;");
+}
+
+UpsertCounts SqliteStore::write_batch(std::span<const ContactValues> rows, int64_t now_us,
+                                      const JobCheckpoint* checkpoint,
+                                      std::unique_ptr<EmailTable>& emails) {
   std::lock_guard lock(write_mutex_);
   UpsertCounts counts;
   sqlite3* db = write_db_.get();
@@ -131,37 +305,17 @@ UpsertCounts SqliteStore::upsert_batch(std::span<const ContactValues> rows, int6
     // A statement left stepped keeps a read mark after COMMIT, which stops checkpoints from
     // restarting the WAL: it would grow with every batch of an import.
     write_->read_version.reset();
-    auto& st = write_->upsert;
-    std::string email_key;
-    std::unordered_set<int64_t> created_here;
-    for (const ContactValues& row : rows) {
-      st.reset();
-      int i = 1;
-      const std::string& email = row[TextField::email];
-      if (email.empty()) {
-        st.bind_null(i++);
-      } else {
-        email_key = text::fold(email);
-        st.bind(i++, email_key);
-      }
-      for (const auto& v : row.text) st.bind(i++, v);
-      for (const auto& v : row.numbers) {
-        if (v) st.bind(i++, *v); else st.bind_null(i++);
-      }
-      st.bind(i++, row.meta_data_json);
-      st.bind(i++, now_us);
-      st.bind(i++, now_us);
-      st.bind(i++, version);
-      // A row is new when created_at = updated_at and it was not created earlier in this
-      // batch (a later row of the same batch with the same email updates it).
-      const bool stepped = st.step();
-      if (stepped && st.column_int(1) != 0 && created_here.insert(st.column_int(0)).second) {
-        ++counts.inserted;
-      } else {
-        ++counts.updated;
-      }
-      while (st.step()) {
-      }
+    write_->has_email_index.reset();
+    write_->has_email_index.step();
+    const bool indexed = write_->has_email_index.column_int(0) != 0;
+    write_->has_email_index.reset();
+    if (indexed) emails.reset();
+    if (!emails) {
+      // A bulk import that stopped early left the index out: build it before using it.
+      if (!indexed) sqlite::exec(db, kEmailIndexSql);
+      counts = upsert_rows(rows, now_us, version);
+    } else {
+      counts = insert_rows(rows, now_us, version, *emails);
     }
     if (checkpoint) {
       sqlite::Statement cp(db,
@@ -182,6 +336,91 @@ UpsertCounts SqliteStore::upsert_batch(std::span<const ContactValues> rows, int6
   } catch (...) {
     sqlite::exec(db, "ROLLBACK;");
     throw;
+  }
+  return counts;
+}
+
+UpsertCounts SqliteStore::upsert_rows(std::span<const ContactValues> rows, int64_t now_us,
+                                      int64_t version) {
+  UpsertCounts counts;
+  auto& st = write_->upsert;
+  std::string email_key;
+  std::unordered_set<int64_t> created_here;
+  for (const ContactValues& row : rows) {
+    st.reset();
+    int i = 1;
+    const std::string& email = row[TextField::email];
+    if (email.empty()) {
+      st.bind_null(i++);
+    } else {
+      email_key = text::fold(email);
+      st.bind(i++, email_key);
+    }
+    i = bind_payload(st, row, i);
+    st.bind(i++, now_us);
+    st.bind(i++, now_us);
+    st.bind(i++, version);
+    // A row is new when created_at = updated_at and it was not created earlier in this
+    // batch (a later row of the same batch with the same email updates it).
+    const bool stepped = st.step();
+    if (stepped && st.column_int(1) != 0 && created_here.insert(st.column_int(0)).second) {
+      ++counts.inserted;
+    } else {
+      ++counts.updated;
+    }
+    while (st.step()) {
+    }
+  }
+  st.reset();
+  return counts;
+}
+
+UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64_t now_us,
+                                      int64_t version, EmailTable& emails) {
+  UpsertCounts counts;
+  sqlite3* db = write_db_.get();
+  auto key_of = [&](int64_t id) {
+    auto& st = write_->email_key_of;
+    st.reset();
+    st.bind(1, id);
+    std::string key = st.step() ? std::string(st.column_text(0)) : std::string();
+    st.reset();
+    return key;
+  };
+  std::string email_key;
+  for (const ContactValues& row : rows) {
+    const std::string& email = row[TextField::email];
+    uint64_t hash = 0;
+    if (!email.empty()) {
+      email_key = text::fold(email);
+      hash = XXH3_64bits(email_key.data(), email_key.size());
+      if (const auto id = emails.find(email_key, hash, key_of)) {
+        auto& st = write_->update_by_id;
+        st.reset();
+        int i = bind_payload(st, row, 1);
+        st.bind(i++, now_us);
+        st.bind(i++, version);
+        st.bind(i++, *id);
+        st.step();
+        st.reset();
+        ++counts.updated;
+        continue;
+      }
+    }
+    auto& st = write_->insert;
+    st.reset();
+    int i = 1;
+    if (email.empty()) st.bind_null(i++); else st.bind(i++, email_key);
+    i = bind_payload(st, row, i);
+    st.bind(i++, now_us);
+    st.bind(i++, now_us);
+    st.bind(i++, version);
+    st.step();
+    st.reset();
+    ++counts.inserted;
+    if (!email.empty() && !emails.add(hash, sqlite3_last_insert_rowid(db))) {
+      throw std::runtime_error("contact ids too far apart for a bulk import");
+    }
   }
   return counts;
 }

@@ -10,14 +10,21 @@
 
 namespace contacts {
 
+struct SqliteOptions {
+  // The WAL is copied into the database (a checkpoint) each time it reaches this many pages
+  // of 4 KiB: 64 MiB, so an import checkpoints seldom and the WAL stays that small.
+  int wal_checkpoint_pages = 16384;
+};
+
 class SqliteStore final : public Store {
  public:
   // Opens or creates `<data_dir>/contacts.db` and applies the schema. Throws on failure.
-  explicit SqliteStore(const std::string& data_dir);
+  explicit SqliteStore(const std::string& data_dir, SqliteOptions options = {});
   ~SqliteStore() override;
 
   UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                             const JobCheckpoint* checkpoint = nullptr) override;
+  std::unique_ptr<BulkImport> begin_bulk_import() override;
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
   uint64_t store_id() const override;
@@ -39,6 +46,16 @@ class SqliteStore final : public Store {
 
  private:
   struct WriteStatements;
+  class EmailTable;
+  class Bulk;
+  // One transaction: a new data version, the rows (through `emails` while it is set and the
+  // e-mail index is absent; `emails` is reset once the index exists), the checkpoint.
+  UpsertCounts write_batch(std::span<const ContactValues> rows, int64_t now_us,
+                           const JobCheckpoint* checkpoint, std::unique_ptr<EmailTable>& emails);
+  UpsertCounts upsert_rows(std::span<const ContactValues> rows, int64_t now_us, int64_t version);
+  UpsertCounts insert_rows(std::span<const ContactValues> rows, int64_t now_us, int64_t version,
+                           EmailTable& emails);
+  void build_email_index();
   std::string path_;
   mutable std::mutex write_mutex_;  // guards write_db_ and write_
   sqlite::DbHandle write_db_;

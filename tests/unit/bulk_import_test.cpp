@@ -1,0 +1,190 @@
+// The embedded store's bulk import (Store::begin_bulk_import): into an empty table it loads
+// without the e-mail index and builds it at the end, yet it writes exactly what upsert_batch
+// writes (same contacts, ids, counts), whatever the duplicates, the batches, other writers
+// meanwhile, or an import that stops before its end.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <random>
+
+#include "store/sqlite/sqlite_store.h"
+
+using namespace contacts;
+namespace fs = std::filesystem;
+
+namespace {
+
+class BulkImportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("contacts_bulk_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string dir(const char* name) const { return (dir_ / name).string(); }
+
+  // Rows with e-mails drawn from a small pool (so many repeat, in any case), some without.
+  static std::vector<std::vector<ContactValues>> batches(unsigned seed, size_t count,
+                                                         size_t size) {
+    std::mt19937 rng(seed);
+    std::vector<std::vector<ContactValues>> out(count);
+    int n = 0;
+    for (auto& batch : out) {
+      for (size_t i = 0; i < size; ++i, ++n) {
+        ContactValues v;
+        v[TextField::first_name] = "P" + std::to_string(n);
+        const unsigned e = rng() % 400;
+        if (e >= 20) {
+          std::string email = "person" + std::to_string(e) + "@example.com";
+          if (rng() % 3 == 0) email[0] = 'P';  // the same contact, in another case
+          v[TextField::email] = email;
+        }
+        v[NumberField::employees] = static_cast<int64_t>(rng() % 1000);
+        batch.push_back(std::move(v));
+      }
+    }
+    return out;
+  }
+
+  // Every contact, in id order.
+  static std::vector<Contact> contents(const Store& store) {
+    std::vector<Contact> all;
+    store.scan(0, [&](Contact&& c) { all.push_back(std::move(c)); });
+    return all;
+  }
+
+  static bool has_email_index(const SqliteStore& store) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(store.path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT count(*) FROM sqlite_master WHERE name = 'contacts_email_key'",
+                       -1, &st, nullptr);
+    sqlite3_step(st);
+    const bool has = sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return has;
+  }
+
+  // The same contacts in the same id order (ids themselves may differ: an upsert that turns
+  // into an update may use up an id, which a bulk insert does not).
+  static void expect_same(const std::vector<Contact>& a, const std::vector<Contact>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      ASSERT_EQ(a[i].created_at_us, b[i].created_at_us) << i;
+      ASSERT_EQ(a[i].updated_at_us, b[i].updated_at_us) << i;
+      ASSERT_EQ(a[i].values.text, b[i].values.text) << i;
+      ASSERT_EQ(a[i].values.numbers, b[i].values.numbers) << i;
+    }
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(BulkImportTest, WritesWhatUpsertBatchWritesAndBuildsTheIndexAtTheEnd) {
+  const auto input = batches(1, 6, 300);
+  SqliteStore plain(dir("plain")), bulk(dir("bulk"));
+  UpsertCounts expected, got;
+  auto import = bulk.begin_bulk_import();
+  EXPECT_FALSE(has_email_index(bulk)) << "an empty table loads without the e-mail index";
+  for (size_t b = 0; b < input.size(); ++b) {
+    const int64_t now = 1000 + static_cast<int64_t>(b);
+    const UpsertCounts e = plain.upsert_batch(input[b], now);
+    const UpsertCounts g = import->upsert_batch(input[b], now);
+    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
+    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
+    expected.inserted += e.inserted;
+    got.updated += g.updated;
+  }
+  EXPECT_GT(got.updated, 0u) << "the input repeats e-mails";
+  import->finish();
+  EXPECT_TRUE(has_email_index(bulk));
+  expect_same(contents(bulk), contents(plain));
+  EXPECT_EQ(bulk.data_version(), plain.data_version());
+  // Later writes go through the index and still find the bulk-loaded rows.
+  const auto more = batches(2, 1, 200);
+  const UpsertCounts e = plain.upsert_batch(more[0], 5000);
+  const UpsertCounts g = bulk.upsert_batch(more[0], 5000);
+  EXPECT_EQ(g.inserted, e.inserted);
+  EXPECT_EQ(g.updated, e.updated);
+  expect_same(contents(bulk), contents(plain));
+}
+
+TEST_F(BulkImportTest, ANonEmptyTableKeepsItsIndex) {
+  SqliteStore store(dir("store"));
+  store.upsert_batch(batches(3, 1, 10)[0], 100);
+  auto import = store.begin_bulk_import();
+  EXPECT_TRUE(has_email_index(store));
+  import->upsert_batch(batches(4, 1, 50)[0], 200);
+  EXPECT_TRUE(has_email_index(store));
+}
+
+TEST_F(BulkImportTest, AnotherWriterMeanwhileRebuildsTheIndexAndTheImportGoesOnThroughIt) {
+  const auto input = batches(5, 4, 250);
+  const auto other = batches(6, 2, 100);
+  SqliteStore plain(dir("plain")), bulk(dir("bulk"));
+  SqliteStore bulk_other(dir("bulk"));  // a second connection: another process's writes
+  auto import = bulk.begin_bulk_import();
+  for (size_t b = 0; b < input.size(); ++b) {
+    const int64_t now = 1000 + static_cast<int64_t>(b);
+    const UpsertCounts e = plain.upsert_batch(input[b], now);
+    const UpsertCounts g = import->upsert_batch(input[b], now);
+    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
+    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
+    if (b == 1) {
+      for (const auto& batch : other) {
+        const UpsertCounts eo = plain.upsert_batch(batch, 1500);
+        const UpsertCounts go = bulk_other.upsert_batch(batch, 1500);
+        EXPECT_EQ(go.inserted, eo.inserted);
+        EXPECT_EQ(go.updated, eo.updated);
+      }
+      EXPECT_TRUE(has_email_index(bulk));
+    }
+  }
+  import->finish();
+  expect_same(contents(bulk), contents(plain));
+}
+
+TEST_F(BulkImportTest, AnImportThatStopsEarlyLeavesTheIndexToTheNextOpening) {
+  const auto input = batches(7, 3, 200);
+  SqliteStore plain(dir("plain"));
+  for (size_t b = 0; b < input.size(); ++b) plain.upsert_batch(input[b], 1000 + b);
+  {
+    SqliteStore bulk(dir("bulk"));
+    auto import = bulk.begin_bulk_import();
+    for (size_t b = 0; b < 2; ++b) import->upsert_batch(input[b], 1000 + b);
+    EXPECT_FALSE(has_email_index(bulk));
+    // No finish(): the process stops here.
+  }
+  SqliteStore reopened(dir("bulk"));
+  EXPECT_TRUE(has_email_index(reopened));
+  reopened.upsert_batch(input[2], 1002);
+  expect_same(contents(reopened), contents(plain));
+}
+
+TEST_F(BulkImportTest, AFailedBatchIsRolledBackAndTheImportGoesOnThroughTheIndex) {
+  const auto input = batches(8, 3, 200);
+  SqliteStore plain(dir("plain")), bulk(dir("bulk"));
+  auto import = bulk.begin_bulk_import();
+  plain.upsert_batch(input[0], 1000);
+  import->upsert_batch(input[0], 1000);
+  // A checkpoint of a job that does not exist: the batch's transaction is rolled back.
+  JobCheckpoint lost;
+  lost.job_id = 12345;
+  lost.worker = "nobody";
+  EXPECT_THROW(import->upsert_batch(input[1], 1001, &lost), LeaseLostError);
+  for (size_t b = 1; b < input.size(); ++b) {
+    plain.upsert_batch(input[b], 1000 + b);
+    import->upsert_batch(input[b], 1000 + b);
+  }
+  import->finish();
+  EXPECT_TRUE(has_email_index(bulk));
+  expect_same(contents(bulk), contents(plain));
+}
+
+}  // namespace
