@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 #include <unordered_set>
@@ -241,11 +242,14 @@ SqliteStore::SqliteStore(const std::string& data_dir, SqliteOptions options) {
   std::filesystem::create_directories(data_dir);
   path_ = (std::filesystem::path(data_dir) / "contacts.db").string();
   write_db_ = sqlite::open_database(path_);
-  // Checkpoints seldom (SqliteOptions), in long sequential copies. A 128 MiB page cache holds
-  // the e-mail index of a few million contacts for updates.
-  sqlite::exec(write_db_.get(), ("PRAGMA wal_autocheckpoint=" +
-                                 std::to_string(options.wal_checkpoint_pages) +
-                                 "; PRAGMA cache_size=-131072;").c_str());
+  // A 128 MiB page cache holds the e-mail index of a few million contacts for updates. The
+  // WAL is checkpointed beside the writer (sqlite/wal_checkpointer.h).
+  int64_t page_size = 4096;
+  {
+    sqlite::Statement st(write_db_.get(), "PRAGMA page_size");
+    if (st.step()) page_size = st.column_int(0);
+  }
+  sqlite::exec(write_db_.get(), "PRAGMA cache_size=-131072;");
   sqlite::exec(write_db_.get(), "BEGIN IMMEDIATE;");
   try {
     sqlite::exec(write_db_.get(), schema_sql().c_str());
@@ -260,6 +264,8 @@ SqliteStore::SqliteStore(const std::string& data_dir, SqliteOptions options) {
   }
   write_ = std::make_unique<WriteStatements>(write_db_.get());
   read_db_ = sqlite::open_database(path_, /*read_only=*/true);
+  checkpointer_ = std::make_unique<sqlite::WalCheckpointer>(
+      write_db_.get(), path_, std::max<int64_t>(1, options.wal_checkpoint_bytes / page_size));
 }
 
 SqliteStore::~SqliteStore() = default;

@@ -6,14 +6,15 @@
 #include <string>
 
 #include "store/sqlite/sqlite_handle.h"
+#include "store/sqlite/wal_checkpointer.h"
 #include "store/store.h"
 
 namespace contacts {
 
 struct SqliteOptions {
-  // The WAL is copied into the database (a checkpoint) each time it reaches this many pages
-  // of 4 KiB: 64 MiB, so an import checkpoints seldom and the WAL stays that small.
-  int wal_checkpoint_pages = 16384;
+  // The WAL is copied into the database (a checkpoint, in the background) each time a commit
+  // leaves it over this size: an import checkpoints seldom, and the WAL stays about that small.
+  int64_t wal_checkpoint_bytes = int64_t{64} << 20;
 };
 
 class SqliteStore final : public Store {
@@ -62,6 +63,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<WriteStatements> write_;
   mutable std::mutex read_mutex_;  // guards read_db_: cheap reads never wait for a write batch
   sqlite::DbHandle read_db_;
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;  // before write_db_ closes
 };
 
 }  // namespace contacts
