@@ -98,8 +98,33 @@ int cmd_generate(const std::vector<std::string>& args) {
   return 0;
 }
 
+constexpr const char* kImportHelp =
+    "usage: contacts-api import FILE [--errors PATH]\n"
+    "\n"
+    "Imports the CSV FILE (an Apollo-style export: header labels or API field names) into the\n"
+    "store CONTACTS_DATABASE_URL names, or the embedded one in CONTACTS_DATA_DIR. A row whose\n"
+    "e-mail (any case) matches a contact updates it; other rows are new contacts.\n"
+    "\n"
+    "  --errors PATH  where the rows that fail validation go, as CSV with an `error` column\n"
+    "                 (default: CONTACTS_DATA_DIR/errors/import_<time>_errors.csv; written\n"
+    "                 only when a row fails)\n"
+    "  --help         this text\n"
+    "\n"
+    "Parsing and writing run on two threads, in batches of 20,000 rows, each committed in one\n"
+    "transaction: an interrupted import keeps the batches committed, and running it again is\n"
+    "safe (rows are matched by e-mail). Into an empty embedded store, rows load without the\n"
+    "e-mail index, which is built at the end. On a terminal, a progress bar shows the rows\n"
+    "done, rows/s and the time left; a summary follows (rows, rows/s, new, updated, errors).\n"
+    "Exit status 1 when the file was rejected (no usable header), 0 otherwise.\n";
+
 int cmd_import(const std::vector<std::string>& args) {
-  if (args.empty() || args[0].rfind("--", 0) == 0) throw std::invalid_argument("import FILE");
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(kImportHelp, stdout);
+    return 0;
+  }
+  if (args.empty() || args[0].rfind("--", 0) == 0) {
+    throw std::invalid_argument("import FILE [--errors PATH] (see import --help)");
+  }
   const Settings settings = Settings::from_environment();
   const auto store_ptr = open_store(settings);
   Store& store = *store_ptr;

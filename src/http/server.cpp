@@ -54,7 +54,7 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::chrono::milliseconds kLingerTime{5'000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 // Size of the buffer a streamed body is read into; what a streaming connection holds at most.
-constexpr size_t kStreamChunkBytes = 64 * 1024;
+constexpr size_t kStreamChunkBytes = 256 * 1024;
 // What a BodySource is asked for at a time: the most of a streamed response held in memory.
 constexpr size_t kResponseChunkBytes = 64 * 1024;
 
@@ -168,6 +168,8 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_parser_->body_limit(context_.options.max_streamed_body_bytes);
       streamed_bytes_ = 0;
       chunk_.resize(kStreamChunkBytes);
+      // Beast reads into the buffer's free capacity: after a header, a few hundred bytes.
+      buffer_.reserve(kStreamChunkBytes);
       return continue_then(&Session::read_stream_chunk);
     }
     if (content_length && *content_length > context_.options.max_body_bytes) {
@@ -211,6 +213,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (stream_parser_->is_done()) {
       stream_parser_.reset();
       std::vector<char>().swap(chunk_);
+      buffer_.shrink_to_fit();
       request_.streamed_body = sink_.get();
       return handle_request();
     }

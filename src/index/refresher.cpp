@@ -9,6 +9,13 @@
 #include "util/log.h"
 
 namespace contacts::index {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
 
 Refresher::Refresher(const Store& store, IndexReader& reader, RefreshOptions options,
                      std::function<void()> on_swap)
@@ -27,26 +34,37 @@ Refresher::~Refresher() {
   compactor_.join();
 }
 
-void Refresher::refresh_now() {
+void Refresher::refresh_now() { refresh(/*writes_ongoing=*/false); }
+
+void Refresher::refresh(bool writes_ongoing) {
   std::lock_guard lock(build_mutex_);
-  auto next = catch_up(store_, *reader_.snapshot(), options_.snapshot_dir);
+  const auto start = std::chrono::steady_clock::now();
+  const auto before = reader_.snapshot();
+  auto next = catch_up(store_, *before, options_.snapshot_dir);
   if (!next) return;
+  if (const double s = seconds_since(start); s >= 1.0) {
+    char text[128];
+    std::snprintf(text, sizeof text, "index refreshed: %llu rows read in %.2f s",
+                  static_cast<unsigned long long>(next->delta_rows() - before->delta_rows()), s);
+    log_event("info", text);
+  }
   bool compacting = false;
   {
     std::lock_guard stop(stop_mutex_);
     compacting = compacting_;
   }
   if (next->parts.size() > options_.max_deltas + 1 && !compacting &&
-      next->delta_rows() < options_.compact_min_rows) {
-    // Many small deltas: merge them into one here (quick). Larger ones wait for compaction.
+      (writes_ongoing || next->delta_rows() < options_.compact_min_rows)) {
+    // Many small deltas, or an import still writing: merge the deltas into one here (their
+    // rows only). Larger ones, once writes settle, wait for compaction.
     next = merge_deltas(*next, options_.snapshot_dir, store_.store_id());
   }
   reader_.replace(next);
   if (on_swap_) on_swap_();
-  maybe_schedule_compaction(*next);
+  maybe_schedule_compaction(*next, writes_ongoing);
 }
 
-void Refresher::maybe_schedule_compaction(const Snapshot& snap) {
+void Refresher::maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing) {
   const uint64_t base = snap.parts[0].segment->rows;
   const uint64_t delta = snap.delta_rows();
   const bool many = snap.parts.size() > options_.max_deltas + 1;
@@ -56,6 +74,12 @@ void Refresher::maybe_schedule_compaction(const Snapshot& snap) {
   {
     std::lock_guard lock(stop_mutex_);
     if (compacting_) return;
+    if (writes_ongoing && !many) {
+      // An import is writing: compacting now would merge the whole base again and again
+      // while it runs, taking the cores it needs. Once writes settle, run() asks again.
+      compaction_deferred_ = true;
+      return;
+    }
     compact_wanted_ = true;
   }
   stop_cv_.notify_all();
@@ -165,9 +189,16 @@ void Refresher::run() {
         // every few seconds, so that a job's delta is read in pieces rather than at its end.
         if (changed_since == std::chrono::steady_clock::time_point::min()) changed_since = now;
         if (urgent || version == last_seen || now - changed_since > std::chrono::seconds(5)) {
-          refresh_now();
+          refresh(/*writes_ongoing=*/!urgent && version != last_seen);
           changed_since = std::chrono::steady_clock::time_point::min();
         }
+      } else if (version == last_seen) {
+        bool deferred = false;
+        {
+          std::lock_guard stop(stop_mutex_);
+          deferred = std::exchange(compaction_deferred_, false);
+        }
+        if (deferred) maybe_schedule_compaction(*reader_.snapshot(), false);
       }
       last_seen = version;
       if (failing) log_event("info", "index refresh works again");

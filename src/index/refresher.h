@@ -54,7 +54,11 @@ class Refresher {
  private:
   void run();
   void run_compactions();
-  void maybe_schedule_compaction(const Snapshot& snap);
+  // A refresh; `writes_ongoing` when the store was still being written to (an import runs).
+  void refresh(bool writes_ongoing);
+  // Asks for a compaction when the deltas have grown (deferred while writes are ongoing,
+  // unless there are too many deltas).
+  void maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing);
   // Merges the current snapshot into a new base and installs it; returns the snapshot merged.
   // Call with compacting_ set.
   std::shared_ptr<const Snapshot> compact();
@@ -71,6 +75,7 @@ class Refresher {
   bool woken_ = false;           // guarded by stop_mutex_
   bool compact_wanted_ = false;  // guarded by stop_mutex_
   bool compacting_ = false;      // guarded by stop_mutex_: a major compaction runs
+  bool compaction_deferred_ = false;  // guarded by stop_mutex_: wanted once writes settle
   uint64_t compactions_ = 0;     // guarded by stop_mutex_
   std::thread thread_;
   std::thread compactor_;

@@ -144,16 +144,15 @@ std::shared_ptr<const Snapshot> stack_delta_files(const Store& store, std::share
 
 // Builds the base from the store in one pass: contacts are handed to the builder in batches
 // that it spreads over two cores, then written column by column, also on two cores.
-std::shared_ptr<const Segment> build_base(const Store& store, const std::string& dir) {
-  const SegmentIdentity identity{store.store_id(), store.data_version(), 0};
-  const auto start = std::chrono::steady_clock::now();
+// Adds every contact of `store` with version > `since` to `builder`, in batches that the
+// builder spreads over two cores. Contacts are swapped into batches that go back and forth
+// with the builder, and the scan gets the swapped-out strings back to fill: no memory is
+// allocated for a row.
+void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder) {
   constexpr size_t kBatchRows = 4096;
-  SegmentBuilder builder;
-  // Contacts are swapped into batches that go back and forth with the builder, and the scan
-  // gets the swapped-out strings back to fill: no memory is allocated for a row.
   std::vector<Contact> batch(kBatchRows);
   size_t filled = 0;
-  store.scan(0, [&](Contact&& c) {
+  store.scan(since, [&](Contact&& c) {
     std::swap(batch[filled++], c);
     if (filled == kBatchRows) {
       batch = builder.add_batch(std::move(batch));
@@ -165,6 +164,13 @@ std::shared_ptr<const Segment> build_base(const Store& store, const std::string&
     batch.resize(filled);
     builder.add_batch(std::move(batch));
   }
+}
+
+std::shared_ptr<const Segment> build_base(const Store& store, const std::string& dir) {
+  const SegmentIdentity identity{store.store_id(), store.data_version(), 0};
+  const auto start = std::chrono::steady_clock::now();
+  SegmentBuilder builder;
+  scan_into(store, 0, builder);
   const double scan_s = seconds_since(start);
   const uint32_t rows = builder.rows();
   auto base = write_into_base(dir, [&](const std::string& path) {
@@ -233,7 +239,7 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
     return build_snapshot(store);
   }
   SegmentBuilder builder;
-  store.scan(snap.data_version, [&](Contact&& c) { builder.add(c); });
+  scan_into(store, snap.data_version, builder);
   if (builder.rows() == 0) return stack(snap, builder.finish("", {store.store_id(), version, 0}));
   auto delta = write_into(dir, delta_path(dir, snap.data_version, version),
                           [&](const std::string& path) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -17,11 +18,12 @@ namespace {
 struct JobInterrupted {};
 
 void log_line(std::string_view level, std::string_view msg, int64_t job_id,
-              std::string_view error = {}) {
+              std::string_view error = {}, std::string_view detail = {}) {
   std::string line;
   JsonWriter w(line);
   w.begin_object().field("level", level).field("msg", msg).field("job_id", job_id);
   if (!error.empty()) w.field("error", error);
+  if (!detail.empty()) w.field("detail", detail);
   w.end_object();
   std::fprintf(stderr, "%s\n", line.c_str());
 }
@@ -177,11 +179,18 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
                          job.errors_file_bytes};
   try {
     ImportResult result;
+    const auto start = std::chrono::steady_clock::now();
+    auto seconds = [](auto from) {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+    };
+    double rows_s = 0, finish_s = 0;
     {
       Heartbeat heartbeat(store_, job.id, worker, options_.lease_seconds, lease_lost);
       JobSink sink(store_, job, worker, stop_flag_, lease_lost);
       result = import_csv(job.upload_file_path, sink, options);
+      rows_s = seconds(start);
       sink.finish();
+      finish_s = seconds(start) - rows_s;
     }
     if (result.failed) {
       store_.finish_job(job.id, worker, "failed", result.failure_reason, "", timeutil::now_us());
@@ -189,11 +198,18 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
       return;
     }
     store_.refresh_statistics();  // the count estimate is current once the job completes
+    const auto readable_from = std::chrono::steady_clock::now();
     if (options_.before_complete) options_.before_complete();
     const bool has_errors = result.counters.errors > 0;
     store_.finish_job(job.id, worker, "completed", "Completed", has_errors ? errors_path : "",
                       timeutil::now_us());
-    log_line("info", "import job completed", job.id);
+    char timing[160];
+    std::snprintf(timing, sizeof timing,
+                  "%llu rows in %.2f s: rows written %.2f s, store indexes %.2f s, read index "
+                  "caught up %.2f s",
+                  static_cast<unsigned long long>(result.counters.total_rows), seconds(start),
+                  rows_s, finish_s, seconds(readable_from));
+    log_line("info", "import job completed", job.id, {}, timing);
   } catch (const JobInterrupted&) {
     log_line("info", "import job interrupted; it will be resumed", job.id);
   } catch (const StoreUnavailable& e) {

@@ -4,7 +4,7 @@ import json
 import os
 
 import expect
-from harness import CTX, ApiTest
+from harness import CTX, ApiTest, run_cmd
 
 EMAIL_KEYS_AFTER_PHASE1 = None
 
@@ -89,6 +89,16 @@ class ImportCommand(ApiTest):
 
     def test_update_summary_second_import_of_the_same_file(self):
         self.check_summary("update2")
+
+    def test_help_says_what_the_options_do(self):
+        p = run_cmd([CTX.binary, "import", "--help"])
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
+        text = p.stdout.decode()
+        for words in ("usage: contacts-api import FILE", "--errors PATH", "rows/s"):
+            self.assertIn(words, text)
+        p = run_cmd([CTX.binary, "import"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"import --help", p.stderr)
 
     def test_default_errors_file_is_printed_before_the_summary(self):
         info = CTX.imports["tricky"]
