@@ -162,3 +162,48 @@ TEST_F(PostgresOnly, DISABLED_Upsert100kRowsInBatchesOf5000) {
   std::printf("upserted %d rows in batches of %d: %.2f s, %.0f rows/s\n", kRows, kBatch, secs,
               kRows / secs);
 }
+
+// A bulk import into an empty table leaves the search index out until finish(), writes what
+// upsert_batch writes, and an import that stops early gets its index back at the next opening.
+TEST_F(PostgresOnly, BulkImportBuildsTheSearchIndexAtTheEnd) {
+  auto has_index = [&] {
+    auto conn = pg::connect(url_);
+    return pg::exec(conn.get(), "SELECT to_regclass('contacts_search_trgm') IS NOT NULL")
+               .text(0, 0) == "t";
+  };
+  auto rows = [](int from, int count) {
+    std::vector<ContactValues> out(count);
+    for (int i = 0; i < count; ++i) {
+      out[i][TextField::first_name] = "Bulk" + std::to_string(from + i);
+      out[i][TextField::email] = "bulk" + std::to_string((from + i) % 150) + "@x.com";
+    }
+    return out;
+  };
+  {
+    PostgresStore store(url_, 2);
+    ASSERT_TRUE(has_index());
+    auto bulk = store.begin_bulk_import();
+    EXPECT_FALSE(has_index()) << "an empty table loads without the search index";
+    const UpsertCounts a = bulk->upsert_batch(rows(0, 100), 1000);
+    const UpsertCounts b = bulk->upsert_batch(rows(100, 100), 1001);
+    EXPECT_EQ(a.inserted, 100u);
+    EXPECT_EQ(b.inserted, 50u);
+    EXPECT_EQ(b.updated, 50u);
+    bulk->finish();
+    EXPECT_TRUE(has_index());
+    EXPECT_EQ(store.count(), 150u);
+    // Not empty any more: a second bulk import keeps the index.
+    auto again = store.begin_bulk_import();
+    EXPECT_TRUE(has_index());
+    again->upsert_batch(rows(200, 10), 1002);
+  }
+  {
+    // An import that stops early: here the index is dropped by hand, as a killed bulk import
+    // leaves it; the next opening builds it.
+    auto conn = pg::connect(url_);
+    pg::exec(conn.get(), "DROP INDEX contacts_search_trgm");
+    ASSERT_FALSE(has_index());
+    PostgresStore reopened(url_, 1);
+    EXPECT_TRUE(has_index());
+  }
+}

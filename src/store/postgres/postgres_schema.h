@@ -41,6 +41,10 @@ std::string folded_expr(TextField f);
 // Search terms never contain whitespace, so a term is a substring of this column exactly when
 // it is a substring of one of the fields.
 inline constexpr const char* kSearchColumn = "search_folded";
+// The trigram index on kSearchColumn (migration 2 made it), if it is missing.
+inline constexpr const char* kSearchIndexSql =
+    "CREATE INDEX IF NOT EXISTS contacts_search_trgm ON contacts USING gin (search_folded "
+    "gin_trgm_ops)";
 
 // Appends to a COPY text-format line, each preceded by a tab, the values of folded_columns()
 // for `v`.

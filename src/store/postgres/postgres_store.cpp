@@ -144,7 +144,62 @@ void PostgresStore::migrate() {
     pg::exec(c, "INSERT INTO schema_migrations(version, applied_at) VALUES($1::integer, now())",
              pg::Params().add(int64_t{m.version}));
   }
+  // A bulk import that stopped before its end (killed) left the search index out. (Looked up
+  // first: CREATE INDEX IF NOT EXISTS would lock the table even when the index exists.)
+  if (pg::exec(c, "SELECT to_regclass('contacts_search_trgm') IS NULL").text(0, 0) == "t") {
+    pg::exec(c, pg::kSearchIndexSql);
+  }
   tx.commit();
+}
+
+// A bulk import into an empty contacts table loads without the trigram index on
+// search_folded (its upkeep was most of an upsert's time: hundreds of trigrams a row) and
+// builds it once at the end, as CREATE INDEX does best. Meanwhile the SQL read paths search
+// without it (slower, same answers). The e-mail index stays: upserts need it.
+class PostgresStore::Bulk final : public BulkImport {
+ public:
+  explicit Bulk(PostgresStore& store) : store_(store) {
+    auto lease = store_.pool_->acquire();
+    PGconn* c = lease.get();
+    pg::Transaction tx(c);
+    // No writer can add a row between the check and the drop.
+    pg::exec(c, "LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE");
+    if (pg::exec(c, "SELECT NOT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t") {
+      pg::exec(c, "DROP INDEX IF EXISTS contacts_search_trgm");
+      dropped_ = true;
+    }
+    tx.commit();
+  }
+  ~Bulk() override {
+    try {
+      finish();
+    } catch (const std::exception&) {
+      // The next opening of the store (migrate) builds it.
+    }
+  }
+
+  UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
+                            const JobCheckpoint* checkpoint) override {
+    return store_.upsert_batch(rows, now_us, checkpoint);
+  }
+
+  void finish() override {
+    if (!dropped_) return;
+    auto lease = store_.pool_->acquire();
+    PGconn* c = lease.get();
+    pg::exec(c, "SET maintenance_work_mem = '256MB'");
+    pg::exec(c, pg::kSearchIndexSql);
+    pg::exec(c, "RESET maintenance_work_mem");
+    dropped_ = false;
+  }
+
+ private:
+  PostgresStore& store_;
+  bool dropped_ = false;
+};
+
+std::unique_ptr<BulkImport> PostgresStore::begin_bulk_import() {
+  return std::make_unique<Bulk>(*this);
 }
 
 UpsertCounts PostgresStore::upsert_batch(std::span<const ContactValues> rows, int64_t now_us,

@@ -29,6 +29,8 @@ class PostgresStore final : public Store {
 
   UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                             const JobCheckpoint* checkpoint = nullptr) override;
+  // Into an empty table: the search index is built once at the end (see Bulk).
+  std::unique_ptr<BulkImport> begin_bulk_import() override;
   // Reads through a cursor in one REPEATABLE READ snapshot, a few thousand rows at a time.
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
@@ -57,6 +59,7 @@ class PostgresStore final : public Store {
   uint64_t estimated_count() const override;
 
  private:
+  class Bulk;
   const std::string url_;
   std::unique_ptr<pg::PgPool> pool_;
   std::mutex listen_mutex_;
