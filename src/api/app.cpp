@@ -228,9 +228,25 @@ std::chrono::seconds ttl_for(CacheFamily family, const Settings& s) {
   return std::chrono::seconds(0);
 }
 
+// Adds `token` to the response's Vary header (kept once).
+void add_vary(http::Response& res, std::string_view token) {
+  const std::string* vary = res.header("Vary");
+  if (!vary || vary->empty()) {
+    res.set_header("Vary", std::string(token));
+    return;
+  }
+  for (std::string_view part : text::split_trimmed(*vary, ',')) {
+    if (text::ascii_lower(part) == text::ascii_lower(token) || part == "*") return;
+  }
+  res.set_header("Vary", *vary + ", " + std::string(token));
+}
+
 void add_cors_headers(const http::Request& req, const Settings& settings, http::Response& res,
                       bool preflight) {
   if (settings.cors_allowed_origins.empty()) return;
+  // Every response, with or without an Origin: a shared cache must not hand an answer made
+  // for one origin (or none) to another.
+  add_vary(res, "Origin");
   const std::string* origin = req.header("origin");
   if (!origin) return;
   bool any = false, listed = false;
@@ -240,7 +256,6 @@ void add_cors_headers(const http::Request& req, const Settings& settings, http::
   }
   if (!any && !listed) return;
   res.set_header("Access-Control-Allow-Origin", any ? "*" : *origin);
-  if (!any) res.set_header("Vary", "Origin");
   res.set_header("Access-Control-Expose-Headers", "X-Request-Id, X-Cache-Hit");
   if (preflight) {
     res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");

@@ -10,17 +10,6 @@
 namespace contacts::api {
 namespace {
 
-// Number fields are written right after these text fields, as in the reference payload.
-void append_numbers_after(JsonWriter& w, const ContactValues& v, TextField f) {
-  auto num = [&](NumberField n) { w.field(info(n).name, v[n]); };
-  if (f == TextField::stage) num(NumberField::employees);
-  if (f == TextField::technologies) {
-    num(NumberField::annual_revenue);
-    num(NumberField::total_funding);
-  }
-  if (f == TextField::latest_funding) num(NumberField::latest_funding_amount);
-}
-
 void write_link(JsonWriter& w, std::string_view key, const std::string& link) {
   w.key(key);
   if (link.empty()) w.null(); else w.value(link);
@@ -47,9 +36,13 @@ std::pair<std::string, std::string> offset_links(const RequestContext& ctx, uint
 void write_contact(JsonWriter& w, const Contact& c, bool with_meta) {
   w.begin_object();
   w.field("id", c.id);
-  for (const TextFieldInfo& f : text_fields()) {
-    w.field(f.name, std::string_view(c.values[f.field]));
-    append_numbers_after(w, c.values, f.field);
+  for (const PayloadField& field : payload_fields()) {
+    if (const TextField* f = std::get_if<TextField>(&field)) {
+      w.field(info(*f).name, std::string_view(c.values[*f]));
+    } else {
+      const NumberField n = std::get<NumberField>(field);
+      w.field(info(n).name, c.values[n]);
+    }
   }
   if (with_meta) {
     w.key("meta_data").raw(c.values.meta_data_json.empty() ? "{}" : c.values.meta_data_json);

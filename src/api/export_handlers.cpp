@@ -21,30 +21,6 @@ namespace {
 // written, what one export holds in memory.
 constexpr size_t kBatchRows = 256;
 
-// The contact fields in the order of the API payload, which is also the order of Apollo's
-// export: each text field, with the number fields after `stage`, `technologies` and
-// `latest_funding`.
-using ExportField = std::variant<TextField, NumberField>;
-
-const std::vector<ExportField>& export_fields() {
-  static const std::vector<ExportField> kFields = [] {
-    std::vector<ExportField> fields;
-    for (const TextFieldInfo& f : text_fields()) {
-      fields.emplace_back(f.field);
-      if (f.field == TextField::stage) fields.emplace_back(NumberField::employees);
-      if (f.field == TextField::technologies) {
-        fields.emplace_back(NumberField::annual_revenue);
-        fields.emplace_back(NumberField::total_funding);
-      }
-      if (f.field == TextField::latest_funding) {
-        fields.emplace_back(NumberField::latest_funding_amount);
-      }
-    }
-    return fields;
-  }();
-  return kFields;
-}
-
 // "contacts-20261126-021500.csv" (UTC).
 std::string export_file_name() {
   const std::time_t now = std::time(nullptr);
@@ -103,7 +79,7 @@ class CsvExport final : public http::BodySource {
 
 std::string export_csv_header() {
   std::vector<std::string_view> names;
-  for (const ExportField& field : export_fields()) {
+  for (const PayloadField& field : payload_fields()) {
     names.push_back(std::visit([](auto f) { return info(f).apollo_label; }, field));
   }
   for (const std::string_view extra : {"id", "created_at", "updated_at"}) names.push_back(extra);
@@ -113,7 +89,7 @@ std::string export_csv_header() {
 }
 
 void append_export_record(std::string& out, const Contact& c) {
-  for (const ExportField& field : export_fields()) {
+  for (const PayloadField& field : payload_fields()) {
     if (const TextField* text = std::get_if<TextField>(&field)) {
       ingest::append_csv_field(out, c.values[*text]);
     } else if (const auto& number = c.values[std::get<NumberField>(field)]) {

@@ -5,6 +5,7 @@
 
 #include "index/list_pages.h"
 #include "index/snapshot_stream.h"
+#include "util/collation.h"
 
 namespace contacts::index {
 
@@ -62,7 +63,7 @@ std::optional<Contact> IndexReader::get(int64_t id) const {
 namespace {
 
 // The `limit` most frequent non-empty values of `field` among live contacts; ties in
-// code-point order of the value.
+// collation order of the value (then bytes).
 std::vector<ValueCount> top_values(const Snapshot& s, TextField field, uint32_t limit) {
   std::unordered_map<std::string_view, int64_t> counts;
   for (const Part& part : s.parts) {
@@ -81,7 +82,8 @@ std::vector<ValueCount> top_values(const Snapshot& s, TextField field, uint32_t 
     if (n > 0) values.emplace_back(value, n);
   }
   auto better = [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first < b.first;
+    return a.second != b.second ? a.second > b.second
+                                : collation::less_then_bytes(a.first, b.first);
   };
   const size_t k = std::min<size_t>(limit, values.size());
   std::partial_sort(values.begin(), values.begin() + k, values.end(), better);

@@ -4,6 +4,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "util/collation.h"
+
 namespace contacts::index {
 namespace {
 
@@ -130,7 +132,7 @@ RowOrder::RowOrder(const Segment& s, const std::vector<OrderTerm>& ordering) {
       case SortColumn::Kind::text:
         c.kind = Column::kText;
         c.codes = s.column(col.text).codes.data();
-        c.rank = s.column(col.text).dict.rank.data();
+        c.rank = s.text_rank(col.text).data();
         break;
       case SortColumn::Kind::number: number(s.numbers[static_cast<size_t>(col.number)]); break;
       case SortColumn::Kind::created_at: number(s.created_at_us); break;
@@ -152,14 +154,17 @@ bool RowOrder::operator()(uint32_t a, uint32_t b) const {
 
 namespace {
 
-// -1, 0, 1 for values a and b; `missing` values sort last in both directions.
+// -1, 0, 1 for a result `r` of comparing two values; `missing` values sort last in both
+// directions (and a missing value is never equal to a present one, even a text of ignorable
+// characters only, whose collation key is the empty text's).
+int directed(int r, bool a_missing, bool b_missing, bool descending) {
+  if (a_missing || b_missing) return a_missing == b_missing ? 0 : a_missing ? 1 : -1;
+  return descending ? -r : r;
+}
+
 template <class T>
 int compare_present(const T& a, const T& b, bool a_missing, bool b_missing, bool descending) {
-  if (a == b) return 0;
-  if (a_missing) return 1;
-  if (b_missing) return -1;
-  const int r = a < b ? -1 : 1;
-  return descending ? -r : r;
+  return directed(a < b ? -1 : b < a ? 1 : 0, a_missing, b_missing, descending);
 }
 
 }  // namespace
@@ -198,11 +203,16 @@ bool RefOrder::operator()(const Ref& a, const Ref& b) const {
     };
     switch (col.kind) {
       case SortColumn::Kind::text: {
-        const TextColumn& ca = sa.column(col.text);
-        const TextColumn& cb = sb.column(col.text);
-        const std::string_view x = ca.dict.values.get(ca.codes[a.row]);
-        const std::string_view y = cb.dict.values.get(cb.codes[b.row]);
-        r = compare_present(x, y, x.empty(), y.empty(), t.descending);
+        const uint32_t x = sa.column(col.text).codes[a.row];
+        const uint32_t y = sb.column(col.text).codes[b.row];
+        if (a.part == b.part) {  // ranks compare values within a segment
+          const std::span<const uint32_t> rank = sa.text_rank(col.text);
+          r = compare_present(rank[x], rank[y], x == 0, y == 0, t.descending);
+        } else {
+          r = directed(collation::compare(sa.column(col.text).dict.values.get(x),
+                                          sb.column(col.text).dict.values.get(y)),
+                       x == 0, y == 0, t.descending);
+        }
         break;
       }
       case SortColumn::Kind::number: {
@@ -275,8 +285,10 @@ PartTop top_part_rows(const Snapshot& s, const SnapshotMatcher& match, uint32_t 
   auto missing = [&](uint32_t row) {
     return codes ? codes[row] == 0 : values && values[row] == kNullNumber;
   };
+  const uint32_t* rank = codes ? seg.text_rank(col.text).data() : nullptr;
   auto same_group = [&](uint32_t a, uint32_t b) {
-    return codes ? codes[a] == codes[b] : values ? values[a] == values[b] : a == b;
+    if (codes) return codes[a] == codes[b] || (codes[a] != 0 && codes[b] != 0 && rank[codes[a]] == rank[codes[b]]);
+    return values ? values[a] == values[b] : a == b;
   };
   const int64_t n = seg.rows;
   auto row_at = [&](int64_t pos) { return by_id ? static_cast<uint32_t>(pos) : order[pos]; };
@@ -295,10 +307,13 @@ PartTop top_part_rows(const Snapshot& s, const SnapshotMatcher& match, uint32_t 
   const Part& part = s.parts[p];
   const RowMatcher& m = match.part(p);
   std::optional<uint32_t> boundary;  // the first row of the group holding the keep-th match
+  // With one term, the walk's order is the ordering itself (ties in row order, which is id
+  // order, reversed with the values): the keep-th match ends the page, its group need not.
+  const bool walk_is_order = ordering.size() == 1;
   int64_t i = 0;
   for (; i < n; ++i) {
     const uint32_t row = row_at(position(i));
-    if (boundary && !same_group(row, *boundary)) break;
+    if (boundary && (walk_is_order || !same_group(row, *boundary))) break;
     if (!part.live(row) || !m(row)) continue;
     top.rows.push_back(row);
     if (!boundary && top.rows.size() >= keep) boundary = row;
@@ -416,7 +431,7 @@ FieldColumn field_column(const Segment& s, const FieldQuery& q) {
   return {&col->dict, col, nullptr};
 }
 
-// The distinct values of one part in code-point order, with their live rows.
+// The distinct values of one part in collation order (then bytes), with their live rows.
 class DistinctValues {
  public:
   DistinctValues(const Part& part, const FieldQuery& q)
@@ -463,7 +478,7 @@ void distinct_values(const Snapshot& s, PageCollector& out) {
   for (;;) {
     std::optional<std::string_view> least;
     for (const DistinctValues& d : parts) {
-      if (!d.done() && (!least || d.value() < *least)) least = d.value();
+      if (!d.done() && (!least || collation::less_then_bytes(d.value(), *least))) least = d.value();
     }
     if (!least) return;
     int64_t id = INT64_MAX;

@@ -10,8 +10,8 @@
 
 namespace contacts::index {
 
-// Compares rows of one segment by a list ordering (contract section 4: text by code point,
-// empty text and null numbers last in both directions, ties by id in the first term's
+// Compares rows of one segment by a list ordering (contract section 4: text by Unicode
+// collation, through the ranks of the segment's dictionaries, empty text and null numbers last in both directions, ties by id in the first term's
 // direction). `ordering` must not be empty; the segment must outlive this.
 class RowOrder {
  public:

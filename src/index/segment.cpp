@@ -20,15 +20,32 @@ constexpr uint32_t kMetaColumn = kTextFieldCount, kCompanyAddressColumn = kTextF
                    kContactAddressColumn = kTextFieldCount + 2,
                    kKeywordListColumn = kTextFieldCount + 3;
 
-// Fields whose values are ordered (sortable, or listed by a field endpoint).
+// Text fields whose values get their collation order when written (text_column.h): all but
+// those with about one value per row that people seldom sort by (Segment::text_rank computes
+// theirs on first use).
 bool needs_order(TextField f) {
   switch (f) {
+    case TextField::work_direct_phone: case TextField::home_phone:
+    case TextField::mobile_phone: case TextField::corporate_phone:
+    case TextField::other_phone: case TextField::person_linkedin_url:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// Text fields with a presorted row order (Segment::sort_orders, 4 bytes a row each): the
+// columns people sort by. Other orderings sort their matches by rank (list_pages.h).
+bool has_sort_order(TextField f) {
+  switch (f) {
     case TextField::first_name: case TextField::last_name: case TextField::title:
-    case TextField::company: case TextField::email: case TextField::city:
-    case TextField::state: case TextField::country: case TextField::company_address:
-    case TextField::company_city: case TextField::company_state:
-    case TextField::company_country: case TextField::seniority: case TextField::industry:
-    case TextField::keywords: case TextField::technologies:
+    case TextField::company: case TextField::email: case TextField::email_status:
+    case TextField::primary_email_catch_all_status: case TextField::seniority:
+    case TextField::departments: case TextField::stage: case TextField::industry:
+    case TextField::city: case TextField::state: case TextField::country:
+    case TextField::company_address: case TextField::company_city:
+    case TextField::company_state: case TextField::company_country:
+    case TextField::latest_funding: case TextField::last_raised_at:
       return true;
     default:
       return false;
@@ -37,18 +54,6 @@ bool needs_order(TextField f) {
 
 // Section of the sort order of key k: kSortOrders + k.
 constexpr uint32_t kSortOrders = 0x800;
-
-// The sort key that orders by text field `f` / number field `f` / updated_at, if any.
-std::optional<SortKey> key_sorting(SortColumn::Kind kind, size_t field) {
-  for (size_t k = 0; k < kSortKeyCount; ++k) {
-    const SortColumn c = sort_column(static_cast<SortKey>(k));
-    if (c.kind != kind) continue;
-    if (kind == SortColumn::Kind::text && static_cast<size_t>(c.text) != field) continue;
-    if (kind == SortColumn::Kind::number && static_cast<size_t>(c.number) != field) continue;
-    return static_cast<SortKey>(k);
-  }
-  return std::nullopt;
-}
 
 // Rows by (rank of their code, row); rows of code 0 (empty) last, in row order. A counting
 // sort: linear in rows and codes.
@@ -94,19 +99,17 @@ std::vector<uint32_t> order_by_number(std::span<const int64_t> values) {
 }
 
 // Writes the sort order of a number column (number field `field`, or updated_at).
-void add_number_order(SegmentWriter& out, SortColumn::Kind kind, size_t field,
-                      std::span<const int64_t> values) {
-  if (const auto key = key_sorting(kind, field)) {
-    out.add(kSortOrders + static_cast<uint32_t>(*key), order_by_number(values));
-  }
+void add_number_order(SegmentWriter& out, SortKey key, std::span<const int64_t> values) {
+  out.add(kSortOrders + static_cast<uint32_t>(key), order_by_number(values));
 }
 
 // Writes the sort order of text column `column`, from its codes and its codes' ranks.
 void add_text_order(SegmentWriter& out, uint32_t column, std::span<const uint32_t> codes,
                     const std::vector<uint32_t>& rank) {
   if (column >= kTextFieldCount || rank.empty()) return;
-  if (const auto key = key_sorting(SortColumn::Kind::text, column)) {
-    out.add(kSortOrders + static_cast<uint32_t>(*key), order_by_rank(codes, rank));
+  const auto field = static_cast<TextField>(column);
+  if (has_sort_order(field)) {
+    out.add(kSortOrders + static_cast<uint32_t>(sort_key_of(field)), order_by_rank(codes, rank));
   }
 }
 
@@ -343,12 +346,12 @@ std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
         put(kCreatedAt, s.created_at_us);
         return;
       case kFixedWork + 1:
-        add_number_order(out, SortColumn::Kind::updated_at, 0, s.updated_at_us);
+        add_number_order(out, SortKey::updated_at, s.updated_at_us);
         put(kUpdatedAt, s.updated_at_us);
         return;
       default: {  // a number field
         const uint32_t f = static_cast<uint32_t>(work - kFixedWork - 2);
-        add_number_order(out, SortColumn::Kind::number, f, s.numbers[f]);
+        add_number_order(out, sort_key_of(static_cast<NumberField>(f)), s.numbers[f]);
         put(kNumbers + f, s.numbers[f]);
       }
     }
@@ -468,12 +471,12 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
   out.add(kIds, gather(kIds, [](const Segment& s) { return s.ids; }));
   {
     const auto updated = gather(kUpdatedAt, [](const Segment& s) { return s.updated_at_us; });
-    add_number_order(out, SortColumn::Kind::updated_at, 0, updated);
+    add_number_order(out, SortKey::updated_at, updated);
     out.add(kUpdatedAt, updated);
   }
   for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
     const auto values = gather(kNumbers + f, [f](const Segment& s) { return s.numbers[f]; });
-    add_number_order(out, SortColumn::Kind::number, f, values);
+    add_number_order(out, sort_key_of(static_cast<NumberField>(f)), values);
     out.add(kNumbers + f, values);
   }
   for (const Segment* s : sources) {
@@ -550,6 +553,15 @@ std::shared_ptr<const Segment> load_segment(std::shared_ptr<const SegmentBytes> 
   }
   seg->bytes = std::move(bytes);
   return seg;
+}
+
+std::span<const uint32_t> Segment::text_rank(TextField f) const {
+  const Dictionary& dict = column(f).dict;
+  if (!dict.rank.empty()) return dict.rank;
+  const size_t i = static_cast<size_t>(f);
+  std::call_once(lazy_ranks->once[i],
+                 [&] { lazy_ranks->rank[i] = collation_order(dict.values).rank; });
+  return lazy_ranks->rank[i];
 }
 
 uint32_t Segment::row_of(int64_t id) const {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,17 @@ struct Segment {
   // needs none (rows are in id order). Empty for keys without one.
   std::array<std::span<const uint32_t>, kSortKeyCount> sort_orders;
   std::shared_ptr<const SegmentBytes> bytes;  // what the spans point into
+  struct LazyRanks {
+    std::array<std::once_flag, kTextFieldCount> once;
+    std::array<std::vector<uint32_t>, kTextFieldCount> rank;
+  };
+  std::shared_ptr<LazyRanks> lazy_ranks = std::make_shared<LazyRanks>();
 
   const TextColumn& column(TextField f) const { return text[static_cast<size_t>(f)]; }
+  // The collation rank of each code of text field `f` (Dictionary::rank). Fields with
+  // values nearly as many as rows and rarely ordered by (phones, a person's LinkedIn URL)
+  // are written without one: it is computed on first use and kept (thread-safe).
+  std::span<const uint32_t> text_rank(TextField f) const;
   // Row of `id`, or kNoRow.
   uint32_t row_of(int64_t id) const;
   Contact contact(uint32_t row, bool with_meta) const;

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/collation.h"
+
 namespace contacts::index {
 namespace {
 
@@ -29,6 +31,9 @@ struct Header {
   uint64_t table_checksum;
   uint64_t body_checksum;    // XXH3 of every byte after the header: sections, padding, table
   uint64_t header_checksum;  // XXH3 of the whole header block with this field zero
+  // collation::version() of the build that wrote the ranks (zero-padded): text orders change
+  // with ICU's collation data.
+  char collation[32];
 };
 
 // The checksum of a header block (kHeaderBytes, starting with a Header).
@@ -133,6 +138,11 @@ std::shared_ptr<const SegmentBytes> SegmentBytes::open(const std::string& path) 
   if (header_checksum(block.data()) != h.header_checksum) {
     throw SegmentFileError(path + " has a corrupt header (checksum mismatch)");
   }
+  const std::string collation(h.collation, strnlen(h.collation, sizeof h.collation));
+  if (collation != collation::version()) {
+    throw SegmentFileError(path + " was ordered with collation " + collation +
+                           ", this build uses " + collation::version());
+  }
   if (h.file_size != file_size) {
     throw SegmentFileError(path + " is truncated or extended: " + std::to_string(file_size) +
                            " bytes, the header says " + std::to_string(h.file_size));
@@ -234,6 +244,7 @@ std::shared_ptr<const SegmentBytes> SegmentWriter::finish(const SegmentIdentity&
   h.store_id = identity.store_id;
   h.data_version = identity.data_version;
   h.rows = identity.rows;
+  std::strncpy(h.collation, collation::version().c_str(), sizeof h.collation - 1);
   h.table_offset = position_;
   const size_t table_bytes = table_.size() * sizeof(SegmentBytes::Entry);
   h.table_checksum = XXH3_64bits(table_.data(), table_bytes);

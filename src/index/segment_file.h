@@ -22,7 +22,7 @@
 namespace contacts::index {
 
 // Bumped whenever the layout or the meaning of a section changes; older files are rebuilt.
-inline constexpr uint32_t kSegmentFormatVersion = 3;
+inline constexpr uint32_t kSegmentFormatVersion = 4;
 
 // Why a segment file cannot be used (missing, truncated, corrupt, other format or store).
 class SegmentFileError : public std::runtime_error {

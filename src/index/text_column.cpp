@@ -6,6 +6,7 @@
 
 #include <xxhash.h>
 
+#include "util/collation.h"
 #include "util/text.h"
 
 namespace contacts::index {
@@ -88,6 +89,54 @@ void append_folded(PodBuffer<char>& out, std::string_view v) {
 }
 
 }  // namespace
+
+template <class ValueOf>
+DictionaryOrder collation_order(uint32_t n, const ValueOf& value_of) {
+  // The values' collation keys, in one pool; sorted as bytes (keys hold no zero byte, so the
+  // pool's terminators end them), then runs of equal keys by the values' own bytes.
+  PodBuffer<char> keys;
+  PodBuffer<uint64_t> offsets;
+  offsets.reserve(n + 1);
+  offsets.push_back(0);
+  std::string key;
+  for (uint32_t c = 0; c < n; ++c) {
+    key.clear();
+    collation::append_sort_key(key, value_of(c));
+    keys.append(key.data(), key.size());
+    keys.push_back('\0');
+    offsets.push_back(keys.size());
+  }
+  auto key_of = [&](uint32_t code) {
+    return std::string_view(keys.data() + offsets[code], offsets[code + 1] - offsets[code] - 1);
+  };
+  std::vector<Keyed> keyed(n);
+  for (uint32_t c = 0; c < n; ++c) keyed[c] = {0, c};
+  sort_by_value(keyed, 0, key_of);
+  DictionaryOrder order;
+  order.by_rank.resize(n);
+  order.rank.resize(n);
+  uint32_t rank = 0;
+  for (uint32_t i = 0; i < n;) {
+    uint32_t j = i + 1;
+    while (j < n && key_of(keyed[j].code) == key_of(keyed[i].code)) ++j;
+    if (j - i > 1) {
+      std::sort(keyed.begin() + i, keyed.begin() + j, [&](const Keyed& a, const Keyed& b) {
+        return value_of(a.code) < value_of(b.code);
+      });
+    }
+    for (uint32_t k = i; k < j; ++k) {
+      order.by_rank[k] = keyed[k].code;
+      order.rank[keyed[k].code] = rank;
+    }
+    ++rank;
+    i = j;
+  }
+  return order;
+}
+
+DictionaryOrder collation_order(const Pool& values) {
+  return collation_order(values.size(), [&](uint32_t code) { return values.get(code); });
+}
 
 DictionaryBuilder::DictionaryBuilder(bool distinct) : distinct_(distinct) {
   offsets_.push_back(0);
@@ -234,23 +283,14 @@ std::vector<uint32_t> DictionaryBuilder::write(SegmentWriter& out, uint32_t colu
     folded.release();
     folded_offsets.release();
   }
-  std::vector<uint32_t> by_rank, rank;
-  if (with_order) {
-    std::vector<Keyed> keyed(n);
-    for (uint32_t c = 0; c < n; ++c) keyed[c] = {0, c};
-    sort_by_value(keyed, 0, [&](uint32_t code) { return entry(code); });
-    by_rank.resize(n);
-    for (uint32_t r = 0; r < n; ++r) by_rank[r] = keyed[r].code;
-    std::vector<Keyed>().swap(keyed);
-    rank.resize(n);
-    for (uint32_t r = 0; r < n; ++r) rank[by_rank[r]] = r;
-  }
-  out.add(section_id(column, ColumnPart::by_rank), by_rank);
-  out.add(section_id(column, ColumnPart::rank), rank);
+  DictionaryOrder order;
+  if (with_order) order = collation_order(n, [&](uint32_t code) { return entry(code); });
+  out.add(section_id(column, ColumnPart::by_rank), order.by_rank);
+  out.add(section_id(column, ColumnPart::rank), order.rank);
   out.add(section_id(column, ColumnPart::first_row), first_row_.span());
   out.add(section_id(column, ColumnPart::row_count), row_count_.span());
   *this = DictionaryBuilder(distinct_);
-  return rank;
+  return std::move(order.rank);
 }
 
 Dictionary load_dictionary(const SegmentBytes& bytes, uint32_t column) {

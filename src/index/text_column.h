@@ -40,8 +40,11 @@ class Pool {
 struct Dictionary {
   Pool values;
   Pool folded;
-  std::span<const uint32_t> by_rank;    // codes in code-point order of their value
-  std::span<const uint32_t> rank;       // code -> position in by_rank
+  // Codes in collation order of their values (util/collation.h), values with equal collation
+  // keys in byte order; and each code's rank in that order, equal for equal collation keys
+  // (so comparing ranks compares values). Empty for dictionaries written without an order.
+  std::span<const uint32_t> by_rank;
+  std::span<const uint32_t> rank;
   std::span<const uint32_t> first_row;  // code -> smallest row having it (kNoRow when unused)
   std::span<const uint32_t> row_count;  // code -> rows having it
   // Trigram postings over `folded` (index/trigram.h), for dictionaries of searched fields
@@ -81,6 +84,13 @@ constexpr uint32_t section_id(uint32_t column, ColumnPart part) {
 
 // Dictionaries with fewer values are searched with memmem alone.
 inline constexpr uint32_t kTrigramMinValues = 1024;
+
+struct DictionaryOrder {
+  std::vector<uint32_t> by_rank;
+  std::vector<uint32_t> rank;
+};
+// The order of Dictionary::by_rank and rank, computed for `values`.
+DictionaryOrder collation_order(const Pool& values);
 
 // Builds a dictionary from values seen in row order.
 class DictionaryBuilder {

@@ -58,4 +58,23 @@ const std::array<NumberFieldInfo, kNumberFieldCount>& number_fields() {
   return kFields;
 }
 
+const std::vector<PayloadField>& payload_fields() {
+  static const std::vector<PayloadField> kFields = [] {
+    std::vector<PayloadField> fields;
+    for (const TextFieldInfo& f : text_fields()) {
+      fields.emplace_back(f.field);
+      if (f.field == TextField::stage) fields.emplace_back(NumberField::employees);
+      if (f.field == TextField::technologies) {
+        fields.emplace_back(NumberField::annual_revenue);
+        fields.emplace_back(NumberField::total_funding);
+      }
+      if (f.field == TextField::latest_funding) {
+        fields.emplace_back(NumberField::latest_funding_amount);
+      }
+    }
+    return fields;
+  }();
+  return kFields;
+}
+
 }  // namespace contacts

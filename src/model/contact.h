@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 namespace contacts {
 
@@ -45,6 +47,12 @@ inline const TextFieldInfo& info(TextField f) { return text_fields()[static_cast
 inline const NumberFieldInfo& info(NumberField f) {
   return number_fields()[static_cast<size_t>(f)];
 }
+
+// The value fields in the order of the API payload, which is also the order of Apollo's
+// export: each text field, with the number fields after `stage`, `technologies` and
+// `latest_funding`.
+using PayloadField = std::variant<TextField, NumberField>;
+const std::vector<PayloadField>& payload_fields();
 
 // A contact as imported: every field set by the CSV, before the store assigns id and times.
 struct ContactValues {

@@ -40,16 +40,17 @@ struct ContactFilter {
   }
 };
 
-// Sortable keys of the list endpoint (contract section 4).
+// Sortable keys of the list endpoint (contract section 4): every text field (key k is
+// TextField k: sort_key_of below), every number field, the two times and id.
 enum class SortKey : uint8_t {
-  created_at, updated_at, employees, annual_revenue, total_funding, latest_funding_amount,
-  first_name, last_name, title, company, email, city, state, country, company_address,
-  company_city, company_state, company_country, seniority, industry, id,
+  employees = kTextFieldCount, annual_revenue, total_funding, latest_funding_amount,
+  created_at, updated_at, id,
 };
 inline constexpr size_t kSortKeyCount = static_cast<size_t>(SortKey::id) + 1;
+static_assert(static_cast<size_t>(SortKey::created_at) == kTextFieldCount + kNumberFieldCount);
 
-// What a sort key compares: a text field (by code point), a number field, or a column of the
-// record itself.
+// What a sort key compares: a text field (Unicode collation, util/collation.h), a number
+// field, or a column of the record itself.
 struct SortColumn {
   enum class Kind : uint8_t { text, number, created_at, updated_at, id };
   Kind kind;
@@ -59,32 +60,21 @@ struct SortColumn {
 
 constexpr SortColumn sort_column(SortKey key) {
   using K = SortColumn::Kind;
-  auto text = [](TextField f) { return SortColumn{K::text, f}; };
-  auto number = [](NumberField f) { return SortColumn{K::number, TextField::first_name, f}; };
+  const auto k = static_cast<size_t>(key);
+  if (k < kTextFieldCount) return {K::text, static_cast<TextField>(k)};
+  if (k < kTextFieldCount + kNumberFieldCount) {
+    return {K::number, TextField::first_name, static_cast<NumberField>(k - kTextFieldCount)};
+  }
   switch (key) {
     case SortKey::created_at: return {K::created_at};
     case SortKey::updated_at: return {K::updated_at};
-    case SortKey::employees: return number(NumberField::employees);
-    case SortKey::annual_revenue: return number(NumberField::annual_revenue);
-    case SortKey::total_funding: return number(NumberField::total_funding);
-    case SortKey::latest_funding_amount: return number(NumberField::latest_funding_amount);
-    case SortKey::first_name: return text(TextField::first_name);
-    case SortKey::last_name: return text(TextField::last_name);
-    case SortKey::title: return text(TextField::title);
-    case SortKey::company: return text(TextField::company);
-    case SortKey::email: return text(TextField::email);
-    case SortKey::city: return text(TextField::city);
-    case SortKey::state: return text(TextField::state);
-    case SortKey::country: return text(TextField::country);
-    case SortKey::company_address: return text(TextField::company_address);
-    case SortKey::company_city: return text(TextField::company_city);
-    case SortKey::company_state: return text(TextField::company_state);
-    case SortKey::company_country: return text(TextField::company_country);
-    case SortKey::seniority: return text(TextField::seniority);
-    case SortKey::industry: return text(TextField::industry);
-    case SortKey::id: break;
+    default: return {K::id};
   }
-  return {K::id};
+}
+
+constexpr SortKey sort_key_of(TextField f) { return static_cast<SortKey>(f); }
+constexpr SortKey sort_key_of(NumberField f) {
+  return static_cast<SortKey>(kTextFieldCount + static_cast<size_t>(f));
 }
 
 struct OrderTerm {
@@ -106,7 +96,7 @@ struct ListQuery {
   ContactFilter filter;
   std::vector<OrderTerm> ordering;   // never empty; ties broken by id in the first direction
   std::string ordering_text;         // effective ordering as shown in meta, e.g. "-created_at"
-  bool cursor_strategy = true;       // ordering is created_at alone (either direction)
+  bool cursor_strategy = true;       // contract section 4's rule chose cursor pagination
   std::optional<CursorToken> cursor;
   uint32_t page_size = kDefaultPageSize;  // page_size (cursor) or limit (limit-offset)
   uint64_t offset = 0;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "query/cursor.h"
 #include "util/error.h"
@@ -11,18 +13,25 @@
 namespace contacts {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, SortKey>, 21> kSortKeys = {{
-    {"created_at", SortKey::created_at}, {"updated_at", SortKey::updated_at},
-    {"employees", SortKey::employees}, {"annual_revenue", SortKey::annual_revenue},
-    {"total_funding", SortKey::total_funding},
-    {"latest_funding_amount", SortKey::latest_funding_amount},
-    {"first_name", SortKey::first_name}, {"last_name", SortKey::last_name},
-    {"title", SortKey::title}, {"company", SortKey::company}, {"email", SortKey::email},
-    {"city", SortKey::city}, {"state", SortKey::state}, {"country", SortKey::country},
-    {"company_address", SortKey::company_address}, {"company_city", SortKey::company_city},
-    {"company_state", SortKey::company_state}, {"company_country", SortKey::company_country},
-    {"seniority", SortKey::seniority}, {"industry", SortKey::industry}, {"id", SortKey::id},
-}};
+// The ordering fields by name, in the order of the contract's list: id, the payload's fields,
+// the two times.
+const std::vector<std::pair<std::string_view, SortKey>>& sort_keys() {
+  static const std::vector<std::pair<std::string_view, SortKey>> kKeys = [] {
+    std::vector<std::pair<std::string_view, SortKey>> keys = {{"id", SortKey::id}};
+    for (const PayloadField& field : payload_fields()) {
+      if (const TextField* f = std::get_if<TextField>(&field)) {
+        keys.emplace_back(info(*f).name, sort_key_of(*f));
+      } else {
+        const NumberField n = std::get<NumberField>(field);
+        keys.emplace_back(info(n).name, sort_key_of(n));
+      }
+    }
+    keys.emplace_back("created_at", SortKey::created_at);
+    keys.emplace_back("updated_at", SortKey::updated_at);
+    return keys;
+  }();
+  return kKeys;
+}
 
 constexpr std::array<std::pair<std::string_view, FieldEndpoint>, 13> kFieldEndpoints = {{
     {"title", FieldEndpoint::title}, {"company", FieldEndpoint::company},
@@ -68,9 +77,10 @@ std::vector<OrderTerm> parse_ordering(const std::string* raw, std::string& text_
     for (std::string_view part : text::split_trimmed(*raw, ',')) {
       const bool desc = part.front() == '-';
       const std::string_view name = desc ? part.substr(1) : part;
-      auto it = std::find_if(kSortKeys.begin(), kSortKeys.end(),
+      const auto& keys = sort_keys();
+      auto it = std::find_if(keys.begin(), keys.end(),
                              [&](const auto& kv) { return kv.first == name; });
-      if (it == kSortKeys.end()) {
+      if (it == keys.end()) {
         bad.emplace_back(name.empty() ? part : name);
         continue;
       }
@@ -98,7 +108,7 @@ std::vector<OrderTerm> parse_ordering(const std::string* raw, std::string& text_
 const std::string& valid_ordering_list() {
   static const std::string kList = [] {
     std::string s;
-    for (const auto& [name, key] : kSortKeys) s += (s.empty() ? "" : ", ") + std::string(name);
+    for (const auto& [name, key] : sort_keys()) s += (s.empty() ? "" : ", ") + std::string(name);
     return s;
   }();
   return kList;
@@ -141,10 +151,23 @@ ListQuery parse_list_query(const QueryParams& p) {
   const auto limit = p.get_positive("limit");
   const auto offset = p.get_uint("offset");
   q.include_meta = p.get_bool("include_meta").value_or(false);
+  // Contract section 4's rule: a cursor; else an explicit limit or offset; else the ordering.
+  const std::string* cursor = p.get("cursor");
+  const bool has_cursor = cursor && !cursor->empty();
+  const bool created_alone = q.cursor_strategy;
+  if (has_cursor) {
+    q.cursor_strategy = true;
+  } else if (limit || offset) {
+    q.cursor_strategy = false;
+  }
   if (q.cursor_strategy) {
+    if (!created_alone) {  // a cursor walks (created_at, id): the default direction
+      q.ordering = {{SortKey::created_at, true}};
+      q.ordering_text = "-created_at";
+    }
     q.page_size = capped(page_size, kDefaultPageSize, kPageSizeCap);
-    if (const std::string* c = p.get("cursor"); c && !c->empty()) {
-      q.cursor = decode_cursor(*c);
+    if (has_cursor) {
+      q.cursor = decode_cursor(*cursor);
       if (!q.cursor) throw ApiError(404, "Invalid cursor");
     }
   } else {

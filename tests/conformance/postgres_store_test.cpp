@@ -62,10 +62,8 @@ TEST_F(PostgresOnly, MigrationsRunOnceWhenSeveralProcessesStartTogether) {
   store.migrate();
   auto conn = pg::connect(url_);
   const pg::Result r = pg::exec(conn.get(), "SELECT version FROM schema_migrations ORDER BY 1");
-  ASSERT_EQ(r.rows(), 3);
-  EXPECT_EQ(r.int64(0, 0), 1);
-  EXPECT_EQ(r.int64(1, 0), 2);
-  EXPECT_EQ(r.int64(2, 0), 3);
+  ASSERT_EQ(r.rows(), 4);
+  for (int i = 0; i < r.rows(); ++i) EXPECT_EQ(r.int64(i, 0), i + 1);
   EXPECT_EQ(pg::exec(conn.get(), "SELECT count(*) FROM store_meta WHERE key = 'store_id'")
                 .int64(0, 0),
             1);

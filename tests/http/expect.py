@@ -11,6 +11,8 @@ import io
 import json
 import re
 
+import icu  # Debian's python3-icu: an independent Unicode collation (UCA root, tertiary)
+
 # --- the record --------------------------------------------------------------------------
 
 # Text fields in the order of the reference payload.
@@ -67,11 +69,16 @@ DATE_FILTERS = ["created_at_after", "created_at_before", "updated_at_after", "up
 SEARCH_FIELDS = ["first_name", "last_name", "title", "company", "email", "city", "state",
                  "country", "industry", "keywords", "technologies", "departments"]
 
+# Contract section 4 (revision 2): id, every payload field but meta_data, the two times.
 ORDERING_FIELDS = [
-    "created_at", "updated_at", "employees", "annual_revenue", "total_funding",
-    "latest_funding_amount", "first_name", "last_name", "title", "company", "email", "city",
-    "state", "country", "company_address", "company_city", "company_state",
-    "company_country", "seniority", "industry", "id",
+    "id", "first_name", "last_name", "title", "company", "company_name_for_emails", "email",
+    "email_status", "primary_email_catch_all_status", "seniority", "departments",
+    "work_direct_phone", "home_phone", "mobile_phone", "corporate_phone", "other_phone",
+    "stage", "employees", "industry", "keywords", "person_linkedin_url", "website",
+    "company_linkedin_url", "facebook_url", "twitter_url", "city", "state", "country",
+    "company_address", "company_city", "company_state", "company_country", "company_phone",
+    "technologies", "annual_revenue", "total_funding", "latest_funding",
+    "latest_funding_amount", "last_raised_at", "created_at", "updated_at",
 ]
 ORDERING_ERROR_LIST = ", ".join(ORDERING_FIELDS)
 
@@ -380,6 +387,20 @@ def parse_ordering(text):
     return spec
 
 
+_COLLATOR = icu.Collator.createInstance(icu.Locale.getRoot())
+_COLLATOR.setStrength(icu.Collator.TERTIARY)
+
+
+def collate(a, b):
+    """-1, 0, 1: Unicode collation order of two texts (0: equal collation keys)."""
+    return _COLLATOR.compare(a, b)
+
+
+def text_key(value):
+    """Sort key for distinct texts: collation order, equal keys by code point."""
+    return (bytes(_COLLATOR.getSortKey(value)), value)
+
+
 def _sort_value(contact, field):
     if field in TIME_FIELDS:
         return parse_utc_ns(contact[field])
@@ -402,7 +423,12 @@ def order(contacts, ordering):
                 return 1 if ea else -1
             if ea or va == vb:
                 continue
-            r = -1 if va < vb else 1
+            if isinstance(va, str):
+                r = collate(va, vb)
+                if r == 0:
+                    continue
+            else:
+                r = -1 if va < vb else 1
             return -r if desc else r
         r = (a["id"] > b["id"]) - (a["id"] < b["id"])
         return -r if first_desc else r
@@ -451,7 +477,7 @@ def field_rows(contacts, field, distinct=False, search=None, separated=False):
         for cid, v in rows:
             if v not in smallest or cid < smallest[v]:
                 smallest[v] = cid
-        rows = [(smallest[v], v) for v in sorted(smallest)]
+        rows = [(smallest[v], v) for v in sorted(smallest, key=text_key)]
     return rows
 
 
@@ -464,5 +490,5 @@ def top_values(contacts, field, limit):
         v = c[field]
         if v != "":
             counts[v] = counts.get(v, 0) + 1
-    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], text_key(kv[0])))
     return [{field: k, "total": n} for k, n in items[:limit]]

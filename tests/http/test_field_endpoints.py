@@ -88,9 +88,10 @@ class FieldEndpoints(ApiTest):
 
     def test_distinct_is_exact_and_keeps_the_smallest_id(self):
         rows = self.check("company", distinct=True, search="éclair")
-        self.assertEqual([v for _, v in rows], ["ÉCLAIR SYSTÈMES", "Éclair Systèmes"])
+        # Collation order: lower case before upper case at the third level.
+        self.assertEqual([v for _, v in rows], ["Éclair Systèmes", "ÉCLAIR SYSTÈMES"])
         by_email = {c["email"]: c["id"] for c in self.dump}
-        self.assertEqual(rows[0][0], by_email["Emile.Eclair@Example.COM"])
+        self.assertEqual(rows[1][0], by_email["Emile.Eclair@Example.COM"])
 
 
 class KeywordsSeparated(ApiTest):

@@ -191,6 +191,23 @@ class Cors(ApiTest):
         r = self.preflight(self.cc, "https://evil.example.net")
         self.assertIsNone(r.header("Access-Control-Allow-Origin"))
 
+    def test_vary_origin_on_every_response_when_configured(self):
+        """A shared cache must not give one origin's answer (or a no-origin answer) to another
+        (issue 13): Vary: Origin with and without an Origin header."""
+        cc = self.cc
+        for headers in ({}, {"Origin": CORS_ORIGINS[0]}, {"Origin": "https://evil.example.net"}):
+            for path, params in (("/api/contacts/", {"page_size": "1"}), ("/api/contacts/count/", {}),
+                                 ("/api/health/", {}), ("/api/contacts/nope/", {}),
+                                 ("/api/contacts/", {"ordering": "bogus"})):
+                with self.subTest(path=path, headers=headers, params=params):
+                    r = self.get(path, params, headers=dict(headers), client=cc)
+                    vary = [v.strip().lower() for v in (r.header("Vary") or "").split(",")]
+                    self.assertIn("origin", vary, r.describe())
+        # Twice through the cache: the hit carries it too.
+        for _ in range(2):
+            r = self.get("/api/contacts/", {"page_size": "2"}, client=cc)
+            self.assertIn("origin", (r.header("Vary") or "").lower())
+
     def test_no_cors_headers_when_not_configured(self):
         for c in (CTX.nocache.client, CTX.main.client):
             for r in (self.get("/api/contacts/", {"page_size": "1"}, client=c,

@@ -90,7 +90,7 @@ class OrderingParameter(ApiTest):
                                                          ["password", "secret"]),
                            ("title,meta_data", ["meta_data"]),
                            ("employees;drop table contacts", ["employees;drop table contacts"]),
-                           ("company_name_for_emails", ["company_name_for_emails"])):
+                           ("stage,-meta_data", ["meta_data"]), ("-", ["-"])):
             with self.subTest(ordering=value):
                 self.assert_error(self.get("/api/contacts/", {"ordering": value}), 400,
                                   expect.msg_ordering(bad))

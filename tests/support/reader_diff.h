@@ -14,6 +14,7 @@
 #include "query/params.h"
 #include "query/parse.h"
 #include "query/reader.h"
+#include "util/text.h"
 
 namespace contacts::testing_support {
 
@@ -58,15 +59,13 @@ inline std::string values_text(const std::vector<ValueCount>& v) {
   return s;
 }
 
+// Every ordering field (contract section 4).
 inline const std::vector<std::string>& sort_names() {
-  static const std::vector<std::string> kNames = {
-      "created_at",     "updated_at",    "employees",
-      "annual_revenue", "total_funding", "latest_funding_amount",
-      "first_name",     "last_name",     "title",
-      "company",        "email",         "city",
-      "state",          "country",       "company_address",
-      "company_city",   "company_state", "company_country",
-      "seniority",      "industry",      "id"};
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (std::string_view f : text::split_trimmed(valid_ordering_list(), ',')) names.emplace_back(f);
+    return names;
+  }();
   return kNames;
 }
 

@@ -81,21 +81,66 @@ TEST(ListQueryParsing, CustomOrderingUsesCappedLimitOffset) {
   ASSERT_EQ(q.ordering.size(), 2u);
   EXPECT_EQ(q.ordering[0].key, SortKey::employees);
   EXPECT_TRUE(q.ordering[0].descending);
-  EXPECT_EQ(q.ordering[1].key, SortKey::country);
+  EXPECT_EQ(q.ordering[1].key, sort_key_of(TextField::country));
   EXPECT_EQ(q.page_size, 100u);
   EXPECT_EQ(q.offset, 7u);
   EXPECT_EQ(q.ordering_text, "-employees,country");
+}
+
+// Contract section 4's rule (revision 2), item by item.
+TEST(ListQueryParsing, PaginationFollowsTheSelectionRule) {
+  auto parse = [](const std::string& q) { return parse_list_query(QueryParams::parse(q)); };
+  const std::string cursor = encode_cursor({1'700'000'000'000'000, 42, false});
+  // 1. A cursor: cursor pages, limit and offset ignored, whatever the ordering.
+  ListQuery q = parse("ordering=first_name&limit=3&offset=9&page_size=7&cursor=" + cursor);
+  EXPECT_TRUE(q.cursor_strategy);
+  ASSERT_TRUE(q.cursor.has_value());
+  EXPECT_EQ(q.cursor->id, 42);
+  EXPECT_EQ(q.page_size, 7u);
+  EXPECT_EQ(q.offset, 0u);
+  EXPECT_EQ(q.ordering_text, "-created_at");
+  q = parse("ordering=created_at&cursor=" + cursor);
+  EXPECT_TRUE(q.cursor_strategy);
+  EXPECT_EQ(q.ordering_text, "created_at");
+  // 2. An explicit limit or offset: limit-offset, whatever the ordering.
+  q = parse("ordering=created_at&limit=20&offset=20");
+  EXPECT_FALSE(q.cursor_strategy);
+  EXPECT_EQ(q.page_size, 20u);
+  EXPECT_EQ(q.offset, 20u);
+  EXPECT_EQ(q.ordering_text, "created_at");
+  q = parse("offset=5&page_size=9");
+  EXPECT_FALSE(q.cursor_strategy);
+  EXPECT_EQ(q.page_size, kDefaultPageSize);
+  EXPECT_EQ(q.offset, 5u);
+  EXPECT_EQ(q.ordering_text, "-created_at");
+  EXPECT_FALSE(parse("limit=500").cursor_strategy);
+  EXPECT_EQ(parse("limit=500").page_size, kPageSizeCap);
+  // 3. No ordering, or created_at alone either way: cursor pages.
+  for (const char* text : {"", "page_size=10", "ordering=-created_at", "ordering=created_at",
+                           "cursor=&ordering=created_at"}) {
+    EXPECT_TRUE(parse(text).cursor_strategy) << text;
+  }
+  EXPECT_EQ(parse("page_size=1000").page_size, kPageSizeCap);
+  // 4. Anything else: limit-offset.
+  for (const char* text : {"ordering=first_name", "ordering=created_at,id", "ordering=stage",
+                           "ordering=id", "cursor=&ordering=email_status"}) {
+    EXPECT_FALSE(parse(text).cursor_strategy) << text;
+  }
 }
 
 TEST(ListQueryParsing, RejectsUnknownOrderingFieldsWithTheContractMessage) {
   const ApiError e = error_of([] { parse_list_query(QueryParams::parse("ordering=password,-bogus,title")); });
   EXPECT_EQ(e.status(), 400);
   EXPECT_EQ(e.detail(),
-            "Invalid ordering field(s): password, bogus. Valid fields are: created_at, "
-            "updated_at, employees, annual_revenue, total_funding, latest_funding_amount, "
-            "first_name, last_name, title, company, email, city, state, country, "
-            "company_address, company_city, company_state, company_country, seniority, "
-            "industry, id");
+            "Invalid ordering field(s): password, bogus. Valid fields are: id, first_name, "
+            "last_name, title, company, company_name_for_emails, email, email_status, "
+            "primary_email_catch_all_status, seniority, departments, work_direct_phone, "
+            "home_phone, mobile_phone, corporate_phone, other_phone, stage, employees, "
+            "industry, keywords, person_linkedin_url, website, company_linkedin_url, "
+            "facebook_url, twitter_url, city, state, country, company_address, company_city, "
+            "company_state, company_country, company_phone, technologies, annual_revenue, "
+            "total_funding, latest_funding, latest_funding_amount, last_raised_at, "
+            "created_at, updated_at");
 }
 
 TEST(ListQueryParsing, FiltersAreFoldedAndEmptyValuesIgnored) {

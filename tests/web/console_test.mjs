@@ -419,6 +419,24 @@ describe('web console', {concurrency: 1}, () => {
     await screenshot(page, 'sorted');
   });
 
+  it('sorts by e-mail status and stage, in Unicode collation order (contract revision 2)', async () => {
+    const {page, server} = main;
+    const filters = {country: (await page.inputValue('input[name="country"]')), employees_min: '50'};
+    await page.click('th[data-column="email_status"] button');
+    const asc = await assertTableMatchesApi(server, page, {...filters, ordering: 'email_status', limit: '25'});
+    assert.equal(asc.meta.strategy, 'limit_offset');
+    const statuses = asc.results.map((c) => c.email_status).filter((s) => s !== '');
+    const collator = new Intl.Collator('und', {sensitivity: 'variant'});
+    assert.deepEqual(statuses, [...statuses].sort(collator.compare));
+    await page.click('th[data-column="stage"] button');
+    await page.click('th[data-column="stage"] button');
+    await assertTableMatchesApi(server, page, {...filters, ordering: '-stage', limit: '25'});
+    assert.equal(await page.getAttribute('th[data-column="stage"]', 'aria-sort'), 'descending');
+    await page.click('th[data-column="employees"] button');
+    await page.click('th[data-column="employees"] button');
+    await assertTableMatchesApi(server, page, {...filters, ordering: '-employees', limit: '25'});
+  });
+
   it('pages forwards and back with limit/offset and with cursors, with the count', async () => {
     const {page, server} = main;
     await page.click('[data-filter="country"] .remove');

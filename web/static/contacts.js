@@ -10,16 +10,19 @@ export const COLUMNS = [
   {key: 'title', label: 'Title', order: 'title'},
   {key: 'company', label: 'Company', order: 'company'},
   {key: 'email', label: 'E-mail', order: 'email'},
+  {key: 'email_status', label: 'E-mail status', order: 'email_status'},
   {key: 'city', label: 'City', order: 'city'},
   {key: 'country', label: 'Country', order: 'country'},
   {key: 'seniority', label: 'Seniority', order: 'seniority'},
   {key: 'industry', label: 'Industry', order: 'industry'},
+  {key: 'stage', label: 'Stage', order: 'stage'},
   {key: 'employees', label: 'Employees', order: 'employees', numeric: true},
   {key: 'annual_revenue', label: 'Revenue', order: 'annual_revenue', numeric: true},
   {key: 'created_at', label: 'Created', order: 'created_at', value: (c) => c.created_at.slice(0, 10)},
 ];
 
-// Orderings answered with cursor pages (contract section 4); any other uses limit/offset.
+// Orderings answered with cursor pages when no limit or offset is sent (contract section 4's
+// rule); the table sends `page_size` for those and `limit` for any other.
 export function usesCursor(ordering) {
   return ordering === '' || ordering === 'created_at' || ordering === '-created_at';
 }

@@ -149,7 +149,8 @@ class CursorStream final : public ContactStream {
 std::vector<ValueCount> top_values(PGconn* c, const char* column, uint32_t limit) {
   pg::Statement st;
   st.sql = std::string("SELECT ") + column + ", count(*) FROM contacts WHERE " + column +
-           "<>'' GROUP BY 1 ORDER BY 2 DESC, " + column + " COLLATE \"C\" LIMIT " +
+           "<>'' GROUP BY 1 ORDER BY 2 DESC, " + column + " COLLATE " + pg::kTextCollation +
+           ", " + column + " COLLATE \"C\" LIMIT " +
            st.bind(int64_t{limit});
   const pg::Result r = pg::exec(c, st.sql, st.params);
   std::vector<ValueCount> out;
@@ -232,7 +233,8 @@ FieldPage PostgresReader::field_values(const FieldQuery& q) const {
   const std::string source = pg::field_source(q);
   if (q.distinct) {
     st.sql = "SELECT min(id), value FROM " + source + " WHERE " + where +
-             " GROUP BY value ORDER BY value COLLATE \"C\"";
+             " GROUP BY value ORDER BY value COLLATE " + pg::kTextCollation +
+             ", value COLLATE \"C\"";
   } else {
     st.sql = "SELECT id, value FROM " + source + " WHERE " + where + " ORDER BY id, pos";
   }

@@ -86,8 +86,8 @@ std::string order_by(const std::vector<OrderTerm>& ordering) {
     if (!sql.empty()) sql += ",";
     switch (col.kind) {
       case SortColumn::Kind::text:
-        sql += "nullif(" + std::string(info(col.text).name) + ",'') COLLATE \"C\"" + dir +
-               " NULLS LAST";
+        sql += "nullif(" + std::string(info(col.text).name) + ",'') COLLATE " + kTextCollation +
+               dir + " NULLS LAST";
         break;
       case SortColumn::Kind::number:
         sql += std::string(info(col.number).name) + dir + " NULLS LAST";

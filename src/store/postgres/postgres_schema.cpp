@@ -129,6 +129,13 @@ const std::vector<Migration>& migrations() {
        "INSERT INTO store_meta(key, value) VALUES('store_id', "
        "floor(random() * 9.2e18)::bigint) ON CONFLICT (key) DO NOTHING;",
        nullptr, ""},
+      // The text order of the API (contract section 4): ICU's root collation, like
+      // "und-x-icu", but nondeterministic, so that texts with equal collation keys are equal
+      // and ORDER BY breaks their tie by id, as the read index does.
+      {4,
+       std::string("CREATE COLLATION IF NOT EXISTS ") + kTextCollation +
+           " (provider = icu, locale = 'und', deterministic = false);",
+       nullptr, ""},
   };
   return kMigrations;
 }

@@ -41,6 +41,8 @@ std::string folded_expr(TextField f);
 // Search terms never contain whitespace, so a term is a substring of this column exactly when
 // it is a substring of one of the fields.
 inline constexpr const char* kSearchColumn = "search_folded";
+// The collation texts are ordered by (migration 4; util/collation.h is the same order).
+inline constexpr const char* kTextCollation = "contacts_unicode";
 // The trigram index on kSearchColumn (migration 2 made it), if it is missing.
 inline constexpr const char* kSearchIndexSql =
     "CREATE INDEX IF NOT EXISTS contacts_search_trgm ON contacts USING gin (search_folded "
