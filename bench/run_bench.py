@@ -78,6 +78,14 @@ QUERY_MIX = [
     ("Q11", "substring matching almost nothing", "/api/contacts/?company=zqxj", 300, []),
     ("Q12", "one-letter substring (matches almost all)", "/api/contacts/?title=e", 300, []),
     ("Q13", "unfiltered count", "/api/contacts/count/", 300, []),
+    # Issue 13: collation orderings as the original's web front end sends them (p99 <= 20 ms
+    # at 1M rows, cache off).
+    ("Q14", "ordering by first name (Unicode collation), first page",
+     "/api/contacts/?ordering=first_name", 20, []),
+    ("Q15", "ordering by two text fields, offset 5000",
+     "/api/contacts/?ordering=-company,last_name&offset=5000", 20, []),
+    ("Q16", "ordering by e-mail status then stage, offset 100",
+     "/api/contacts/?ordering=email_status,-stage&offset=100", 20, []),
 ]
 CONCURRENT_QUERY = "Q3"
 
@@ -936,7 +944,7 @@ def run_errors(results):
 # ---------------------------------------------------------------- main
 
 def add_query_mix_args(parser):
-    """The options of the query mix (Q1-Q13), on `parser` or an argument group."""
+    """The options of the query mix (Q1-Q16), on `parser` or an argument group."""
     parser.add_argument("--requests", type=int, default=200, help="measured requests per query")
     parser.add_argument("--min-requests", type=int, default=30, help="floor for slow queries")
     parser.add_argument("--warmup", type=int, default=10)

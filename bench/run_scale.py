@@ -10,7 +10,7 @@ For each size N of --rows (default 1,000,000 and 10,000,000) and each store of -
      persisted index snapshot in CONTACTS_DATA_DIR, the second comes after the first was
      stopped (a snapshot may exist then); the files the first start left are listed;
   2. VmRSS after start-up and after the query mix, VmHWM (MiB);
-  3. the query mix Q1-Q13 of run_bench.py, p50/p99, response cache off
+  3. the query mix Q1-Q16 of run_bench.py, p50/p99, response cache off
      (CONTACTS_CACHE_ENABLED=false);
   4. freshness: a CSV of 1,000 new rows (seed 12) uploaded as an admin; from the job status
      answer that says `completed` until GET /api/contacts/?email=<a new row's e-mail> finds
@@ -477,7 +477,7 @@ def measure(args, store, rows, files, cluster):
         entry["memory_after_startup"] = entry["startup_warm"]["memory"]
 
         # 2-3. the query mix, cache off; memory
-        log(f"{name}: query mix Q1-Q13, response cache off")
+        log(f"{name}: query mix Q1-Q16, response cache off")
         entry["queries"] = rb.run_query_mix(args, server.port)
         entry["memory_after_mix"] = memory(server)
         log(f"{name}: after the mix VmRSS {fmt_mib(entry['memory_after_mix']['VmRSS'])}, "
@@ -585,7 +585,7 @@ def target_rows(entry):
 TARGET_LABELS = [
     "start-up to /readyz with snapshot: ≤ 1 s (1M), ≤ 5 s (10M)",
     "start-up without snapshot: ≤ 90 s (10M)",
-    "worst Q1–Q13 p99: ≤ 20 ms (1M), ≤ 100 ms (10M)",
+    "worst Q1–Q16 p99: ≤ 20 ms (1M), ≤ 100 ms (10M)",
     "RSS steady: ≤ 1 GiB (1M), ≤ 3 GiB (10M)",
     "high-water mark: ≤ 1 GiB (1M), ≤ 3.75 GiB (10M)",
     "1,000-row import `completed` → readable (every instance): ≤ 1 s",
@@ -627,7 +627,7 @@ def measure_rows(entry):
                 else q.get("sanity") or "-")
         rows.append((f"{q['id']} p50 / p99 ms", cell))
     if not entry.get("queries"):
-        rows.append(("Q1–Q13 p50 / p99 ms", "-"))
+        rows.append(("Q1–Q16 p50 / p99 ms", "-"))
     rows.append((f"{fresh.get('rows') or 0:,}-row import: `completed` → readable",
                  fresh_cell(fresh)))
     rows.append(("same, uploaded to a second instance, read on the first (PostgreSQL)",

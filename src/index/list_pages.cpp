@@ -322,11 +322,14 @@ PartTop top_part_rows(const Snapshot& s, const SnapshotMatcher& match, uint32_t 
     const uint32_t row = row_at(position(i));
     top.more = part.live(row) && m(row);
   }
-  std::sort(top.rows.begin(), top.rows.end(),
-            [&row_order](uint32_t a, uint32_t b) { return row_order(a, b); });
+  // The last group may be large (a field with few values): only its head is sorted.
+  const auto less = [&row_order](uint32_t a, uint32_t b) { return row_order(a, b); };
   if (top.rows.size() > keep) {
+    std::partial_sort(top.rows.begin(), top.rows.begin() + keep, top.rows.end(), less);
     top.rows.resize(keep);
     top.more = true;
+  } else {
+    std::sort(top.rows.begin(), top.rows.end(), less);
   }
   return top;
 }
