@@ -43,7 +43,11 @@ constexpr const char* kUsage =
     "  worker                                    run import jobs (CONTACTS_IMPORT_WORKERS threads)\n"
     "  create-admin --username NAME              create (or reset) an admin user\n"
     "  create-user --username NAME               create (or reset) a user\n"
-    "      the password is read from CONTACTS_PASSWORD or the first line of standard input\n";
+    "      the password is read from CONTACTS_PASSWORD or the first line of standard input\n"
+    "  set-password --username NAME              a new password (read the same way)\n"
+    "  set-admin --username NAME true|false      grant or withdraw admin rights\n"
+    "  delete-user --username NAME               delete a user\n"
+    "      each takes effect at once: the user's tokens issued before stop working\n";
 
 // Value of `--name VALUE` in args, or `fallback`.
 std::string option(const std::vector<std::string>& args, const std::string& name,
@@ -81,7 +85,8 @@ std::unique_ptr<ResponseCache> make_cache(const Settings& settings, const Store&
                                         settings.redis_key_prefix + ":" + id,
                                         std::chrono::milliseconds(settings.redis_timeout_ms));
   }
-  return std::make_unique<LocalCache>(settings.cache_enabled ? settings.cache_max_entries : 0);
+  return std::make_unique<LocalCache>(settings.cache_enabled ? settings.cache_max_entries : 0,
+                                      settings.cache_max_bytes);
 }
 
 int cmd_generate(const std::vector<std::string>& args) {
@@ -136,11 +141,16 @@ int cmd_import(const std::vector<std::string>& args) {
   return result.failed ? 1 : 0;
 }
 
-int cmd_create_user(const std::vector<std::string>& args, bool is_staff) {
+std::string username_option(const std::vector<std::string>& args) {
   const std::string username = option(args, "--username");
   if (username.empty() || username.size() > 150) {
     throw std::invalid_argument("--username NAME is required (at most 150 characters)");
   }
+  return username;
+}
+
+// From CONTACTS_PASSWORD, else the first line of standard input.
+std::string read_password() {
   std::string password;
   if (auto from_env = password_from_environment()) {
     password = *from_env;
@@ -149,6 +159,46 @@ int cmd_create_user(const std::vector<std::string>& args, bool is_staff) {
     if (!password.empty() && password.back() == '\r') password.pop_back();
   }
   if (password.empty()) throw std::invalid_argument("the password must not be empty");
+  return password;
+}
+
+int no_such_user(const std::string& username) {
+  std::fprintf(stderr, "contacts-api: no user named '%s'\n", username.c_str());
+  return 1;
+}
+
+int cmd_set_password(const std::vector<std::string>& args) {
+  const std::string username = username_option(args);
+  const std::string hash = auth::hash_password(read_password());
+  const auto store = open_store(Settings::from_environment());
+  if (!store->update_user(username, hash, std::nullopt)) return no_such_user(username);
+  std::printf("password of '%s' changed; its earlier tokens no longer work\n", username.c_str());
+  return 0;
+}
+
+int cmd_set_admin(const std::vector<std::string>& args) {
+  const std::string username = username_option(args);
+  const std::string value = args.empty() ? "" : args.back();
+  if (value != "true" && value != "false") {
+    throw std::invalid_argument("set-admin --username NAME true|false");
+  }
+  const auto store = open_store(Settings::from_environment());
+  if (!store->update_user(username, std::nullopt, value == "true")) return no_such_user(username);
+  std::printf("'%s' is %s\n", username.c_str(), value == "true" ? "an admin" : "no longer an admin");
+  return 0;
+}
+
+int cmd_delete_user(const std::vector<std::string>& args) {
+  const std::string username = username_option(args);
+  const auto store = open_store(Settings::from_environment());
+  if (!store->delete_user(username)) return no_such_user(username);
+  std::printf("user '%s' deleted\n", username.c_str());
+  return 0;
+}
+
+int cmd_create_user(const std::vector<std::string>& args, bool is_staff) {
+  const std::string username = username_option(args);
+  const std::string password = read_password();
   const Settings settings = Settings::from_environment();
   const auto store = open_store(settings);
   const int64_t id = store->save_user(username, auth::hash_password(password), is_staff);
@@ -309,6 +359,9 @@ int main(int argc, char** argv) {
     if (command == "migrate") return cmd_migrate();
     if (command == "create-admin") return cmd_create_user(args, /*is_staff=*/true);
     if (command == "create-user") return cmd_create_user(args, /*is_staff=*/false);
+    if (command == "set-password") return cmd_set_password(args);
+    if (command == "set-admin") return cmd_set_admin(args);
+    if (command == "delete-user") return cmd_delete_user(args);
     if (command == "--help" || command == "help" || command == "-h") {
       std::fputs(kUsage, stdout);
       return 0;

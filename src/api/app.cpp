@@ -3,14 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <random>
+#include <cstring>
 
 #include "api/contacts_handlers.h"
 #include "api/export_handlers.h"
 #include "api/openapi_handlers.h"
+#include "http/request_id.h"
 #include "metrics/service_metrics.h"
 #include "query/parse.h"
 #include "store/store.h"
+#include "util/deadline.h"
 #include "util/error.h"
 #include "util/json_writer.h"
 #include "util/text.h"
@@ -166,22 +168,6 @@ void count_cache_lookup(const RouteMatch& route, const char* result) {
   metrics::service_metrics().cache_lookups.with({endpoint, result}).inc();
 }
 
-bool valid_request_id(const std::string& id) {
-  if (id.empty() || id.size() > 200) return false;
-  for (unsigned char c : id) {
-    if (c < 0x20 || c > 0x7E) return false;
-  }
-  return true;
-}
-
-std::string new_request_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return buf;
-}
-
 bool valid_host(std::string_view h) {
   if (h.empty() || h.size() > 255) return false;
   for (char c : h) {
@@ -208,6 +194,16 @@ std::string base_url(const http::Request& req, const Settings& settings) {
   }
   if (!valid_host(host)) host = settings.host + ":" + std::to_string(settings.port);
   return scheme + "://" + host;
+}
+
+// The client's address for login throttling: the peer, or the first X-Forwarded-For hop when
+// the proxy is trusted (contract section 11).
+std::string client_address(const http::Request& req, const Settings& settings) {
+  if (settings.trust_proxy) {
+    const std::string hop = first_value(req.header("x-forwarded-for"));
+    if (!hop.empty()) return hop;
+  }
+  return req.peer;
 }
 
 http::Response json_response(int status, std::string body) {
@@ -319,7 +315,9 @@ App::App(const Settings& settings, ReadRouter& router, Freshness& freshness, Aut
       imports_(imports),
       cache_(cache),
       check_store_(std::move(check_store)),
-      telemetry_(telemetry) {}
+      telemetry_(telemetry),
+      read_pool_(std::make_unique<WorkPool>(settings.read_threads, 4096)),
+      password_pool_(std::make_unique<WorkPool>(2, 256)) {}
 
 http::BodyRoute App::route_body(const http::Request& head) {
   std::string path = head.path;
@@ -342,9 +340,7 @@ http::BodyRoute App::route_body(const http::Request& head) {
 }
 
 void App::finish(const http::Request& request, http::Response& res) const {
-  const std::string* given_id = request.header("x-request-id");
-  res.set_header("X-Request-Id", given_id && valid_request_id(*given_id) ? *given_id
-                                                                          : new_request_id());
+  res.set_header("X-Request-Id", http::request_id_for(request.header("x-request-id")));
   add_cors_headers(request, settings_, res, request.method == "OPTIONS");
 }
 
@@ -359,19 +355,62 @@ void App::observe(const http::Exchange& exchange) const {
   telemetry_->record(exchange, route);
 }
 
+App::~App() = default;
+
+namespace {
+
+// Routes whose answer may take a while: reads (search scans, SQL on a replica) and logins
+// (Argon2id). Probes, metrics, pages and imports are answered on the server's threads.
+bool answered_on_a_pool(RouteKind kind) {
+  switch (kind) {
+    case RouteKind::list: case RouteKind::count: case RouteKind::analytics:
+    case RouteKind::retrieve: case RouteKind::field: case RouteKind::token:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 http::Response App::handle(const http::Request& request) {
   std::string path = request.path;
   if (path.size() > 1 && path.back() == '/') path.pop_back();
+  const auto route = match_route(path);
+  if (!route || !answered_on_a_pool(route->kind) || request.method == "OPTIONS") {
+    return respond(request, path);
+  }
+  WorkPool& pool = route->kind == RouteKind::token ? *password_pool_ : *read_pool_;
+  http::Response deferred;
+  // `request` lives until `done` has been called (the server keeps the connection for it).
+  deferred.deferred = [this, &request, &pool, path](std::function<void(http::Response)> done) {
+    const bool queued = pool.submit([this, &request, path, done] { done(respond(request, path)); });
+    if (!queued) {  // more waiting than the pool takes: shed the load, clearly
+      http::Response busy = json_response(503, json_detail("Server busy, try again shortly."));
+      busy.set_header("Retry-After", "1");
+      finish(request, busy);
+      done(std::move(busy));
+    }
+  };
+  return deferred;
+}
+
+http::Response App::respond(const http::Request& request, const std::string& path) {
   http::Response res;
   try {
     res = dispatch(request, path);
   } catch (const ApiError& e) {
     res = json_response(e.status(), json_detail(e.detail()));
     if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
+    if (e.retry_after_s() > 0) res.set_header("Retry-After", std::to_string(e.retry_after_s()));
   } catch (const StoreUnavailable& e) {
     log_error(request, "store unavailable", e.what());
     res = json_response(503, json_detail(kStoreUnavailable));
     res.set_header("Retry-After", "5");
+  } catch (const deadline::Exceeded& e) {
+    log_error(request, "read abandoned past CONTACTS_QUERY_TIMEOUT_MS", e.what());
+    res = json_response(500, json_detail("An error occurred while processing the request. "
+                                         "Please check your query parameters and try again."));
   } catch (const std::exception& e) {
     log_error(request, "unhandled error", e.what());
     res = json_response(500, json_detail("An error occurred while processing the request. "
@@ -397,7 +436,8 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
     return r;
   }
   switch (route->kind) {
-    case RouteKind::token: return json_response(200, auth_.obtain_tokens(request.body));
+    case RouteKind::token:
+      return json_response(200, auth_.obtain_tokens(request.body, client_address(request, settings_)));
     case RouteKind::token_refresh: return json_response(200, auth_.refresh_access(request.body));
     case RouteKind::import_info:
       auth_.require_admin(request);
@@ -450,8 +490,40 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
   return answer_read(*route, ctx, want_replica);
 }
 
-http::Response App::answer_read(const RouteMatch& route, const RequestContext& ctx,
+namespace {
+
+// `body` with `extra` parameters added to its `next` and `previous` links (the first two keys
+// of a list or field page; absent or null elsewhere): links keep every parameter of the request
+// (contract section 4) while the body is computed, and cached, without the unknown ones.
+std::string with_link_parameters(std::string body,
+                                 const std::vector<std::pair<std::string, std::string>>& extra) {
+  if (extra.empty()) return body;
+  std::string add;
+  for (const auto& [k, v] : extra) add += "&" + url_encode(k) + "=" + url_encode(v);
+  const size_t results = body.find("\"results\":");
+  for (const char* key : {"\"previous\":\"", "\"next\":\""}) {
+    const size_t at = body.find(key);
+    if (at == std::string::npos || at > results) continue;
+    const size_t end = body.find('"', at + std::strlen(key));
+    if (end != std::string::npos) body.insert(end, add);
+  }
+  return body;
+}
+
+}  // namespace
+
+http::Response App::answer_read(const RouteMatch& route, const RequestContext& request_ctx,
                                 bool want_replica) {
+  // Scans and SQL past this are abandoned (deadline::Exceeded, a 500).
+  const deadline::Scope budget{std::chrono::milliseconds(settings_.query_timeout_ms)};
+  // Unknown parameters never change an answer (contract section 11): it is computed and
+  // cached without them, and they are put back into its links.
+  const RequestContext ctx{request_ctx.request, request_ctx.params.only(is_known_parameter),
+                           request_ctx.base_url, request_ctx.no_cache};
+  std::vector<std::pair<std::string, std::string>> unknown;
+  for (const auto& pair : request_ctx.params.pairs()) {
+    if (!is_known_parameter(pair.first)) unknown.push_back(pair);
+  }
   ReadTarget target = router_.route(want_replica);
   const bool cacheable = settings_.cache_enabled && route.cache != CacheFamily::none;
   // "<endpoint>:<p|r>:<digest of the normalised request>": parameter order does not matter
@@ -477,7 +549,7 @@ http::Response App::answer_read(const RouteMatch& route, const RequestContext& c
     // index, so a refresh of the index after writes by any process also renews the cache.
     if (freshness_.cached_answer_fresh(entry->version, target.replica ? 0 : target.version)) {
       count_cache_lookup(route, "hit");
-      http::Response r = json_response(200, std::move(entry->body));
+      http::Response r = json_response(200, with_link_parameters(std::move(entry->body), unknown));
       r.set_header("X-Cache-Hit", "true");
       return r;
     }
@@ -503,7 +575,7 @@ http::Response App::answer_read(const RouteMatch& route, const RequestContext& c
     body = compute(target);
   }
   if (cacheable) cache_.put(key_for(target), target.version, body, ttl_for(route.cache, settings_));
-  return json_response(200, std::move(body));
+  return json_response(200, with_link_parameters(std::move(body), unknown));
 }
 
 http::Response App::readiness() const {

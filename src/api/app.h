@@ -9,6 +9,7 @@
 #include "api/auth_handlers.h"
 #include "api/freshness.h"
 #include "api/import_handlers.h"
+#include "util/work_pool.h"
 #include "api/read_router.h"
 #include "api/request_context.h"
 #include "api/telemetry.h"
@@ -39,7 +40,9 @@ class App {
   App(const Settings& settings, ReadRouter& router, Freshness& freshness, Authenticator& auth,
       const ImportEndpoints& imports, ResponseCache& cache, std::function<void()> check_store,
       const Telemetry* telemetry = nullptr);
-  // Never throws: every failure becomes the contract's JSON error.
+  ~App();
+  // Never throws: every failure becomes the contract's JSON error. Reads and logins come back
+  // deferred (http::Response::deferred): they run on the App's pools, not the caller's thread.
   http::Response handle(const http::Request& request);
   // Decides, from the head alone, whether a request body is streamed (uploads) or rejected
   // before it is read. For http::ServerOptions::route_body. Never throws.
@@ -48,6 +51,8 @@ class App {
   void observe(const http::Exchange& exchange) const;
 
  private:
+  // The answer, on the calling thread: dispatch, errors to JSON, finish.
+  http::Response respond(const http::Request& request, const std::string& path);
   http::Response dispatch(const http::Request& request, const std::string& path);
   // A read route: cache lookup, reader choice, answer, cache fill.
   http::Response answer_read(const RouteMatch& route, const RequestContext& ctx,
@@ -63,6 +68,8 @@ class App {
   ResponseCache& cache_;
   std::function<void()> check_store_;
   const Telemetry* telemetry_;
+  std::unique_ptr<WorkPool> read_pool_;      // reads (index, SQL, cache lookups)
+  std::unique_ptr<WorkPool> password_pool_;  // logins: Argon2id, 64 MiB each
 };
 
 }  // namespace contacts::api

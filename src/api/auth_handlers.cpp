@@ -44,11 +44,17 @@ std::string Authenticator::sign(const UserRecord& user, std::string_view type,
   c.issued_at_s = now_s();
   c.expires_at_s = c.issued_at_s + lifetime_s;
   c.jti = auth::new_token_id();
+  c.password_version = auth::password_version(user.password_hash);
   return auth::sign_token(c, key_);
 }
 
-std::string Authenticator::obtain_tokens(const std::string& body) {
+std::string Authenticator::obtain_tokens(const std::string& body,
+                                         const std::string& client_address) {
   const auto fields = string_fields(body, {"username", "password"});
+  const auto now = LoginThrottle::Clock::now();
+  if (const int64_t wait = throttle_.retry_after(fields[0], client_address, now)) {
+    throw ApiError(429, "Too many failed login attempts. Try again later.", wait);
+  }
   const auto user = store_.find_user(fields[0]);
   bool ok;
   {
@@ -61,7 +67,11 @@ std::string Authenticator::obtain_tokens(const std::string& body) {
     }
     password_checks_.release();
   }
-  if (!ok) throw ApiError(401, std::string(auth::kBadLogin));
+  if (!ok) {
+    throttle_.failed(fields[0], client_address, now);
+    throw ApiError(401, std::string(auth::kBadLogin));
+  }
+  throttle_.succeeded(fields[0]);
   std::string out;
   JsonWriter(out)
       .begin_object()
@@ -78,10 +88,8 @@ std::string Authenticator::refresh_access(const std::string& body) const {
   const auto verified = auth::verify_token(fields[0], key_, auth::kRefreshTokenType, now_s());
   const auto* claims = std::get_if<auth::TokenClaims>(&verified);
   if (!claims) throw ApiError(401, "Token is invalid or expired");
-  const auto user = store_.find_user(claims->username);
-  if (!user || !user->is_active || user->id != claims->user_id) {
-    throw ApiError(401, "Token is invalid or expired");
-  }
+  const auto user = current_user(*claims);
+  if (!user) throw ApiError(401, "Token is invalid or expired");
   std::string out;
   JsonWriter(out)
       .begin_object()
@@ -100,9 +108,22 @@ auth::TokenClaims Authenticator::require_user(const http::Request& request) cons
   return std::move(*claims);
 }
 
+std::optional<UserRecord> Authenticator::current_user(const auth::TokenClaims& claims) const {
+  auto user = store_.find_user(claims.username);
+  if (!user || !user->is_active || user->id != claims.user_id ||
+      claims.password_version != auth::password_version(user->password_hash)) {
+    return std::nullopt;
+  }
+  return user;
+}
+
 auth::TokenClaims Authenticator::require_admin(const http::Request& request) const {
   auth::TokenClaims claims = require_user(request);
-  if (!claims.is_staff) throw ApiError(403, std::string(auth::kNoPermission));
+  // Rights as the store has them now, not as the token says (contract section 11).
+  const auto user = current_user(claims);
+  if (!user) throw ApiError(401, std::string(auth::kInvalidToken));
+  if (!user->is_staff) throw ApiError(403, std::string(auth::kNoPermission));
+  claims.is_staff = true;
   return claims;
 }
 

@@ -51,8 +51,9 @@ std::string payload_json(const TokenClaims& c) {
       .field("jti", std::string_view(c.jti))
       .field("user_id", c.user_id)
       .field("username", std::string_view(c.username))
-      .field("is_staff", c.is_staff)
-      .end_object();
+      .field("is_staff", c.is_staff);
+  if (!c.password_version.empty()) w.field("pwv", std::string_view(c.password_version));
+  w.end_object();
   return out;
 }
 
@@ -146,7 +147,8 @@ std::optional<TokenClaims> read_claims(const Json& payload) {
                      .type = std::move(*type),
                      .issued_at_s = *iat,
                      .expires_at_s = *exp,
-                     .jti = std::move(*jti)};
+                     .jti = std::move(*jti),
+                     .password_version = string_claim(payload, "pwv").value_or("")};
 }
 
 }  // namespace

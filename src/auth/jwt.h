@@ -23,6 +23,9 @@ struct TokenClaims {
   int64_t issued_at_s = 0;
   int64_t expires_at_s = 0;
   std::string jti;
+  // A digest of the user's password hash when the token was issued ("" in tokens that carry
+  // none): a password reset since then makes it differ (auth::password_version).
+  std::string password_version;
 };
 
 enum class TokenError { malformed, bad_signature, expired, wrong_type, unsupported_alg };

@@ -21,4 +21,8 @@ bool verify_password(std::string_view password, const std::string& encoded);
 // times do not reveal which usernames exist.
 void burn_password_check(std::string_view password);
 
+// 16 hexadecimal digits of SHA-256 over an encoded hash: what tokens carry to notice a
+// password reset (a new hash has a new salt, so it always differs). Reveals nothing usable.
+std::string password_version(const std::string& encoded);
+
 }  // namespace contacts::auth

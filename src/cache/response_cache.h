@@ -50,10 +50,13 @@ class ResponseCache {
   virtual std::string_view state() const = 0;
 };
 
-// In-process LRU with per-entry time to live.
+// In-process LRU with per-entry time to live, at most `max_entries` entries and `max_bytes`
+// bytes of keys and bodies (contract section 11: a budget in bytes, not only in entries; a body
+// larger than the whole budget is not stored).
 class LocalCache final : public ResponseCache {
  public:
-  explicit LocalCache(size_t max_entries) : max_entries_(max_entries) {}
+  explicit LocalCache(size_t max_entries, size_t max_bytes = SIZE_MAX)
+      : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
   CacheLookup get(const std::string& key, bool want_entry) override;
   void put(const std::string& key, uint64_t version, std::string_view body,
@@ -61,6 +64,7 @@ class LocalCache final : public ResponseCache {
   void publish(uint64_t) override {}
   std::string_view state() const override { return "in-process"; }
   size_t size() const;
+  size_t bytes() const;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -69,7 +73,13 @@ class LocalCache final : public ResponseCache {
     Clock::time_point expires;
     std::list<std::string>::iterator lru;
   };
+  static size_t cost(const std::string& key, const CachedBody& value) {
+    return key.size() + value.body.size() + 128;  // the map and list nodes, roughly
+  }
+  void erase(std::unordered_map<std::string, Entry>::iterator it);
   size_t max_entries_;
+  size_t max_bytes_;
+  size_t bytes_ = 0;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
   std::list<std::string> lru_;  // most recent first

@@ -1,5 +1,7 @@
 #include "config/settings.h"
 
+#include <algorithm>
+
 #include <charconv>
 #include <cstdlib>
 #include <stdexcept>
@@ -53,6 +55,8 @@ Settings Settings::from_environment() {
   s.port = static_cast<uint16_t>(read_int("CONTACTS_PORT", s.port, 0, 65535));
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   s.threads = static_cast<unsigned>(read_int("CONTACTS_THREADS", cores, 1, 1024));
+  s.read_threads = static_cast<unsigned>(
+      read_int("CONTACTS_READ_THREADS", std::max<int64_t>(4, 2 * int64_t{cores}), 1, 1024));
   s.cache_enabled = read_bool("CONTACTS_CACHE_ENABLED", s.cache_enabled);
   s.list_cache_ttl_s = read_int("CONTACTS_LIST_CACHE_TTL", s.list_cache_ttl_s, 0, 86400 * 365);
   s.field_cache_ttl_s = read_int("CONTACTS_FIELD_CACHE_TTL", s.field_cache_ttl_s, 0, 86400 * 365);
@@ -61,6 +65,9 @@ Settings Settings::from_environment() {
   s.cache_max_entries = static_cast<size_t>(
       read_int("CONTACTS_CACHE_MAX_ENTRIES", static_cast<int64_t>(s.cache_max_entries), 1,
                10'000'000));
+  s.cache_max_bytes = static_cast<size_t>(
+      read_int("CONTACTS_CACHE_MAX_BYTES", static_cast<int64_t>(s.cache_max_bytes), 0,
+               int64_t{1} << 40));
   s.database_url = read_string("CONTACTS_DATABASE_URL", read_string("DATABASE_URL", ""));
   for (const char* name :
        {"CONTACTS_DATABASE_REPLICA_URL", "CONTACTS_REPLICA_URL", "DB_CONTACTS_REPLICA_URL"}) {
@@ -75,6 +82,7 @@ Settings Settings::from_environment() {
   s.database_pool_size = static_cast<size_t>(read_int(
       "CONTACTS_DATABASE_POOL_SIZE", static_cast<int64_t>(s.database_pool_size), 1, 1000));
   s.count_timeout_ms = read_int("CONTACTS_COUNT_TIMEOUT_MS", s.count_timeout_ms, 1, 3'600'000);
+  s.query_timeout_ms = read_int("CONTACTS_QUERY_TIMEOUT_MS", s.query_timeout_ms, 1, 3'600'000);
   s.redis_url = read_string("CONTACTS_REDIS_URL", "");
   if (!s.redis_url.empty()) {
     try {

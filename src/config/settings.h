@@ -13,12 +13,15 @@ struct Settings {
   std::string host = "127.0.0.1";
   uint16_t port = 8000;
   unsigned threads = 0;  // 0 = number of cores
+  // Threads answering reads (and their queue) off the HTTP threads; password checks get two.
+  unsigned read_threads = 4;
 
   bool cache_enabled = true;
   int64_t list_cache_ttl_s = 60;
   int64_t field_cache_ttl_s = 300;
   int64_t analytics_cache_ttl_s = 300;
   size_t cache_max_entries = 10000;
+  size_t cache_max_bytes = 256u << 20;  // in-process cache: keys and bodies
 
   // PostgreSQL (libpq URI or key=value string); "" = the embedded SQLite store in data_dir.
   std::string database_url;
@@ -32,6 +35,7 @@ struct Settings {
   std::string redis_key_prefix = "contacts";  // namespace of every key
 
   int64_t count_timeout_ms = 10000;
+  int64_t query_timeout_ms = 10000;  // the budget of any read (contract section 11)
   bool default_replica_read = false;
   std::vector<std::string> cors_allowed_origins;  // "*" allowed; empty = CORS off
   bool trust_proxy = false;

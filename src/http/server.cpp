@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/request_id.h"
 #include "http/server_wire.h"
 
 namespace contacts::http {
@@ -43,6 +44,7 @@ using boost::system::error_code;
 
 constexpr std::string_view kMalformed = R"({"detail": "Malformed HTTP request."})";
 constexpr std::string_view kHeaderTooLarge = R"({"detail": "Request header fields too large."})";
+constexpr std::string_view kUriTooLong = R"({"detail": "Request URI too long."})";
 constexpr std::string_view kBodyTooLarge = R"({"detail": "Request body too large."})";
 constexpr std::string_view kInternalError =
     R"({"detail": "An error occurred while processing the request. Please check your query parameters and try again."})";
@@ -126,8 +128,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_header() {
     head_parsed_ = false;
     head_parser_.emplace();
-    head_parser_->header_limit(
-        static_cast<uint32_t>(std::min<size_t>(context_.options.max_header_bytes, UINT32_MAX)));
+    // Room for a request line at its limit and header fields at theirs, each checked on its
+    // own once parsed (414 and 431).
+    head_parser_->header_limit(static_cast<uint32_t>(std::min<size_t>(
+        context_.options.max_header_bytes + context_.options.max_target_bytes + 1024, UINT32_MAX)));
     // Checked in on_header, once the route is known. Not boost::none: Beast 1.74 compares a
     // Content-Length against an empty limit as if the limit were smaller.
     head_parser_->body_limit(std::numeric_limits<uint64_t>::max());
@@ -146,7 +150,18 @@ class Session : public std::enable_shared_from_this<Session> {
     expects_continue_ =
         message.version() >= 11 && beast::iequals(message[bhttp::field::expect], "100-continue");
     fill_head(message, request_);
+    if (request_.peer.empty()) {
+      error_code peer_ec;
+      const auto endpoint = stream_.socket().remote_endpoint(peer_ec);
+      if (!peer_ec) request_.peer = endpoint.address().to_string();
+    }
     head_parsed_ = true;
+    if (message.target().size() > context_.options.max_target_bytes) {
+      return send_error(414, kUriTooLong);
+    }
+    size_t field_bytes = 0;
+    for (const auto& field : message) field_bytes += field.name_string().size() + field.value().size() + 4;
+    if (field_bytes > context_.options.max_header_bytes) return send_error(431, kHeaderTooLarge);
     const auto content_length = head_parser_->content_length();
 
     BodyRoute route;
@@ -248,7 +263,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return;  // the socket closes when the last handler lets go of this session
     }
     if (!head_parsed_) started_ = std::chrono::steady_clock::now();
-    if (ec == bhttp::error::header_limit) return send_error(431, kHeaderTooLarge);
+    if (ec == bhttp::error::header_limit) {
+      // Over both limits together. The parser holds the target once it has read the request
+      // line: none (a line past the limit) or a long one is the URI's fault.
+      const size_t target = head_parser_ ? head_parser_->get().target().size() : 0;
+      const bool long_line = target == 0 || target > context_.options.max_target_bytes;
+      return send_error(long_line ? 414 : 431, long_line ? kUriTooLong : kHeaderTooLarge);
+    }
     if (ec == bhttp::error::body_limit) return send_error(413, kBodyTooLarge);
     send_error(400, kMalformed);
   }
@@ -256,6 +277,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle_request() {
     try {
       response_ = context_.handler(request_);
+      if (response_.deferred) return start_deferred();
       if (!wire::is_writable_status(response_.status)) {
         response_ = json_error(500, kInternalError);
       }
@@ -263,6 +285,30 @@ class Session : public std::enable_shared_from_this<Session> {
       response_ = json_error(500, kInternalError);
     }
     send_response(framing_, false);
+  }
+
+  // Hands the request to the handler's own threads; the answer comes back on this session's
+  // strand. Nothing is read from the connection meanwhile (no pipelining past this request).
+  void start_deferred() {
+    auto start = std::move(response_.deferred);
+    response_ = Response();
+    auto self = shared_from_this();
+    try {
+      start([self](Response answer) {
+        // Asio wants copyable handlers in Boost 1.74: the answer travels in a shared_ptr.
+        auto shared = std::make_shared<Response>(std::move(answer));
+        net::post(self->stream_.get_executor(), [self, shared] {
+          self->response_ = std::move(*shared);
+          if (self->response_.deferred || !wire::is_writable_status(self->response_.status)) {
+            self->response_ = json_error(500, kInternalError);
+          }
+          self->send_response(self->framing_, false);
+        });
+      });
+    } catch (...) {
+      response_ = json_error(500, kInternalError);
+      send_response(framing_, false);
+    }
   }
 
   // The route's answer to a request whose body is never read; the connection closes after it.
@@ -275,6 +321,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_error(int status, std::string_view body) {
     release_body();
     response_ = json_error(status, body);
+    response_.set_header("X-Request-Id",
+                         request_id_for(head_parsed_ ? request_.header("x-request-id") : nullptr));
     send_response(wire::RequestFraming{}, true);
   }
 

@@ -27,6 +27,7 @@ struct Request {
   std::string target;  // raw request target, e.g. "/api/contacts/?title=x"
   std::string path;    // target before '?', not decoded
   std::string query;   // target after '?', not decoded ("" when absent)
+  std::string peer;    // the client's IP address, as the connection shows it
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;  // empty when the body went to a BodySink
   // The sink the body was streamed to (see ServerOptions::route_body), or nullptr. It stays
@@ -71,6 +72,11 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::unique_ptr<BodySource> body_source;
+  // For an answer that takes time (a read, a password check). When set, the rest of this
+  // Response is ignored: the server calls `deferred` once with a `done` function and goes on
+  // serving other connections; the handler's work, on threads of its own (never the
+  // server's), calls done(answer) exactly once, from any thread, and that answer is sent.
+  std::function<void(std::function<void(Response)> done)> deferred;
   // Replaces the value of the header named `name` (case-insensitively; later duplicates are
   // removed), or appends it. To send a header several times, push_back onto `headers`.
   void set_header(std::string name, std::string value);
@@ -98,7 +104,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8000;
   unsigned threads = 2;  // threads running the server (0 counts as 1)
-  size_t max_header_bytes = 16 * 1024;
+  size_t max_header_bytes = 16 * 1024;  // header fields, the request line aside: past it 431
+  size_t max_target_bytes = 16 * 1024;  // the request target (path and query): past it 414
   size_t max_body_bytes = 1024 * 1024;
   // Deadline for each stage of a connection: receiving a request's header, receiving its
   // body, writing a response, and waiting for the next request on a kept-alive connection.

@@ -6,6 +6,7 @@
 #include "index/list_pages.h"
 #include "index/snapshot_stream.h"
 #include "util/collation.h"
+#include "util/deadline.h"
 
 namespace contacts::index {
 
@@ -45,9 +46,15 @@ uint64_t IndexReader::count(const ContactFilter& filter) const {
     const RowMatcher& m = match.part(p);
     const uint32_t rows = part.segment->rows;
     if (part.dead_rows) {
-      for (uint32_t r = 0; r < rows; ++r) n += part.live(r) && m(r) ? 1 : 0;
+      for (uint32_t r = 0; r < rows; ++r) {
+        deadline::check_every(r);
+        n += part.live(r) && m(r) ? 1 : 0;
+      }
     } else {
-      for (uint32_t r = 0; r < rows; ++r) n += m(r) ? 1 : 0;
+      for (uint32_t r = 0; r < rows; ++r) {
+        deadline::check_every(r);
+        n += m(r) ? 1 : 0;
+      }
     }
   }
   return n;

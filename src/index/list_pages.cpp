@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "util/collation.h"
+#include "util/deadline.h"
 
 namespace contacts::index {
 namespace {
@@ -38,6 +39,7 @@ int64_t start_after(const Segment& s, const Key& k, int step) {
 // after `after` (or from the first row in that direction), merging the parts.
 std::vector<Ref> walk(const Snapshot& s, const SnapshotMatcher& match,
                       const std::optional<Key>& after, int step, size_t need) {
+  deadline::check();
   std::vector<Ref> rows;
   std::vector<int64_t> pos(s.parts.size());
   for (uint32_t p = 0; p < s.parts.size(); ++p) {
@@ -56,7 +58,10 @@ std::vector<Ref> walk(const Snapshot& s, const SnapshotMatcher& match,
     for (uint32_t p = 0; p < s.parts.size(); ++p) {
       const Segment& seg = *s.parts[p].segment;
       int64_t& i = pos[p];
-      while (i >= 0 && i < seg.rows && !match(Ref{p, seg.created_order[i]})) i += step;
+      while (i >= 0 && i < seg.rows && !match(Ref{p, seg.created_order[i]})) {
+        deadline::check_every(static_cast<uint64_t>(i));
+        i += step;
+      }
       if (i < 0 || i >= seg.rows) continue;
       const Key k = key_of(seg, seg.created_order[i]);
       if (best < 0 || (step > 0 ? k < best_key : best_key < k)) {
@@ -246,6 +251,7 @@ std::vector<uint32_t> sorted_part_rows(const Snapshot& s, const SnapshotMatcher&
     for (uint32_t r = 0; r < rows.size(); ++r) rows[r] = r;
   } else {
     for (uint32_t r = 0; r < part.segment->rows; ++r) {
+      deadline::check_every(r);
       if (part.live(r) && m(r)) rows.push_back(r);
     }
   }
@@ -312,6 +318,7 @@ PartTop top_part_rows(const Snapshot& s, const SnapshotMatcher& match, uint32_t 
   const bool walk_is_order = ordering.size() == 1;
   int64_t i = 0;
   for (; i < n; ++i) {
+    deadline::check_every(static_cast<uint64_t>(i));
     const uint32_t row = row_at(position(i));
     if (boundary && (walk_is_order || !same_group(row, *boundary))) break;
     if (!part.live(row) || !m(row)) continue;
@@ -319,6 +326,7 @@ PartTop top_part_rows(const Snapshot& s, const SnapshotMatcher& match, uint32_t 
     if (!boundary && top.rows.size() >= keep) boundary = row;
   }
   for (; i < n && !top.more; ++i) {  // is there a match past the last group?
+    deadline::check_every(static_cast<uint64_t>(i));
     const uint32_t row = row_at(position(i));
     top.more = part.live(row) && m(row);
   }
@@ -510,7 +518,9 @@ FieldPage field_page(const Snapshot& s, const FieldQuery& q) {
     matches.push_back(search_match(*cols.back().dict, q.search_folded));
   }
   bool full = false;
+  uint64_t visited = 0;
   for_each_live_in_id_order(s, [&](const Ref& r) {
+    deadline::check_every(visited++);
     const FieldColumn& col = cols[r.part];
     const int64_t id = s.id(r);
     col.for_each_code(r.row, [&](uint32_t code) {

@@ -28,6 +28,16 @@ class QueryParams {
   std::optional<uint64_t> get_positive(std::string_view name) const;
   std::optional<int64_t> get_datetime(std::string_view name) const;
 
+  // The parameters whose name satisfies `keep`, in the same order.
+  template <class Keep>
+  QueryParams only(Keep keep) const {
+    QueryParams out;
+    for (const auto& pair : pairs_) {
+      if (keep(pair.first)) out.pairs_.push_back(pair);
+    }
+    return out;
+  }
+
   // All pairs in request order, one per name (its last value).
   const std::vector<std::pair<std::string, std::string>>& pairs() const { return pairs_; }
 

@@ -58,6 +58,23 @@ std::vector<std::string> search_terms(std::string_view s) {
   return terms;
 }
 
+// Contract section 11: what one request may ask of the text scans.
+constexpr size_t kMaxSearchTerms = 32;
+constexpr size_t kMaxSearchChars = 256;
+constexpr size_t kMaxFilterChars = 1024;
+
+// Unicode characters (code points) in valid UTF-8 `s`.
+size_t char_count(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+[[noreturn]] void search_too_long() {
+  throw ApiError(400, "Invalid value for 'search': at most 32 terms of at most 256 characters "
+                      "in all.");
+}
+
 std::optional<int64_t> signed_bound(const QueryParams& p, const std::string& name) {
   auto v = p.get_uint(name);
   if (!v) return std::nullopt;
@@ -114,12 +131,35 @@ const std::string& valid_ordering_list() {
   return kList;
 }
 
+bool is_known_parameter(std::string_view name) {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names = {
+        "search", "ordering", "cursor", "page_size", "limit", "offset", "include_meta",
+        "use_replica", "distinct", "separated", "created_at_after", "created_at_before",
+        "updated_at_after", "updated_at_before"};
+    for (const TextFieldInfo& f : text_fields()) {
+      if (f.contains_filter || f.exact_filter) names.emplace_back(f.name);
+    }
+    for (const NumberFieldInfo& f : number_fields()) {
+      names.push_back(std::string(f.name) + "_min");
+      names.push_back(std::string(f.name) + "_max");
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }();
+  return std::binary_search(kNames.begin(), kNames.end(), name);
+}
+
 ContactFilter parse_filter(const QueryParams& p) {
   ContactFilter f;
   for (const TextFieldInfo& info : text_fields()) {
     if (!info.contains_filter && !info.exact_filter) continue;
     const std::string* v = p.get(info.name);
     if (!v || v->empty()) continue;
+    if (char_count(*v) > kMaxFilterChars) {
+      throw ApiError(400, "Invalid value for '" + std::string(info.name) +
+                              "': at most 1024 characters.");
+    }
     f.text.push_back({info.field, text::fold(*v), info.exact_filter});
   }
   for (const NumberFieldInfo& info : number_fields()) {
@@ -132,7 +172,11 @@ ContactFilter parse_filter(const QueryParams& p) {
   f.created_before_us = p.get_datetime("created_at_before");
   f.updated_after_us = p.get_datetime("updated_at_after");
   f.updated_before_us = p.get_datetime("updated_at_before");
-  if (const std::string* s = p.get("search")) f.search_terms = search_terms(*s);
+  if (const std::string* s = p.get("search")) {
+    if (char_count(*s) > kMaxSearchChars) search_too_long();
+    f.search_terms = search_terms(*s);
+    if (f.search_terms.size() > kMaxSearchTerms) search_too_long();
+  }
   return f;
 }
 
@@ -180,7 +224,10 @@ ListQuery parse_list_query(const QueryParams& p) {
 FieldQuery parse_field_query(FieldEndpoint field, const QueryParams& p) {
   FieldQuery q;
   q.field = field;
-  if (const std::string* s = p.get("search")) q.search_folded = text::fold(*s);
+  if (const std::string* s = p.get("search")) {
+    if (char_count(*s) > kMaxSearchChars) search_too_long();
+    q.search_folded = text::fold(*s);
+  }
   q.distinct = p.get_bool("distinct").value_or(false);
   q.separated = p.get_bool("separated").value_or(false);
   q.limit = capped(p.get_positive("limit"), kDefaultPageSize, kPageSizeCap);

@@ -28,4 +28,9 @@ std::vector<std::string_view> field_endpoint_names();
 // "created_at, updated_at, ..." as listed in 400 messages.
 const std::string& valid_ordering_list();
 
+// True for a parameter some read endpoint reads (filters, search, ordering, pagination,
+// include_meta, use_replica, distinct, separated). Others never change an answer (contract
+// section 11) and stay out of response-cache keys.
+bool is_known_parameter(std::string_view name);
+
 }  // namespace contacts

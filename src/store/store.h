@@ -144,6 +144,12 @@ class Store {
                             bool is_staff) = 0;
   // The user named `username` (exact match), or nullopt.
   virtual std::optional<UserRecord> find_user(std::string_view username) const = 0;
+  // Sets what is given of the user's password hash and staff flag; false when there is no
+  // such user. Tokens issued before stop working at once (api::Authenticator checks them).
+  virtual bool update_user(std::string_view username, const std::optional<std::string>& password_hash,
+                           std::optional<bool> is_staff) = 0;
+  // Deletes the user; false when there is none.
+  virtual bool delete_user(std::string_view username) = 0;
 
   // A new job, "pending" with message "Queued".
   virtual ImportJob create_job(const std::string& upload_file_path, int64_t now_us) = 0;

@@ -261,6 +261,30 @@ TEST_P(StoreConformance, UsersAreSavedOnceAndUpdatedByName) {
   EXPECT_FALSE(store_->find_user("nobody"));
 }
 
+TEST_P(StoreConformance, UsersAreUpdatedFieldByFieldAndDeleted) {
+  const int64_t id = store_->save_user("admin", "hash-1", true);
+  store_->save_user("reader", "hash-r", false);
+  EXPECT_TRUE(store_->update_user("admin", std::nullopt, false));
+  auto u = store_->find_user("admin");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->password_hash, "hash-1");
+  EXPECT_FALSE(u->is_staff);
+  EXPECT_TRUE(store_->update_user("admin", std::string("hash-2"), std::nullopt));
+  u = store_->find_user("admin");
+  EXPECT_EQ(u->password_hash, "hash-2");
+  EXPECT_FALSE(u->is_staff);
+  EXPECT_TRUE(store_->update_user("admin", std::string("hash-3"), true));
+  u = store_->find_user("admin");
+  EXPECT_EQ((std::pair{u->password_hash, u->is_staff}), (std::pair{std::string("hash-3"), true}));
+  EXPECT_EQ(u->id, id);
+  EXPECT_FALSE(store_->update_user("nobody", std::string("x"), true));
+  EXPECT_FALSE(store_->find_user("nobody"));
+  EXPECT_TRUE(store_->delete_user("admin"));
+  EXPECT_FALSE(store_->find_user("admin"));
+  EXPECT_FALSE(store_->delete_user("admin"));
+  EXPECT_TRUE(store_->find_user("reader"));
+}
+
 TEST_P(StoreConformance, NewJobsArePendingAndQueued) {
   const ImportJob job = store_->create_job("/tmp/upload.csv", 100);
   EXPECT_GT(job.id, 0);

@@ -119,6 +119,13 @@ MSG_INVALID_CURSOR = "Invalid cursor"
 MSG_NOT_FOUND = "Not found."
 MSG_MALFORMED = "Malformed HTTP request."
 MSG_HEADER_TOO_LARGE = "Request header fields too large."
+MSG_URI_TOO_LONG = "Request URI too long."
+MSG_SEARCH_TOO_LONG = ("Invalid value for 'search': at most 32 terms of at most 256 characters "
+                       "in all.")
+
+
+def msg_filter_too_long(param):
+    return "Invalid value for '%s': at most 1024 characters." % param
 
 
 def msg_method(method):

@@ -104,8 +104,11 @@ class AccessLogLines(unittest.TestCase):
         while len(access_lines(server.stderr_path)) == before and time.time() < deadline:
             time.sleep(0.05)
         line = access_lines(server.stderr_path)[-1]
+        # The answer's made-up X-Request-Id (contract section 1: every response has one).
+        self.assertTrue(r.header("X-Request-Id"))
         self.assertEqual((line["status"], line["route"], line["method"], line["path"],
-                          line["request_id"]), (400, "unmatched", None, None, None))
+                          line["request_id"]),
+                         (400, "unmatched", None, None, r.header("X-Request-Id")))
 
 
 class AccessLogSetting(unittest.TestCase):

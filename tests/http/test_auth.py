@@ -4,6 +4,8 @@ import hashlib
 import hmac
 import json
 import os
+import subprocess
+import threading
 import time
 import unittest
 
@@ -124,9 +126,14 @@ class Auth(unittest.TestCase):
             with self.subTest(what):
                 r = self.get_import(token)
                 self.assert_detail(r, 401, "Given token not valid for any token type")
-        # The forging helper itself is right: the same claims under the server's key pass.
-        good = forge({"alg": "HS256", "typ": "JWT"}, claims(user_id=1), KEY)
+        # The forging helper itself is right: the same claims under the server's key pass
+        # (with the password version a real token carries: rights are checked in the store).
+        real = self.tokens(ADMIN)["access"].split(".")[1]
+        pwv = json.loads(base64.urlsafe_b64decode(real + "=" * (-len(real) % 4)))["pwv"]
+        good = forge({"alg": "HS256", "typ": "JWT"}, claims(user_id=1, pwv=pwv), KEY)
         self.assertEqual(self.get_import(good).status, 200)
+        stale = forge({"alg": "HS256", "typ": "JWT"}, claims(user_id=1, pwv="0" * 16), KEY)
+        self.assert_detail(self.get_import(stale), 401, "Given token not valid for any token type")
 
     def test_refresh_gives_a_working_access_token(self):
         refresh = self.tokens(ADMIN)["refresh"]
@@ -167,3 +174,177 @@ class Auth(unittest.TestCase):
             self.assertTrue(stored.startswith("$argon2id$"), stored)
             self.assertNotIn(ADMIN[1], stored)
             self.assertNotIn(USER[1], stored)
+
+
+class HardenedServer:
+    """A server of its own (trusting X-Forwarded-For) for the tests that lock accounts out."""
+    server = None
+    data = None
+    error = None
+
+
+def hardened():
+    if HardenedServer.server is None and HardenedServer.error is None:
+        try:
+            data = os.path.join(CTX.root, "data-auth-hardened")
+            os.makedirs(data, exist_ok=True)
+            for name in ("guarded", "busy", "boss", "demoted", "gone", "reset"):
+                harness.create_user(data, "create-admin", name, "pw-" + name, via_stdin=False)
+            HardenedServer.data = data
+            HardenedServer.server = harness.Server("auth-hardened", CTX.binary, data, CTX.root,
+                                                   {"CONTACTS_TRUST_PROXY": "true"})
+            CTX.servers.append(HardenedServer.server)
+            HardenedServer.server.start(timeout=60)
+        except Exception as e:  # reported by every test below
+            HardenedServer.error = "hardened auth server did not start: %s" % e
+    if HardenedServer.error:
+        raise AssertionError(HardenedServer.error)
+    return HardenedServer.server.client
+
+
+def cli(*args, password=None):
+    env = harness.import_env(HardenedServer.data)
+    if password is not None:
+        env["CONTACTS_PASSWORD"] = password
+    return subprocess.run([CTX.binary] + list(args), env=env, capture_output=True, timeout=120)
+
+
+TOO_MANY = "Too many failed login attempts. Try again later."
+
+
+class LoginThrottling(unittest.TestCase):
+    """Contract section 11: 10 failures per username, 50 per client address, 15 minutes."""
+
+    def setUp(self):
+        self.c = hardened()
+
+    def login(self, user, password, address):
+        return self.c.request("POST", "/api/auth/token/",
+                              headers={"Content-Type": "application/json",
+                                       "X-Forwarded-For": address + ", 10.0.0.1"},
+                              body=json.dumps({"username": user, "password": password}).encode())
+
+    def assert_throttled(self, r):
+        self.assertEqual(r.status, 429, r.describe())
+        self.assertEqual(r.json(), {"detail": TOO_MANY})
+        retry = int(r.header("Retry-After"))
+        self.assertTrue(1 <= retry <= 900, retry)
+
+    def test_ten_failures_for_a_username_lock_it_whatever_the_password(self):
+        for i in range(10):
+            self.assertEqual(self.login("guarded", "wrong", "198.51.100.%d" % i).status, 401)
+        self.assert_throttled(self.login("guarded", "pw-guarded", "198.51.100.77"))
+        self.assert_throttled(self.login("guarded", "wrong", "198.51.100.78"))
+        # Other users from the same addresses are not affected.
+        self.assertEqual(self.login("boss", "pw-boss", "198.51.100.1").status, 200)
+
+    def test_fifty_failures_from_an_address_lock_it_and_a_success_does_not_reset_it(self):
+        address = "203.0.113.9"
+        for i in range(49):
+            self.assertEqual(self.login("nobody-%d" % i, "x", address).status, 401)
+        self.assertEqual(self.login("busy", "pw-busy", address).status, 200)  # still allowed
+        self.assertEqual(self.login("nobody-x", "x", address).status, 401)     # the 50th
+        self.assert_throttled(self.login("busy", "pw-busy", address))
+        self.assertEqual(self.login("busy", "pw-busy", "203.0.113.10").status, 200)
+
+
+class RightsFromTheStore(unittest.TestCase):
+    """Contract section 11: admin rights and existence are checked on every admin request and
+    refresh, and the CLI changes take effect at once."""
+
+    def setUp(self):
+        self.c = hardened()
+
+    def tokens(self, user):
+        r = self.c.request("POST", "/api/auth/token/", headers={"Content-Type": "application/json"},
+                           body=json.dumps({"username": user, "password": "pw-" + user}).encode())
+        self.assertEqual(r.status, 200, r.describe())
+        return r.json()
+
+    def admin_get(self, token):
+        return self.c.get("/api/contacts/import/", headers={"Authorization": "Bearer " + token})
+
+    def refresh(self, token):
+        return self.c.request("POST", "/api/auth/token/refresh/",
+                              headers={"Content-Type": "application/json"},
+                              body=json.dumps({"refresh": token}).encode())
+
+    def test_demoted_admin_gets_403_at_once_and_promoted_again_200(self):
+        t = self.tokens("demoted")
+        self.assertEqual(self.admin_get(t["access"]).status, 200)
+        p = cli("set-admin", "--username", "demoted", "false")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = self.admin_get(t["access"])
+        self.assertEqual((r.status, r.json()), (403, {
+            "detail": "You do not have permission to perform this action."}))
+        self.assertEqual(cli("set-admin", "--username", "demoted", "true").returncode, 0)
+        self.assertEqual(self.admin_get(t["access"]).status, 200)
+
+    def test_deleted_user_gets_401_on_admin_requests_and_refresh(self):
+        t = self.tokens("gone")
+        p = cli("delete-user", "--username", "gone")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.admin_get(t["access"]).status, 401)
+        self.assertEqual(self.refresh(t["refresh"]).status, 401)
+        self.assertEqual(cli("delete-user", "--username", "gone").returncode, 1)
+
+    def test_password_reset_invalidates_earlier_tokens(self):
+        t = self.tokens("reset")
+        p = cli("set-password", "--username", "reset", password="pw-reset")  # same text, new hash
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.admin_get(t["access"]).status, 401)
+        self.assertEqual(self.refresh(t["refresh"]).status, 401)
+        fresh = self.tokens("reset")
+        self.assertEqual(self.admin_get(fresh["access"]).status, 200)
+        self.assertEqual(self.refresh(fresh["refresh"]).status, 200)
+
+
+class HealthUnderSlowWork(unittest.TestCase):
+    """Contract section 11: /api/health/ answers within 50 ms while password checks (Argon2id,
+    64 MiB each) and reads run: they are not on the threads that answer requests."""
+
+    def test_health_stays_fast_during_bad_logins_and_searches(self):
+        c = hardened()
+        port = HardenedServer.server.port
+        stop = threading.Event()
+
+        def bad_logins(k):
+            cl = harness.http.Client(harness.LOOPBACK, port)
+            i = 0
+            while not stop.is_set():
+                i += 1
+                cl.request("POST", "/api/auth/token/",
+                           headers={"Content-Type": "application/json",
+                                    "X-Forwarded-For": "192.0.2.%d" % ((k * 37 + i) % 250)},
+                           body=json.dumps({"username": "load-%d-%d" % (k, i),
+                                            "password": "wrong"}).encode())
+
+        def searches():
+            cl = harness.http.Client(harness.LOOPBACK, port)
+            terms = " ".join("t%d" % i for i in range(32))
+            while not stop.is_set():
+                cl.get("/api/contacts/", {"search": terms})
+                cl.get("/api/contacts/count/", {"search": "a e", "title": "e"})
+
+        workers = [threading.Thread(target=bad_logins, args=(k,)) for k in range(6)]
+        workers += [threading.Thread(target=searches) for _ in range(2)]
+        for w in workers:
+            w.start()
+        latencies = []
+        try:
+            time.sleep(0.5)  # let the pools fill up
+            for _ in range(40):
+                t0 = time.monotonic()
+                r = c.get("/api/health/")
+                latencies.append((time.monotonic() - t0) * 1000)
+                self.assertEqual(r.status, 200)
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            for w in workers:
+                w.join(timeout=30)
+        latencies.sort()
+        median, worst = latencies[len(latencies) // 2], latencies[-1]
+        print("health under load: median %.1f ms, max %.1f ms" % (median, worst))
+        self.assertLess(median, 50, latencies)
+        self.assertLess(worst, 250, latencies)

@@ -3,6 +3,7 @@ invalidation after an import."""
 import os
 import time
 
+import client as http
 import harness
 from harness import CORS_ORIGINS, CTX, ApiTest
 
@@ -67,6 +68,25 @@ class ResponseCache(ApiTest):
         self.assertIsNone(self.get("/api/contacts/", {"title": u, "page_size": "3"})
                           .header("X-Cache-Hit"))
         self.assertIsNone(self.get("/api/contacts/count/", {"title": u}).header("X-Cache-Hit"))
+
+    def test_unknown_parameters_share_the_entry_and_stay_in_the_links(self):
+        """Contract section 11: junk parameters are no new cache entries (memory), and
+        section 4: links keep every parameter of the request."""
+        u = unique()
+        first = self.get("/api/contacts/", {"title": "e", "page_size": "2", "junk0": u})
+        self.assertEqual(first.status, 200)
+        for i in range(1, 4):
+            r = self.get("/api/contacts/", {"title": "e", "page_size": "2", "junk%d" % i: u})
+            self.assertEqual(r.header("X-Cache-Hit"), "true", "junk%d made a new entry" % i)
+            body = r.json()
+            self.assertEqual(body["results"], first.json()["results"])
+            _, _, _, pairs = http.split_url(body["next"])
+            self.assertEqual(dict(pairs).get("junk%d" % i), u, body["next"])
+            self.assertNotIn("junk0", dict(pairs))
+        r = self.get("/api/contacts/count/", {"title": "e", "x": u})
+        self.assertEqual(r.header("X-Cache-Hit"), None)
+        r = self.get("/api/contacts/count/", {"title": "e", "y": u})
+        self.assertEqual(r.header("X-Cache-Hit"), "true")
 
     def test_cache_hit_carries_the_request_id_of_the_new_request(self):
         params = {"title": unique()}

@@ -47,6 +47,18 @@ class MalformedRequests(ApiTest):
         self.assert_raw_error(self.raw(data), 431, expect.MSG_HEADER_TOO_LARGE)
         self.assert_still_serving()
 
+    def test_request_target_over_16_kib_is_414(self):
+        for size in (16 * 1024 + 1, 64 * 1024, 1024 * 1024):
+            with self.subTest(size=size):
+                target = b"/api/contacts/?x=" + b"a" * (size - len(b"/api/contacts/?x="))
+                res = self.raw(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assert_raw_error(res, 414, expect.MSG_URI_TOO_LONG)
+                self.assertTrue(res.header("X-Request-Id"))
+                self.assert_still_serving()
+        target = b"/api/health/?x=" + b"a" * (16 * 1024 - len(b"/api/health/?x="))
+        res = self.raw(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(res.status, 200, res.raw[:300])
+
     def test_invalid_utf8_in_query(self):
         res = self.raw(b"GET /api/contacts/?title=%FF HTTP/1.1\r\nHost: x\r\n\r\n")
         self.assert_raw_error(res, 400, expect.MSG_UTF8)

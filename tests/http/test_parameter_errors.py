@@ -119,3 +119,29 @@ class Utf8Parameters(ApiTest):
         r = self.c.request("GET", "/api/contacts/?search=industry+4.0")
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json()["results"], a["results"])
+
+
+class AbuseLimits(ApiTest):
+    """Contract section 11: search and text filter sizes."""
+    needs_dump = False
+
+    def test_search_of_more_than_32_terms_or_256_characters_is_400(self):
+        for value in (" ".join("t%d" % i for i in range(33)), "a" * 257, "é" * 257,
+                      ",".join(["ab"] * 40), " ".join(["x"] * 2000)):
+            with self.subTest(value=value[:40]):
+                for path in ("/api/contacts/", "/api/contacts/count/"):
+                    self.assert_error(self.get(path, {"search": value}), 400,
+                                      expect.MSG_SEARCH_TOO_LONG)
+        self.assert_error(self.get("/api/contacts/title/", {"search": "a" * 257}), 400,
+                          expect.MSG_SEARCH_TOO_LONG)
+        for value in (" ".join("t%d" % i for i in range(32)), "é" * 256):
+            with self.subTest(value=value[:40]):
+                self.assertEqual(self.get("/api/contacts/", {"search": value}).status, 200)
+
+    def test_text_filter_over_1024_characters_is_400_naming_it(self):
+        for param in ("title", "company", "email_status", "first_name"):
+            with self.subTest(param=param):
+                self.assert_error(self.get("/api/contacts/", {param: "ü" * 1025}), 400,
+                                  expect.msg_filter_too_long(param))
+                self.assertEqual(self.get("/api/contacts/count/", {param: "ü" * 1024}).status,
+                                 200)

@@ -2,6 +2,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <mutex>
+#include <thread>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -140,6 +143,93 @@ TEST(HttpServer, OversizedHeaderGets431AndServerKeepsServing) {
   Client client(server.port());
   client.send(get("/still-there"));
   EXPECT_EQ(client.read_response().body, "GET|/still-there|||");
+}
+
+// Contract section 11: a request target over 16 KiB is a 414, header fields over 16 KiB a
+// 431, whichever comes first on the wire; either way the server keeps serving.
+TEST(HttpServer, LongTargetGets414AndLongFieldsGet431) {
+  TestServer server;
+  const std::string query(16 * 1024, 'q');
+  for (const std::string& target : {"/?" + query, "/?" + query + std::string(64 * 1024, 'x')}) {
+    Client client(server.port());
+    client.send(get(target));
+    expect_json_error_and_close(client, 414, "Request URI too long.");
+  }
+  {
+    SCOPED_TRACE("both too long");
+    Client client(server.port());  // both too long: the target is first
+    client.send(get("/?" + query, "X-Big: " + std::string(17 * 1024, 'a') + "\r\n"));
+    expect_json_error_and_close(client, 414, "Request URI too long.");
+  }
+  {
+    SCOPED_TRACE("fields over");
+    Client client(server.port());  // fields just over their limit, a target just under its own
+    // (TestServer allows 8 KiB of fields.)
+    client.send(get("/" + std::string(15 * 1024, 't'), "X-Big: " + std::string(9 * 1024, 'a') + "\r\n"));
+    expect_json_error_and_close(client, 431, "Request header fields too large.");
+  }
+  {
+    Client client(server.port());  // a target of exactly 16 KiB is fine
+    client.send(get("/" + std::string(16 * 1024 - 1, 't')));
+    EXPECT_EQ(client.read_response().status, 200);
+  }
+  Client client(server.port());
+  client.send(get("/still-there", "X-Request-Id: mine\r\n"));
+  EXPECT_EQ(client.read_response().body, "GET|/still-there|||");
+}
+
+TEST(HttpServer, LowLevelErrorsEchoAValidRequestId) {
+  TestServer server;
+  Client client(server.port());
+  client.send("POST /c HTTP/1.1\r\nHost: t\r\nX-Request-Id: abc-123\r\nContent-Length: 99999999\r\n\r\n");
+  const ParsedResponse response = client.read_response();
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(response.header("x-request-id"), "abc-123");
+}
+
+// A deferred answer (http::Response::deferred) is sent when the handler's own thread is done;
+// meanwhile the server's one thread answers other connections.
+TEST(HttpServer, DeferredAnswersLeaveTheServerThreadsFree) {
+  ServerOptions options = TestServer::small_limits();
+  options.threads = 1;
+  std::vector<std::thread> workers;
+  std::mutex workers_mutex;
+  auto handler = [&](const Request& request) {
+    Response r;
+    if (request.path != "/slow") {
+      r.body = "quick";
+      return r;
+    }
+    r.deferred = [&](std::function<void(Response)> done) {
+      std::lock_guard lock(workers_mutex);
+      workers.emplace_back([done] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        Response answer;
+        answer.status = 201;
+        answer.body = "slow";
+        done(std::move(answer));
+      });
+    };
+    return r;
+  };
+  {
+    TestServer server(options, handler);
+    Client slow(server.port());
+    slow.send(get("/slow"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 5; ++i) {
+      Client quick(server.port());
+      quick.send(get("/quick"));
+      EXPECT_EQ(quick.read_response().body, "quick");
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
+    const ParsedResponse answer = slow.read_response();
+    EXPECT_EQ((std::pair{answer.status, answer.body}), (std::pair{201, std::string("slow")}));
+    slow.send(get("/quick"));  // the connection goes on after a deferred answer
+    EXPECT_EQ(slow.read_response().body, "quick");
+  }
+  for (std::thread& t : workers) t.join();
 }
 
 TEST(HttpServer, BrokenRequestLineGets400) {

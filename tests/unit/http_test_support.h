@@ -187,6 +187,7 @@ inline void expect_json_error_and_close(Client& client, int status, const std::s
   EXPECT_EQ(response.header("content-type"), kJson);
   EXPECT_EQ(response.header("connection"), "close");
   EXPECT_EQ(response.body, R"({"detail": ")" + detail + R"("})");
+  EXPECT_EQ(response.header("x-request-id").size(), 32u);  // contract section 1: every answer
   EXPECT_TRUE(client.closed_by_server());
 }
 

@@ -8,6 +8,7 @@
 #include "query/params.h"
 #include "query/parse.h"
 #include "store/sqlite/sqlite_store.h"
+#include "util/deadline.h"
 
 using namespace contacts;
 
@@ -179,6 +180,25 @@ TEST_F(StoreAndIndex, AnalyticsCountsExactValuesAndSkipsEmpty) {
   EXPECT_EQ(a.top_countries[0].total, 1u);
   EXPECT_EQ(a.top_countries[1].value, "germany");  // ties in collation order
   EXPECT_EQ(a.top_countries[2].value, "Germany");
+}
+
+// Contract section 11: past CONTACTS_QUERY_TIMEOUT_MS a scan is abandoned, not finished.
+TEST_F(StoreAndIndex, ScansStopOnceTheReadsBudgetIsSpent) {
+  const ContactFilter filter = parse_filter(QueryParams::parse("title=e"));
+  const ListQuery ordered = parse_list_query(QueryParams::parse("ordering=country&search=a"));
+  const ListQuery cursor = parse_list_query(QueryParams::parse("title=e"));
+  {
+    const deadline::Scope spent{std::chrono::milliseconds(0)};
+    EXPECT_THROW(reader_->count(filter), deadline::Exceeded);
+    EXPECT_THROW(reader_->list(ordered), deadline::Exceeded);
+    EXPECT_THROW(reader_->list(cursor), deadline::Exceeded);
+    EXPECT_THROW(reader_->field_values(parse_field_query(FieldEndpoint::title, QueryParams())),
+                 deadline::Exceeded);
+    EXPECT_EQ(reader_->count(ContactFilter{}), 5u);  // no scan: the total is known
+  }
+  const deadline::Scope plenty{std::chrono::seconds(60)};
+  EXPECT_EQ(reader_->count(filter), 3u);
+  EXPECT_NO_THROW(reader_->list(ordered));
 }
 
 TEST_F(StoreAndIndex, RefresherPicksUpWritesFromTheStore) {

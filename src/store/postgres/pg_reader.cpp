@@ -4,6 +4,7 @@
 
 #include "store/postgres/pg_reader_sql.h"
 #include "store/postgres/postgres_schema.h"
+#include "util/deadline.h"
 #include "util/error.h"
 
 namespace contacts {
@@ -11,6 +12,23 @@ namespace {
 
 constexpr const char* kSnapshotBegin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 constexpr const char* kQueryCanceled = "57014";
+
+// Runs `fn` (statements on `c`, inside a transaction) under the read's time budget (contract
+// section 11): the statement timeout is what is left of it, and a statement cancelled by it
+// ends the read as an index scan past its budget does.
+template <class Fn>
+auto within_budget(PGconn* c, Fn fn) {
+  if (const auto ms = deadline::remaining_ms()) {
+    pg::exec(c, "SELECT set_config('statement_timeout', $1, true)",
+             pg::Params().add(std::to_string(*ms)));
+  }
+  try {
+    return fn();
+  } catch (const pg::SqlError& e) {
+    if (e.sqlstate == kQueryCanceled) throw deadline::Exceeded();
+    throw;
+  }
+}
 
 // A position in the (created_at, id) order.
 struct Position {
@@ -175,7 +193,9 @@ PostgresReader::~PostgresReader() = default;
 ListPage PostgresReader::list(const ListQuery& q) const {
   auto lease = pool_->acquire();
   pg::Transaction tx(lease.get(), kSnapshotBegin);
-  ListPage page = q.cursor_strategy ? cursor_page(lease.get(), q) : ordered_page(lease.get(), q);
+  ListPage page = within_budget(lease.get(), [&] {
+    return q.cursor_strategy ? cursor_page(lease.get(), q) : ordered_page(lease.get(), q);
+  });
   tx.commit();
   return page;
 }
@@ -184,8 +204,10 @@ uint64_t PostgresReader::count(const ContactFilter& filter) const {
   auto lease = pool_->acquire();
   PGconn* c = lease.get();
   pg::Transaction tx(c, "BEGIN READ ONLY");
+  const int64_t budget = std::min(std::max<int64_t>(count_timeout_ms_, 0),
+                                  deadline::remaining_ms().value_or(INT64_MAX));
   pg::exec(c, "SELECT set_config('statement_timeout', $1, true)",
-           pg::Params().add(std::to_string(std::max<int64_t>(count_timeout_ms_, 0))));
+           pg::Params().add(std::to_string(budget)));
   pg::Statement st;
   st.sql = "SELECT count(*) FROM contacts WHERE " + pg::filter_condition(filter, st);
   uint64_t n = 0;
@@ -205,7 +227,10 @@ std::optional<Contact> PostgresReader::get(int64_t id) const {
   auto lease = pool_->acquire();
   pg::Statement st;
   st.sql = "SELECT " + pg::contact_select_columns(true) + " FROM contacts WHERE id=" + st.bind(id);
-  const pg::Result r = pg::exec(lease.get(), st.sql, st.params);
+  pg::Transaction tx(lease.get(), "BEGIN READ ONLY");
+  const pg::Result r =
+      within_budget(lease.get(), [&] { return pg::exec(lease.get(), st.sql, st.params); });
+  tx.commit();
   if (r.rows() == 0) return std::nullopt;
   return pg::read_contact(r, 0);
 }
@@ -214,10 +239,13 @@ AnalyticsSnapshot PostgresReader::analytics(const AnalyticsQuery& q) const {
   auto lease = pool_->acquire();
   PGconn* c = lease.get();
   pg::Transaction tx(c, kSnapshotBegin);
-  AnalyticsSnapshot a;
-  a.total_contacts = count_all(c);
-  a.top_countries = top_values(c, "country", q.limit);
-  a.top_industries = top_values(c, "industry", q.limit);
+  AnalyticsSnapshot a = within_budget(c, [&] {
+    AnalyticsSnapshot s;
+    s.total_contacts = count_all(c);
+    s.top_countries = top_values(c, "country", q.limit);
+    s.top_industries = top_values(c, "industry", q.limit);
+    return s;
+  });
   tx.commit();
   return a;
 }
@@ -240,7 +268,10 @@ FieldPage PostgresReader::field_values(const FieldQuery& q) const {
   }
   st.sql += " LIMIT " + st.bind(int64_t{q.limit} + 1) + " OFFSET " + st.bind(clamped(q.offset));
   auto lease = pool_->acquire();
-  const pg::Result r = pg::exec(lease.get(), st.sql, st.params);
+  pg::Transaction tx(lease.get(), "BEGIN READ ONLY");
+  const pg::Result r =
+      within_budget(lease.get(), [&] { return pg::exec(lease.get(), st.sql, st.params); });
+  tx.commit();
   FieldPage page;
   for (int row = 0; row < r.rows() && page.rows.size() < q.limit; ++row) {
     page.rows.push_back({r.int64(row, 0), std::string(r.text(row, 1))});

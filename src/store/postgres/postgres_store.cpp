@@ -375,6 +375,28 @@ int64_t PostgresStore::save_user(const std::string& username, const std::string&
       .int64(0, 0);
 }
 
+bool PostgresStore::update_user(std::string_view username,
+                                const std::optional<std::string>& password_hash,
+                                std::optional<bool> is_staff) {
+  auto lease = pool_->acquire();
+  pg::Params params;
+  if (password_hash) params.add(*password_hash); else params.add_null();
+  if (is_staff) params.add(*is_staff); else params.add_null();
+  params.add(username);
+  return pg::exec(lease.get(),
+                  "UPDATE users SET password_hash = coalesce($1, password_hash), "
+                  "is_staff = coalesce($2::boolean, is_staff) WHERE username = $3",
+                  params)
+             .affected() == 1;
+}
+
+bool PostgresStore::delete_user(std::string_view username) {
+  auto lease = pool_->acquire();
+  return pg::exec(lease.get(), "DELETE FROM users WHERE username = $1",
+                  pg::Params().add(username))
+             .affected() == 1;
+}
+
 std::optional<UserRecord> PostgresStore::find_user(std::string_view username) const {
   auto lease = pool_->acquire();
   const pg::Result r = pg::exec(lease.get(),

@@ -493,6 +493,32 @@ int64_t SqliteStore::save_user(const std::string& username, const std::string& p
   return id;
 }
 
+bool SqliteStore::update_user(std::string_view username,
+                              const std::optional<std::string>& password_hash,
+                              std::optional<bool> is_staff) {
+  std::lock_guard lock(write_mutex_);
+  sqlite::Statement st(write_db_.get(),
+                       "UPDATE users SET password_hash = coalesce(?, password_hash), "
+                       "is_staff = coalesce(?, is_staff) WHERE username = ? RETURNING id");
+  if (password_hash) st.bind(1, *password_hash); else st.bind_null(1);
+  if (is_staff) st.bind(2, int64_t{*is_staff ? 1 : 0}); else st.bind_null(2);
+  st.bind(3, username);
+  const bool found = st.step();
+  while (st.step()) {
+  }
+  return found;
+}
+
+bool SqliteStore::delete_user(std::string_view username) {
+  std::lock_guard lock(write_mutex_);
+  sqlite::Statement st(write_db_.get(), "DELETE FROM users WHERE username = ? RETURNING id");
+  st.bind(1, username);
+  const bool found = st.step();
+  while (st.step()) {
+  }
+  return found;
+}
+
 std::optional<UserRecord> SqliteStore::find_user(std::string_view username) const {
   std::lock_guard lock(read_mutex_);
   sqlite::Statement st(read_db_.get(),

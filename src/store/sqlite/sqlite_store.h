@@ -33,6 +33,9 @@ class SqliteStore final : public Store {
   int64_t save_user(const std::string& username, const std::string& password_hash,
                     bool is_staff) override;
   std::optional<UserRecord> find_user(std::string_view username) const override;
+  bool update_user(std::string_view username, const std::optional<std::string>& password_hash,
+                   std::optional<bool> is_staff) override;
+  bool delete_user(std::string_view username) override;
   ImportJob create_job(const std::string& upload_file_path, int64_t now_us) override;
   std::optional<ImportJob> get_job(int64_t id) const override;
   JobCounts count_jobs() const override;
