@@ -134,7 +134,8 @@ int cmd_import(const std::vector<std::string>& args) {
   const auto store_ptr = open_store(settings);
   Store& store = *store_ptr;
   const std::string errors = option(args, "--errors", default_errors_path(settings));
-  const auto result = ingest::import_file(store, args[0], errors, /*print_summary=*/true);
+  const auto result = ingest::import_file(store, args[0], errors, /*print_summary=*/true,
+                                          settings.csv_formula_guard);
   // Like a finished job: every instance shows the new rows from now on.
   const auto cache = make_cache(settings, store);
   api::Freshness(store, *cache).publish_store_writes();
@@ -227,6 +228,7 @@ ingest::JobRunnerOptions job_runner_options(const Settings& settings, unsigned w
   o.data_dir = settings.data_dir;
   o.workers = workers;
   o.lease_seconds = settings.import_lease_seconds;
+  o.formula_guard = settings.csv_formula_guard;
   o.before_complete = std::move(before_complete);
   return o;
 }

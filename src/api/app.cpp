@@ -331,6 +331,10 @@ http::BodyRoute App::route_body(const http::Request& head) {
   } catch (const ApiError& e) {
     body.reject = json_response(e.status(), json_detail(e.detail()));
     if (e.status() == 401) body.reject->set_header("WWW-Authenticate", "Bearer");
+  } catch (const StoreUnavailable& e) {  // the admin's rights are read from the store
+    log_error(head, "store unavailable", e.what());
+    body.reject = json_response(503, json_detail(kStoreUnavailable));
+    body.reject->set_header("Retry-After", "5");
   } catch (const std::exception&) {
     body.reject = json_response(500, json_detail("An error occurred while processing the request. "
                                                  "Please check your query parameters and try again."));
@@ -485,7 +489,7 @@ http::Response App::dispatch(const http::Request& request, const std::string& pa
   if (route->kind == RouteKind::export_csv) {
     // The index when it shows the published data (also for replica reads), else the primary.
     freshness_.learn_from_shared_cache(cache_.get({}, false).published);
-    return export_contacts(ctx, *router_.route(false).reader);
+    return export_contacts(ctx, *router_.route(false).reader, settings_.csv_formula_guard);
   }
   return answer_read(*route, ctx, want_replica);
 }

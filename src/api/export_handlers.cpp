@@ -34,7 +34,8 @@ std::string export_file_name() {
 // The body: the header row, then the records, about `max_bytes` per piece.
 class CsvExport final : public http::BodySource {
  public:
-  explicit CsvExport(std::unique_ptr<ContactStream> rows) : rows_(std::move(rows)) {}
+  CsvExport(std::unique_ptr<ContactStream> rows, bool formula_guard)
+      : rows_(std::move(rows)), formula_guard_(formula_guard) {}
 
   bool fill(std::string& out, size_t max_bytes) override {
     try {
@@ -63,12 +64,13 @@ class CsvExport final : public http::BodySource {
         asked = true;
         if (batch_.empty()) return more_;
       }
-      append_export_record(out, batch_[next_++]);
+      append_export_record(out, batch_[next_++], formula_guard_);
     }
     return more_ || next_ < batch_.size();
   }
 
   std::unique_ptr<ContactStream> rows_;
+  const bool formula_guard_;
   std::vector<Contact> batch_;
   size_t next_ = 0;   // first record of batch_ not written yet
   bool more_ = true;  // rows_ has more
@@ -88,10 +90,10 @@ std::string export_csv_header() {
   return out;
 }
 
-void append_export_record(std::string& out, const Contact& c) {
+void append_export_record(std::string& out, const Contact& c, bool formula_guard) {
   for (const PayloadField& field : payload_fields()) {
     if (const TextField* text = std::get_if<TextField>(&field)) {
-      ingest::append_csv_field(out, c.values[*text]);
+      ingest::append_csv_field(out, c.values[*text], formula_guard);
     } else if (const auto& number = c.values[std::get<NumberField>(field)]) {
       ingest::append_int(out, *number);
     }
@@ -105,13 +107,14 @@ void append_export_record(std::string& out, const Contact& c) {
   out.append("\r\n");
 }
 
-http::Response export_contacts(const RequestContext& ctx, const ContactReader& reader) {
+http::Response export_contacts(const RequestContext& ctx, const ContactReader& reader,
+                               bool formula_guard) {
   const ListQuery q = parse_export_query(ctx.params);
   http::Response r;
   r.set_header("Content-Type", "text/csv; charset=utf-8");
   r.set_header("Content-Disposition", "attachment; filename=\"" + export_file_name() + "\"");
   r.set_header("Cache-Control", "no-store");
-  r.body_source = std::make_unique<CsvExport>(reader.stream(q));
+  r.body_source = std::make_unique<CsvExport>(reader.stream(q), formula_guard);
   return r;
 }
 

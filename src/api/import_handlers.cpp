@@ -117,16 +117,34 @@ std::string ImportEndpoints::job_status(const RequestContext& ctx, int64_t id) c
   return out;
 }
 
+namespace {
+
+// The body of a file, read piece by piece: memory stays at one piece whatever its size.
+class FileBody final : public http::BodySource {
+ public:
+  explicit FileBody(std::ifstream file) : file_(std::move(file)) {}
+  bool fill(std::string& out, size_t max_bytes) override {
+    out.resize(max_bytes);
+    file_.read(out.data(), static_cast<std::streamsize>(max_bytes));
+    out.resize(static_cast<size_t>(file_.gcount()));
+    if (file_.bad()) throw std::runtime_error("errors file read failed");
+    return !file_.eof();
+  }
+
+ private:
+  std::ifstream file_;
+};
+
+}  // namespace
+
 http::Response ImportEndpoints::job_errors(int64_t id) const {
   const auto job = store_.get_job(id);
   if (!job || job->error_file_path.empty()) throw ApiError(404, "Not found.");
   std::ifstream file(job->error_file_path, std::ios::binary);
   if (!file) throw ApiError(404, "Not found.");
-  std::ostringstream content;
-  content << file.rdbuf();
   http::Response r;
   r.status = 200;
-  r.body = std::move(content).str();
+  r.body_source = std::make_unique<FileBody>(std::move(file));
   r.set_header("Content-Type", "text/csv; charset=utf-8");
   r.set_header("Content-Disposition",
                "attachment; filename=\"job_" + std::to_string(id) + "_errors.csv\"");

@@ -83,6 +83,7 @@ Settings Settings::from_environment() {
       "CONTACTS_DATABASE_POOL_SIZE", static_cast<int64_t>(s.database_pool_size), 1, 1000));
   s.count_timeout_ms = read_int("CONTACTS_COUNT_TIMEOUT_MS", s.count_timeout_ms, 1, 3'600'000);
   s.query_timeout_ms = read_int("CONTACTS_QUERY_TIMEOUT_MS", s.query_timeout_ms, 1, 3'600'000);
+  s.csv_formula_guard = read_bool("CONTACTS_CSV_FORMULA_GUARD", s.csv_formula_guard);
   s.redis_url = read_string("CONTACTS_REDIS_URL", "");
   if (!s.redis_url.empty()) {
     try {

@@ -36,6 +36,7 @@ struct Settings {
 
   int64_t count_timeout_ms = 10000;
   int64_t query_timeout_ms = 10000;  // the budget of any read (contract section 11)
+  bool csv_formula_guard = false;    // exports and errors files: risky cells get a leading '
   bool default_replica_read = false;
   std::vector<std::string> cors_allowed_origins;  // "*" allowed; empty = CORS off
   bool trust_proxy = false;

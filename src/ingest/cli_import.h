@@ -29,6 +29,6 @@ class StoreSink final : public BatchSink {
 // Imports `path` into `store`, showing progress on stderr when it is a terminal. Returns the
 // result; prints a summary on stdout when `print_summary`.
 ImportResult import_file(Store& store, const std::string& path, const std::string& errors_path,
-                         bool print_summary);
+                         bool print_summary, bool formula_guard = false);
 
 }  // namespace contacts::ingest

@@ -65,7 +65,7 @@ class ImportRun {
       }
       errors_.emplace(options_.errors_path,
                       std::vector<std::string>(fields_.begin(), fields_.end()),
-                      options_.resume_from.errors_file_bytes);
+                      options_.resume_from.errors_file_bytes, options_.formula_guard);
       return true;
     }
     failure_ = kNoHeader;

@@ -32,6 +32,7 @@ class BatchSink {
 struct ImportOptions {
   size_t batch_size = 20000;
   std::string errors_path;     // errors CSV; created only when a row fails
+  bool formula_guard = false;  // its risky cells get a leading apostrophe
   ImportCounters resume_from;  // zero for a fresh import; the last committed counters to resume
   // Called after each commit with the counters so far and the bytes of input read.
   std::function<void(const ImportCounters&, uint64_t bytes_read)> on_progress;

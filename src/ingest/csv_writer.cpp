@@ -13,9 +13,19 @@ bool needs_quotes(std::string_view field) {
   return false;
 }
 
+bool risky_cell(std::string_view field) {
+  return !field.empty() && (field.front() == '=' || field.front() == '+' || field.front() == '-' ||
+                            field.front() == '@' || field.front() == '\t' || field.front() == '\r');
+}
+
 }  // namespace
 
-void append_csv_field(std::string& out, std::string_view field) {
+void append_csv_field(std::string& out, std::string_view field, bool formula_guard) {
+  if (formula_guard && risky_cell(field)) {
+    const std::string guarded = "'" + std::string(field);
+    append_csv_field(out, guarded, false);
+    return;
+  }
   if (!needs_quotes(field)) {
     out.append(field);
     return;
@@ -32,10 +42,11 @@ void append_csv_field(std::string& out, std::string_view field) {
   out.push_back('"');
 }
 
-void append_csv_record(std::string& out, std::span<const std::string_view> fields) {
+void append_csv_record(std::string& out, std::span<const std::string_view> fields,
+                       bool formula_guard) {
   for (size_t i = 0; i < fields.size(); ++i) {
     if (i > 0) out.push_back(',');
-    append_csv_field(out, fields[i]);
+    append_csv_field(out, fields[i], formula_guard);
   }
   out.append("\r\n");
 }

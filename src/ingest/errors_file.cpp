@@ -22,8 +22,9 @@ constexpr size_t kBufferBytes = size_t{1} << 20;
 
 }  // namespace
 
-ErrorsFile::ErrorsFile(std::string path, std::vector<std::string> header, uint64_t resume_bytes)
-    : path_(std::move(path)), header_(std::move(header)) {
+ErrorsFile::ErrorsFile(std::string path, std::vector<std::string> header, uint64_t resume_bytes,
+                       bool formula_guard)
+    : path_(std::move(path)), header_(std::move(header)), formula_guard_(formula_guard) {
   if (!path_.empty()) resume(resume_bytes);
 }
 
@@ -52,7 +53,7 @@ void ErrorsFile::create() {
   size_ = 0;
   std::vector<std::string_view> names(header_.begin(), header_.end());
   names.emplace_back("error");
-  append_csv_record(buffer_, names);
+  append_csv_record(buffer_, names, formula_guard_);
   size_ += buffer_.size();
 }
 
@@ -61,10 +62,10 @@ void ErrorsFile::append(std::span<const std::string_view> fields, std::string_vi
   if (!file_) create();
   const size_t before = buffer_.size();
   for (const std::string_view field : fields) {
-    append_csv_field(buffer_, field);
+    append_csv_field(buffer_, field, formula_guard_);
     buffer_.push_back(',');
   }
-  append_csv_field(buffer_, reason);
+  append_csv_field(buffer_, reason, formula_guard_);
   buffer_.append("\r\n");
   size_ += buffer_.size() - before;
   if (buffer_.size() >= kBufferBytes) write_buffer();

@@ -19,7 +19,9 @@ class ErrorsFile {
   // that size, and with 0 an existing file is removed. A file missing or shorter than
   // `resume_bytes` (lost with the machine) is continued as it is. An empty `path` writes
   // nothing. Throws std::runtime_error on I/O errors, here and in every method.
-  ErrorsFile(std::string path, std::vector<std::string> header, uint64_t resume_bytes);
+  // `formula_guard`: cells that spreadsheets would run get a leading apostrophe.
+  ErrorsFile(std::string path, std::vector<std::string> header, uint64_t resume_bytes,
+             bool formula_guard = false);
   ErrorsFile(const ErrorsFile&) = delete;
   ErrorsFile& operator=(const ErrorsFile&) = delete;
 
@@ -45,6 +47,7 @@ class ErrorsFile {
   std::string buffer_;     // lines not yet written to file_
   uint64_t size_ = 0;      // file size once buffer_ is written
   bool unsynced_ = false;  // bytes were written since the last sync
+  bool formula_guard_ = false;
 };
 
 }  // namespace contacts::ingest

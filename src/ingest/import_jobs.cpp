@@ -175,6 +175,7 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
   ImportOptions options;
   options.batch_size = options_.batch_size;
   options.errors_path = errors_path;
+  options.formula_guard = options_.formula_guard;
   options.resume_from = {job.total_rows, job.success_count, job.error_count,
                          job.errors_file_bytes};
   try {

@@ -19,6 +19,7 @@ struct JobRunnerOptions {
   int64_t lease_seconds = 15;
   std::chrono::milliseconds poll_interval{1000};  // looking for jobs queued elsewhere
   size_t batch_size = 5000;
+  bool formula_guard = false;  // CONTACTS_CSV_FORMULA_GUARD, for the errors files
   // Called after the last rows of a job are committed and before the job is marked
   // "completed" (e.g. to refresh the read index and so invalidate cached responses).
   std::function<void()> before_complete;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/export_handlers.h"
+#include "ingest/csv_writer.h"
 #include "index/index_reader.h"
 #include "support/reader_diff.h"
 #include "ingest/cli_import.h"
@@ -178,6 +179,33 @@ TEST(ExportCsv, RecordQuotesWhatRfc4180NeedsAndLeavesTheRestAlone) {
   EXPECT_EQ(out,
             "Jürgen,O'Brien,\"Head, \"\"Platform\"\"\",\"Line\nbreak\",,,,,,,,,,,,Lead,0,,,,,,,,,,,"
             ",,,,,,,,,2500000,,42,2023-11-14T22:13:20.123456Z,2023-11-14T22:13:21Z\r\n");
+}
+
+// CONTACTS_CSV_FORMULA_GUARD (issue 14): off, values are exact (round trips); on, text cells a
+// spreadsheet would run get a leading apostrophe, numbers never.
+TEST(ExportCsv, FormulaGuardPrefixesRiskyTextCellsOnlyWhenAskedFor) {
+  Contact c;
+  c.id = 7;
+  c.values[TextField::first_name] = "=HYPERLINK(\"http://x\",\"y\")";
+  c.values[TextField::last_name] = "+1";
+  c.values[TextField::title] = "-2+3";
+  c.values[TextField::company] = "@SUM(A1)";
+  c.values[TextField::email] = "a=b@x.io";
+  c.values[TextField::stage] = "\tTab";
+  c.values[NumberField::employees] = -5;
+  std::string plain, guarded;
+  api::append_export_record(plain, c);
+  api::append_export_record(guarded, c, true);
+  EXPECT_TRUE(plain.starts_with("\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",+1,-2+3,@SUM(A1),,a=b@x.io,"))
+      << plain;
+  EXPECT_TRUE(
+      guarded.starts_with("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+1,'-2+3,'@SUM(A1),,a=b@x.io,"))
+      << guarded;
+  EXPECT_NE(guarded.find(",'\tTab,-5,"), std::string::npos) << guarded;
+  EXPECT_NE(plain.find(",\"\tTab\",-5,"), std::string::npos) << plain;
+  std::string cell;
+  ingest::append_csv_field(cell, "=1+1", true);
+  EXPECT_EQ(cell, "'=1+1");
 }
 
 TEST_F(ExportOfAStore, StreamHoldsTheListEndpointsRowsInItsOrderForEveryOrdering) {

@@ -145,13 +145,14 @@ TEST(OpenApiDocument, ListCountAndExportDocumentEveryFilterWithItsType) {
                            "updated_at_before", "search"}) {
     filters[name] = "string";
   }
+  // Booleans are strings with the contract's spellings (true/false, 1/0, yes/no, any case).
   const std::map<std::string, std::map<std::string, std::string>> others = {
       {"/api/contacts/",
        {{"ordering", "array"}, {"cursor", "string"}, {"page_size", "integer"},
-        {"limit", "integer"}, {"offset", "integer"}, {"include_meta", "boolean"},
-        {"use_replica", "boolean"}}},
-      {"/api/contacts/count/", {{"use_replica", "boolean"}}},
-      {"/api/contacts/export/", {{"ordering", "array"}, {"use_replica", "boolean"}}},
+        {"limit", "integer"}, {"offset", "integer"}, {"include_meta", "string"},
+        {"use_replica", "string"}}},
+      {"/api/contacts/count/", {{"use_replica", "string"}}},
+      {"/api/contacts/export/", {{"ordering", "array"}, {"use_replica", "string"}}},
   };
   for (const auto& [path, extra] : others) {
     std::map<std::string, std::string> want = filters;
