@@ -6,7 +6,10 @@ DEMO_ROWS ?= 100000
 # Options of bench/run_scale.py, e.g. BENCH_SCALE_ARGS='--rows 200000' or '--stores sqlite,postgresql'.
 BENCH_SCALE_ARGS ?=
 
-.PHONY: run test build build-test bench bench-scale bootstrap clean
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 600
+
+.PHONY: run test build build-test bench bench-scale fuzz bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -34,5 +37,13 @@ bench: build
 bench-scale: build
 	python3 bench/run_scale.py --binary ./$(BUILD_DIR)/contacts-api --bench ./$(BUILD_DIR)/contacts-bench $(BENCH_SCALE_ARGS)
 
+# Each fuzz target (fuzz/) under libFuzzer with ASan+UBSan for FUZZ_SECONDS (default 600) from
+# its seed corpus; findings go to $(FUZZ_BUILD_DIR)/findings/, the grown corpus stays there.
+fuzz: bootstrap
+	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCONTACTS_FUZZ=ON -DCONTACTS_WERROR=OFF >/dev/null
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_query fuzz_cursor fuzz_jwt fuzz_csv_import fuzz_multipart
+	scripts/run_fuzz $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(FUZZ_BUILD_DIR)
