@@ -27,6 +27,8 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -101,10 +103,37 @@ void fill_head(const bhttp::request_header<>& message, Request& out) {
   out.streamed_body = nullptr;
 }
 
-// Read-only state every connection shares; outlives the io_context.
+// Answers being computed by handlers' own threads (Response::deferred). serve() waits for
+// them after the io_context stops and before it is destroyed: their completions hold sessions,
+// whose sockets must not outlive the io_context.
+struct DeferredAnswers {
+  std::mutex mutex;
+  std::condition_variable done;
+  size_t pending = 0;
+
+  void begin() {
+    std::lock_guard lock(mutex);
+    ++pending;
+  }
+  void end() {
+    {
+      std::lock_guard lock(mutex);
+      --pending;
+    }
+    done.notify_all();
+  }
+  // False when some are still pending after `timeout` (a handler that never answers).
+  bool wait_all(std::chrono::seconds timeout) {
+    std::unique_lock lock(mutex);
+    return done.wait_for(lock, timeout, [this] { return pending == 0; });
+  }
+};
+
+// State every connection shares; outlives the io_context.
 struct ServerContext {
   const ServerOptions& options;
   const Handler& handler;
+  DeferredAnswers& deferred;
 };
 
 // One connection: reads a request, answers it, and repeats while the connection is kept
@@ -293,19 +322,26 @@ class Session : public std::enable_shared_from_this<Session> {
     auto start = std::move(response_.deferred);
     response_ = Response();
     auto self = shared_from_this();
+    DeferredAnswers& pending = context_.deferred;
+    pending.begin();
     try {
-      start([self](Response answer) {
+      start([self, &pending](Response answer) mutable {
         // Asio wants copyable handlers in Boost 1.74: the answer travels in a shared_ptr.
         auto shared = std::make_shared<Response>(std::move(answer));
-        net::post(self->stream_.get_executor(), [self, shared] {
+        // The session moves into the handler: once pending.end() lets serve() return, nothing
+        // but the io_context holds it (and destroys it with the io_context, as it should).
+        const auto executor = self->stream_.get_executor();
+        net::post(executor, [self = std::move(self), shared] {
           self->response_ = std::move(*shared);
           if (self->response_.deferred || !wire::is_writable_status(self->response_.status)) {
             self->response_ = json_error(500, kInternalError);
           }
           self->send_response(self->framing_, false);
         });
+        pending.end();
       });
     } catch (...) {
+      pending.end();  // `start` throws before it hands the work on, never after
       response_ = json_error(500, kInternalError);
       send_response(framing_, false);
     }
@@ -594,9 +630,15 @@ void run_threads(net::io_context& io, unsigned count) {
 
 void serve(const ServerOptions& options, Handler handler,
            std::function<void(uint16_t)> on_listening) {
-  const ServerContext context{options, handler};
+  DeferredAnswers deferred;
+  const ServerContext context{options, handler, deferred};
   const unsigned threads = std::max(1u, options.threads);
   net::io_context io(static_cast<int>(threads));
+  // Declared after `io`, so it runs before `io` is destroyed, however serve() returns.
+  struct WaitForDeferred {
+    DeferredAnswers& deferred;
+    ~WaitForDeferred() { deferred.wait_all(std::chrono::seconds(120)); }
+  } wait_for_deferred{deferred};
 
   const auto stop_switch = std::make_shared<StopSwitch>(io);
   struct Disconnect {

@@ -35,7 +35,8 @@ TokenClaims claims_of_type(std::string_view type) {
                      .type = std::string(type),
                      .issued_at_s = kNow,
                      .expires_at_s = kNow + 1800,
-                     .jti = "0123456789abcdef0123456789abcdef"};
+                     .jti = "0123456789abcdef0123456789abcdef",
+                     .password_version = ""};  // none: the token has no pwv claim
 }
 
 nlohmann::json valid_payload() {
@@ -142,6 +143,7 @@ TEST(JwtRoundTrip, VerifiesItsOwnTokenAndReturnsEveryClaim) {
   TokenClaims in = claims_of_type("refresh");
   in.username = "Jürgen \"J\" Müller";
   in.is_staff = false;
+  in.password_version = "0011223344556677";
   const auto out = verify_token(sign_token(in, kKey), kKey, "refresh", kNow);
   const TokenClaims* c = std::get_if<TokenClaims>(&out);
   ASSERT_NE(c, nullptr) << token_error_name(std::get<TokenError>(out));
@@ -152,6 +154,7 @@ TEST(JwtRoundTrip, VerifiesItsOwnTokenAndReturnsEveryClaim) {
   EXPECT_EQ(c->issued_at_s, kNow);
   EXPECT_EQ(c->expires_at_s, kNow + 1800);
   EXPECT_EQ(c->jti, in.jti);
+  EXPECT_EQ(c->password_version, in.password_version);
 }
 
 TEST(JwtRoundTrip, NewTokenIdsAreUniqueHex) {
