@@ -42,7 +42,7 @@ bench-scale: build
 fuzz: bootstrap
 	cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCONTACTS_FUZZ=ON -DCONTACTS_WERROR=OFF >/dev/null
-	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_query fuzz_cursor fuzz_jwt fuzz_csv_import fuzz_multipart
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_query fuzz_cursor fuzz_jwt fuzz_csv_import fuzz_multipart fuzz_http
 	scripts/run_fuzz $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 clean:

@@ -326,18 +326,21 @@ class Session : public std::enable_shared_from_this<Session> {
     pending.begin();
     try {
       start([self, &pending](Response answer) mutable {
-        // Asio wants copyable handlers in Boost 1.74: the answer travels in a shared_ptr.
-        auto shared = std::make_shared<Response>(std::move(answer));
-        // The session moves into the handler: once pending.end() lets serve() return, nothing
-        // but the io_context holds it (and destroys it with the io_context, as it should).
-        const auto executor = self->stream_.get_executor();
-        net::post(executor, [self = std::move(self), shared] {
-          self->response_ = std::move(*shared);
-          if (self->response_.deferred || !wire::is_writable_status(self->response_.status)) {
-            self->response_ = json_error(500, kInternalError);
-          }
-          self->send_response(self->framing_, false);
-        });
+        {
+          // Asio wants copyable handlers in Boost 1.74: the answer travels in a shared_ptr.
+          auto shared = std::make_shared<Response>(std::move(answer));
+          // The session moves into the handler, and the executor (a strand of the
+          // io_context) goes with this block: once pending.end() lets serve() return and
+          // destroy the io_context, nothing here refers to it any more.
+          const auto executor = self->stream_.get_executor();
+          net::post(executor, [self = std::move(self), shared] {
+            self->response_ = std::move(*shared);
+            if (self->response_.deferred || !wire::is_writable_status(self->response_.status)) {
+              self->response_ = json_error(500, kInternalError);
+            }
+            self->send_response(self->framing_, false);
+          });
+        }
         pending.end();
       });
     } catch (...) {

@@ -32,8 +32,12 @@ void ErrorsFile::resume(uint64_t resume_bytes) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (resume_bytes == 0) {
-    fs::remove(path_, ec);
-    if (ec) throw std::runtime_error("Errors file: cannot remove: " + ec.message());
+    // A fresh import starts without an errors file: an old one is removed, but only a regular
+    // file (never a device or a pipe the user named, e.g. --errors /dev/null).
+    if (fs::is_regular_file(fs::symlink_status(path_, ec))) {
+      fs::remove(path_, ec);
+      if (ec) throw std::runtime_error("Errors file: cannot remove: " + ec.message());
+    }
     return;
   }
   const uintmax_t existing = fs::file_size(path_, ec);
@@ -85,7 +89,8 @@ uint64_t ErrorsFile::checkpoint() {
   write_buffer();
   if (unsynced_) {
     if (std::fflush(file_.get()) != 0) fail("cannot flush");
-    if (::fdatasync(::fileno(file_.get())) != 0) fail("cannot sync");
+    // EINVAL: a file that cannot be synced (a device such as /dev/null): nothing to lose.
+    if (::fdatasync(::fileno(file_.get())) != 0 && errno != EINVAL) fail("cannot sync");
     unsynced_ = false;
   }
   return size_;

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "ingest/csv_import.h"
+#include "ingest/errors_file.h"
 #include "ingest/csv_reader.h"
 #include "ingest/csv_writer.h"
 #include "ingest/header_mapping.h"
@@ -487,6 +489,16 @@ TEST_F(IngestErrorsFile, NotCreatedWithoutErrorsAndStaleOneIsRemoved) {
   EXPECT_EQ(r.counters.errors, 0u);
   EXPECT_EQ(r.counters.errors_file_bytes, 0u);
   EXPECT_FALSE(fs::exists(errors_));
+}
+
+// `--errors /dev/null` once removed /dev/null (as root): only a regular file is ever removed
+// or cut; a device or a pipe is written to as it is. (A FIFO stands in for the device here.)
+TEST_F(IngestErrorsFile, AnErrorsPathThatIsNoRegularFileIsNeverRemoved) {
+  const fs::path fifo = fs::path(errors_).parent_path() / "errors.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  { ErrorsFile file(fifo.string(), {"first_name"}, 0); }
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  fs::remove(fifo);
 }
 
 // ---- resume -------------------------------------------------------------------------------------
