@@ -129,10 +129,10 @@ std::string QueryParams::encode_with(
     out.push_back('=');
     out += url_encode(v);
   };
-  for (const auto& [k, v] : pairs_) {
+  for (const auto& pair : pairs_) {  // (clang 14 cannot capture structured bindings)
     const bool changed = std::any_of(changes.begin(), changes.end(),
-                                     [&](const auto& c) { return c.first == k; });
-    if (!changed) append(k, v);
+                                     [&](const auto& c) { return c.first == pair.first; });
+    if (!changed) append(pair.first, pair.second);
   }
   for (const auto& [k, v] : changes) {
     if (v) append(k, *v);
