@@ -81,6 +81,10 @@ constexpr RouteSpec kRoutes[] = {
 
 constexpr const char* kStoreUnavailable =
     "The database is temporarily unavailable. Please try again shortly.";
+// The reference's 500 detail: nothing about what failed reaches the client.
+constexpr const char* kInternalErrorDetail =
+    "An error occurred while processing the request. Please check your query parameters and "
+    "try again.";
 
 // One JSON line on stderr. `error` is for operators; it never reaches a client.
 void log_error(const http::Request& request, std::string_view msg, std::string_view error) {
@@ -336,8 +340,7 @@ http::BodyRoute App::route_body(const http::Request& head) {
     body.reject = json_response(503, json_detail(kStoreUnavailable));
     body.reject->set_header("Retry-After", "5");
   } catch (const std::exception&) {
-    body.reject = json_response(500, json_detail("An error occurred while processing the request. "
-                                                 "Please check your query parameters and try again."));
+    body.reject = json_response(500, json_detail(kInternalErrorDetail));
   }
   if (body.reject) finish(head, *body.reject);
   return body;
@@ -382,13 +385,14 @@ http::Response App::handle(const http::Request& request) {
   if (path.size() > 1 && path.back() == '/') path.pop_back();
   const auto route = match_route(path);
   if (!route || !answered_on_a_pool(route->kind) || request.method == "OPTIONS") {
-    return respond(request, path);
+    return respond(request, route, path);
   }
   WorkPool& pool = route->kind == RouteKind::token ? *password_pool_ : *read_pool_;
   http::Response deferred;
   // `request` lives until `done` has been called (the server keeps the connection for it).
-  deferred.deferred = [this, &request, &pool, path](std::function<void(http::Response)> done) {
-    const bool queued = pool.submit([this, &request, path, done] { done(respond(request, path)); });
+  deferred.deferred = [this, &request, &pool, route, path](std::function<void(http::Response)> done) {
+    const bool queued =
+        pool.submit([this, &request, route, path, done] { done(respond(request, route, path)); });
     if (!queued) {  // more waiting than the pool takes: shed the load, clearly
       http::Response busy = json_response(503, json_detail("Server busy, try again shortly."));
       busy.set_header("Retry-After", "1");
@@ -399,10 +403,11 @@ http::Response App::handle(const http::Request& request) {
   return deferred;
 }
 
-http::Response App::respond(const http::Request& request, const std::string& path) {
+http::Response App::respond(const http::Request& request, const std::optional<RouteMatch>& route,
+                            const std::string& path) {
   http::Response res;
   try {
-    res = dispatch(request, path);
+    res = dispatch(request, route, path);
   } catch (const ApiError& e) {
     res = json_response(e.status(), json_detail(e.detail()));
     if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
@@ -413,19 +418,17 @@ http::Response App::respond(const http::Request& request, const std::string& pat
     res.set_header("Retry-After", "5");
   } catch (const deadline::Exceeded& e) {
     log_error(request, "read abandoned past CONTACTS_QUERY_TIMEOUT_MS", e.what());
-    res = json_response(500, json_detail("An error occurred while processing the request. "
-                                         "Please check your query parameters and try again."));
+    res = json_response(500, json_detail(kInternalErrorDetail));
   } catch (const std::exception& e) {
     log_error(request, "unhandled error", e.what());
-    res = json_response(500, json_detail("An error occurred while processing the request. "
-                                         "Please check your query parameters and try again."));
+    res = json_response(500, json_detail(kInternalErrorDetail));
   }
   finish(request, res);
   return res;
 }
 
-http::Response App::dispatch(const http::Request& request, const std::string& path) {
-  const auto route = match_route(path);
+http::Response App::dispatch(const http::Request& request, const std::optional<RouteMatch>& route,
+                             const std::string& path) {
   if (!route) return json_response(404, json_detail("Not found."));
   const std::string& method = request.method;
   const std::string allow(route->methods);

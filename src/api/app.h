@@ -3,13 +3,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/auth_handlers.h"
 #include "api/freshness.h"
 #include "api/import_handlers.h"
-#include "util/work_pool.h"
 #include "api/read_router.h"
 #include "api/request_context.h"
 #include "api/telemetry.h"
@@ -17,6 +17,7 @@
 #include "config/settings.h"
 #include "http/server.h"
 #include "query/reader.h"
+#include "util/work_pool.h"
 
 namespace contacts::api {
 
@@ -51,9 +52,12 @@ class App {
   void observe(const http::Exchange& exchange) const;
 
  private:
-  // The answer, on the calling thread: dispatch, errors to JSON, finish.
-  http::Response respond(const http::Request& request, const std::string& path);
-  http::Response dispatch(const http::Request& request, const std::string& path);
+  // The answer, on the calling thread: dispatch, errors to JSON, finish. `route` is what
+  // match_route() made of `path` (matched once per request, in handle()).
+  http::Response respond(const http::Request& request, const std::optional<RouteMatch>& route,
+                         const std::string& path);
+  http::Response dispatch(const http::Request& request, const std::optional<RouteMatch>& route,
+                          const std::string& path);
   // A read route: cache lookup, reader choice, answer, cache fill.
   http::Response answer_read(const RouteMatch& route, const RequestContext& ctx,
                              bool want_replica);

@@ -293,7 +293,10 @@ PartTop top_part_rows(const Snapshot& s, const SnapshotMatcher& match, uint32_t 
   };
   const uint32_t* rank = codes ? seg.text_rank(col.text).data() : nullptr;
   auto same_group = [&](uint32_t a, uint32_t b) {
-    if (codes) return codes[a] == codes[b] || (codes[a] != 0 && codes[b] != 0 && rank[codes[a]] == rank[codes[b]]);
+    if (codes) {  // equal ranks are equal collation keys; an empty value is a group of its own
+      return codes[a] == codes[b] ||
+             (codes[a] != 0 && codes[b] != 0 && rank[codes[a]] == rank[codes[b]]);
+    }
     return values ? values[a] == values[b] : a == b;
   };
   const int64_t n = seg.rows;

@@ -98,7 +98,7 @@ std::vector<uint32_t> order_by_number(std::span<const int64_t> values) {
   return order;
 }
 
-// Writes the sort order of a number column (number field `field`, or updated_at).
+// Writes the sort order of key `key` over a number column (a number field, or updated_at).
 void add_number_order(SegmentWriter& out, SortKey key, std::span<const int64_t> values) {
   out.add(kSortOrders + static_cast<uint32_t>(key), order_by_number(values));
 }
