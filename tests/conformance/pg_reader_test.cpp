@@ -27,6 +27,7 @@
 #include "store/postgres/postgres_store.h"
 #include "store_backend.h"
 #include "support/reader_diff.h"
+#include "util/deadline.h"
 #include "util/error.h"
 
 using namespace contacts;
@@ -300,6 +301,23 @@ TEST_F(PostgresReaderVsIndex, RandomOrderingsOfOneToThreeFields) {
     }
     check_list("ordering=" + ordering + "&limit=100&offset=" + std::to_string(rng() % 4000), 2);
   }
+}
+
+// Contract section 11: SQL reads run under the read's budget (CONTACTS_QUERY_TIMEOUT_MS); one
+// already spent ends the read before any statement, as an index scan would.
+TEST_F(PostgresReaderVsIndex, ReadsStopOnceTheBudgetIsSpent) {
+  {
+    const deadline::Scope spent{std::chrono::milliseconds(0)};
+    EXPECT_THROW(sql_->list(list_query("ordering=title&limit=5")), deadline::Exceeded);
+    EXPECT_THROW(sql_->list(list_query("page_size=5")), deadline::Exceeded);
+    EXPECT_THROW(sql_->get(1), deadline::Exceeded);
+    EXPECT_THROW(sql_->analytics(AnalyticsQuery{}), deadline::Exceeded);
+    EXPECT_THROW(sql_->field_values(parse_field_query(FieldEndpoint::title, QueryParams())),
+                 deadline::Exceeded);
+  }
+  const deadline::Scope plenty{std::chrono::seconds(60)};
+  EXPECT_EQ(sql_->list(list_query("ordering=title&limit=5")).rows.size(), 5u);
+  EXPECT_TRUE(sql_->get(1).has_value());
 }
 
 TEST_F(PostgresReaderVsIndex, CursorWalksForwardAndBackAcrossManyPages) {

@@ -482,6 +482,24 @@ TEST_F(IngestErrorsFile, HasOriginalHeaderPlusErrorAndQuotedFailedRows) {
             "M\xFC,m@x.com,latin1,Row is not valid UTF-8.\r\n");
 }
 
+// CONTACTS_CSV_FORMULA_GUARD reaches the errors file: risky cells (the header's too) get a
+// leading apostrophe; without it the file holds the rows exactly.
+TEST_F(IngestErrorsFile, FormulaGuardPrefixesRiskyCellsOnlyWhenAskedFor) {
+  const std::string csv = "first_name,email,=cmd\n=HYPERLINK(\"x\"),@bad,+1\n";
+  RecordingSink sink;
+  import(csv, sink);
+  EXPECT_EQ(read_file(errors_),
+            "first_name,email,=cmd,error\r\n"
+            "\"=HYPERLINK(\"\"x\"\")\",@bad,+1,Invalid email: '@bad'.\r\n");
+  write_file(input_, csv);
+  ImportOptions options;
+  options.errors_path = errors_.string();
+  options.formula_guard = true;
+  import_csv(input_.string(), sink, options);
+  EXPECT_EQ(read_file(errors_), "first_name,email,'=cmd,error\r\n"
+                                "\"'=HYPERLINK(\"\"x\"\")\",'@bad,'+1,Invalid email: '@bad'.\r\n");
+}
+
 TEST_F(IngestErrorsFile, NotCreatedWithoutErrorsAndStaleOneIsRemoved) {
   write_file(errors_, "left over from an earlier job\n");
   RecordingSink sink;

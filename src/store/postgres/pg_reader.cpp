@@ -18,6 +18,7 @@ constexpr const char* kQueryCanceled = "57014";
 // ends the read as an index scan past its budget does.
 template <class Fn>
 auto within_budget(PGconn* c, Fn fn) {
+  deadline::check();  // a budget already spent sends no statement at all
   if (const auto ms = deadline::remaining_ms()) {
     pg::exec(c, "SELECT set_config('statement_timeout', $1, true)",
              pg::Params().add(std::to_string(*ms)));
