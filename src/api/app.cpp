@@ -42,6 +42,8 @@ constexpr const char* kJson = "application/json; charset=utf-8";
 constexpr std::string_view kReadMethods = "GET, HEAD, OPTIONS";
 constexpr std::string_view kImportMethods = "GET, POST, HEAD, OPTIONS";
 constexpr std::string_view kPostMethods = "POST, OPTIONS";
+// The read and password pools run this much below the server's threads (see WorkPool).
+constexpr int kPoolNice = 5;
 
 // One route: its path as documented (src/api/openapi.json), where "{id}" and "{job_id}" stand
 // for a positive decimal id and "{field}" for the name of a field endpoint.
@@ -320,8 +322,8 @@ App::App(const Settings& settings, ReadRouter& router, Freshness& freshness, Aut
       cache_(cache),
       check_store_(std::move(check_store)),
       telemetry_(telemetry),
-      read_pool_(std::make_unique<WorkPool>(settings.read_threads, 4096)),
-      password_pool_(std::make_unique<WorkPool>(2, 256)) {}
+      read_pool_(std::make_unique<WorkPool>(settings.read_threads, 4096, kPoolNice)),
+      password_pool_(std::make_unique<WorkPool>(2, 256, kPoolNice)) {}
 
 http::BodyRoute App::route_body(const http::Request& head) {
   std::string path = head.path;
@@ -366,12 +368,15 @@ App::~App() = default;
 
 namespace {
 
-// Routes whose answer may take a while: reads (search scans, SQL on a replica) and logins
-// (Argon2id). Probes, metrics, pages and imports are answered on the server's threads.
+// Routes whose answer may take a while: reads (search scans, SQL on a replica), exports,
+// logins (Argon2id) and whatever reads the store (an admin's rights, import jobs). Probes,
+// metrics and embedded pages are answered on the server's threads.
 bool answered_on_a_pool(RouteKind kind) {
   switch (kind) {
     case RouteKind::list: case RouteKind::count: case RouteKind::analytics:
     case RouteKind::retrieve: case RouteKind::field: case RouteKind::token:
+    case RouteKind::token_refresh: case RouteKind::import_info: case RouteKind::import_job:
+    case RouteKind::import_errors: case RouteKind::export_csv:
       return true;
     default:
       return false;
@@ -391,8 +396,15 @@ http::Response App::handle(const http::Request& request) {
   http::Response deferred;
   // `request` lives until `done` has been called (the server keeps the connection for it).
   deferred.deferred = [this, &request, &pool, route, path](std::function<void(http::Response)> done) {
-    const bool queued =
-        pool.submit([this, &request, route, path, done] { done(respond(request, route, path)); });
+    const bool queued = pool.submit([this, &request, route, path, done] {
+      http::Response answer = respond(request, route, path);
+      if (answer.body_source) {  // an export or an errors file: its pieces are made here too
+        answer.fill_runner = [this](std::function<void()> job) {
+          return read_pool_->submit(std::move(job));
+        };
+      }
+      done(std::move(answer));
+    });
     if (!queued) {  // more waiting than the pool takes: shed the load, clearly
       http::Response busy = json_response(503, json_detail("Server busy, try again shortly."));
       busy.set_header("Retry-After", "1");

@@ -59,6 +59,9 @@ constexpr std::chrono::milliseconds kLingerTime{5'000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 // Size of the buffer a streamed body is read into; what a streaming connection holds at most.
 constexpr size_t kStreamChunkBytes = 256 * 1024;
+// How long a streamed response waits before asking again for a fill its runner refused.
+constexpr std::chrono::milliseconds kFillRetryDelay{20};
+
 // What a BodySource is asked for at a time: the most of a streamed response held in memory.
 constexpr size_t kResponseChunkBytes = 64 * 1024;
 
@@ -398,12 +401,60 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send_next_chunk(wire::ResponseFraming framing) {
+    if (response_.fill_runner) return fill_elsewhere(framing);
     bool more = false;
     try {
       more = response_.body_source->fill(body_chunk_, kResponseChunkBytes);
     } catch (...) {
       return abort_response();
     }
+    write_chunk(framing, more);
+  }
+
+  // send_next_chunk with the fill on the handler's threads (Response::fill_runner): the
+  // session is idle meanwhile (nothing pending on the socket), and the outcome comes back on
+  // its strand. Counted in DeferredAnswers like a deferred answer, for the same reason.
+  void fill_elsewhere(wire::ResponseFraming framing) {
+    enum Outcome { ended, more, failed };
+    DeferredAnswers& pending = context_.deferred;
+    pending.begin();
+    // The job gives its session away to the strand before pending.end(): once serve() may
+    // return, nothing on the handler's threads refers to the session any more.
+    auto job = [self = shared_from_this(), framing, &pending]() mutable {
+      Outcome outcome = failed;
+      try {
+        outcome = self->response_.body_source->fill(self->body_chunk_, kResponseChunkBytes) ? more
+                                                                                            : ended;
+      } catch (...) {
+      }
+      {
+        const auto executor = self->stream_.get_executor();
+        net::post(executor, [self = std::move(self), framing, outcome] {
+          if (outcome == failed) return self->abort_response();
+          self->write_chunk(framing, outcome == more);
+        });
+      }
+      pending.end();
+    };
+    bool taken = false;
+    try {
+      taken = response_.fill_runner(std::move(job));
+    } catch (...) {
+    }
+    if (taken) return;
+    pending.end();
+    // The handler's threads are saturated: ask again shortly, without holding a server thread.
+    if (!retry_fill_) retry_fill_.emplace(stream_.get_executor());
+    retry_fill_->expires_after(kFillRetryDelay);
+    retry_fill_->async_wait([self = shared_from_this(), framing](error_code ec) {
+      if (ec) return self->abort_response();
+      self->send_next_chunk(framing);
+    });
+  }
+
+  // Writes body_chunk_ (the fill's output; `more`: the body goes on after it) and asks for
+  // the next piece once it is written.
+  void write_chunk(wire::ResponseFraming framing, bool more) {
     if (!more) response_.body_source.reset();  // let go of what it holds before the last write
     if (more && body_chunk_.empty()) {
       // Nothing this time (e.g. a filter skipped many rows): let other connections run first.
@@ -514,6 +565,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string head_;   // response head being written
   std::string body_chunk_;  // of a streamed response: the piece being written
   std::string chunk_head_;  // its chunk-size line
+  std::optional<net::steady_timer> retry_fill_;  // see fill_elsewhere
 };
 
 // Accepts connections until the io_context stops; survives accept errors (e.g. EMFILE).

@@ -77,6 +77,11 @@ struct Response {
   // serving other connections; the handler's work, on threads of its own (never the
   // server's), calls done(answer) exactly once, from any thread, and that answer is sent.
   std::function<void(std::function<void(Response)> done)> deferred;
+  // Where body_source->fill() runs. Empty: on a server thread. Set: the server hands each
+  // fill to this function, which runs the job on threads of the handler's own (never the
+  // server's) and returns true, or returns false at once when it cannot take the job now (the
+  // server asks again shortly). The source is not touched by the server while a fill runs.
+  std::function<bool(std::function<void()> job)> fill_runner;
   // Replaces the value of the header named `name` (case-insensitively; later duplicates are
   // removed), or appends it. To send a header several times, push_back onto `headers`.
   void set_header(std::string name, std::string value);

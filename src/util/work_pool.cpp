@@ -1,11 +1,17 @@
 #include "util/work_pool.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace contacts {
 
-WorkPool::WorkPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
-  for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) threads_.emplace_back([this] { loop(); });
+WorkPool::WorkPool(size_t threads, size_t max_queued, int nice) : max_queued_(max_queued) {
+  for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
+    threads_.emplace_back([this, nice] { loop(nice); });
+  }
 }
 
 WorkPool::~WorkPool() {
@@ -32,7 +38,14 @@ size_t WorkPool::queued() const {
   return jobs_.size();
 }
 
-void WorkPool::loop() {
+void WorkPool::loop(int nice) {
+  if (nice > 0) {
+    // Best effort: without the right to change it, the thread keeps the process's priority.
+    const id_t self = static_cast<id_t>(gettid());
+    errno = 0;
+    const int current = getpriority(PRIO_PROCESS, self);
+    if (errno == 0) setpriority(PRIO_PROCESS, self, std::min(current + nice, 19));
+  }
   for (;;) {
     std::function<void()> job;
     {

@@ -15,8 +15,10 @@ namespace contacts {
 
 class WorkPool {
  public:
-  // `threads` (at least 1) run jobs; at most `max_queued` wait for one.
-  WorkPool(size_t threads, size_t max_queued);
+  // `threads` (at least 1) run jobs; at most `max_queued` wait for one. With `nice` > 0 the
+  // threads run that much below the process's scheduling priority (Linux: per thread), so
+  // that the threads answering requests get a core first when both want one.
+  WorkPool(size_t threads, size_t max_queued, int nice = 0);
   ~WorkPool();  // runs what is queued, then joins
   WorkPool(const WorkPool&) = delete;
   WorkPool& operator=(const WorkPool&) = delete;
@@ -27,7 +29,7 @@ class WorkPool {
   size_t threads() const { return threads_.size(); }
 
  private:
-  void loop();
+  void loop(int nice);
   const size_t max_queued_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;

@@ -190,6 +190,10 @@ def hardened():
             os.makedirs(data, exist_ok=True)
             for name in ("guarded", "busy", "boss", "demoted", "gone", "reset"):
                 harness.create_user(data, "create-admin", name, "pw-" + name, via_stdin=False)
+            # Contacts to search and export while logins fail (HealthUnderSlowWork).
+            info = harness.run_import("auth-hardened", CTX.generated["gen"][0], data)
+            if info["rc"] != 0:
+                raise RuntimeError("import failed: " + info["stderr"])
             HardenedServer.data = data
             HardenedServer.server = harness.Server("auth-hardened", CTX.binary, data, CTX.root,
                                                    {"CONTACTS_TRUST_PROXY": "true"})
@@ -301,12 +305,13 @@ class RightsFromTheStore(unittest.TestCase):
 
 class HealthUnderSlowWork(unittest.TestCase):
     """Contract section 11: /api/health/ answers within 50 ms while password checks (Argon2id,
-    64 MiB each) and reads run: they are not on the threads that answer requests."""
+    64 MiB each), searches and exports run: they are not on the threads that answer requests."""
 
-    def test_health_stays_fast_during_bad_logins_and_searches(self):
+    def test_health_stays_fast_during_bad_logins_searches_and_exports(self):
         c = hardened()
         port = HardenedServer.server.port
         stop = threading.Event()
+        done = {"logins": 0, "searches": 0, "exports": 0}
 
         def bad_logins(k):
             cl = harness.http.Client(harness.LOOPBACK, port)
@@ -318,33 +323,50 @@ class HealthUnderSlowWork(unittest.TestCase):
                                     "X-Forwarded-For": "192.0.2.%d" % ((k * 37 + i) % 250)},
                            body=json.dumps({"username": "load-%d-%d" % (k, i),
                                             "password": "wrong"}).encode())
+                done["logins"] += 1
 
         def searches():
             cl = harness.http.Client(harness.LOOPBACK, port)
             terms = " ".join("t%d" % i for i in range(32))
             while not stop.is_set():
-                cl.get("/api/contacts/", {"search": terms})
-                cl.get("/api/contacts/count/", {"search": "a e", "title": "e"})
+                cl.get("/api/contacts/", {"search": terms},
+                       headers={"Cache-Control": "no-cache"})
+                cl.get("/api/contacts/count/", {"search": "a e", "title": "e"},
+                       headers={"Cache-Control": "no-cache"})
+                done["searches"] += 2
+
+        def exports():
+            cl = harness.http.Client(harness.LOOPBACK, port)
+            while not stop.is_set():
+                r = cl.get("/api/contacts/export/", {"search": "a"})
+                self.assertEqual(r.status, 200)
+                done["exports"] += 1
 
         workers = [threading.Thread(target=bad_logins, args=(k,)) for k in range(6)]
         workers += [threading.Thread(target=searches) for _ in range(2)]
+        workers += [threading.Thread(target=exports) for _ in range(2)]
         for w in workers:
             w.start()
         latencies = []
         try:
             time.sleep(0.5)  # let the pools fill up
-            for _ in range(40):
+            for _ in range(100):
                 t0 = time.monotonic()
                 r = c.get("/api/health/")
                 latencies.append((time.monotonic() - t0) * 1000)
                 self.assertEqual(r.status, 200)
-                time.sleep(0.05)
+                time.sleep(0.02)
         finally:
             stop.set()
             for w in workers:
                 w.join(timeout=30)
         latencies.sort()
-        median, worst = latencies[len(latencies) // 2], latencies[-1]
-        print("health under load: median %.1f ms, max %.1f ms" % (median, worst))
+        median, p95, worst = latencies[50], latencies[94], latencies[-1]
+        print("health under load: median %.1f ms, p95 %.1f ms, max %.1f ms; %s" %
+              (median, p95, worst, done))
+        self.assertTrue(all(done.values()), done)  # every kind of load ran meanwhile
+        # The contract's 50 ms, for 95 of 100 probes: a shared CI machine may stall a process
+        # now and then, while work on the answering threads (an Argon2id check takes ~150 ms,
+        # an export of these rows ~100 ms) would delay most probes.
         self.assertLess(median, 50, latencies)
-        self.assertLess(worst, 250, latencies)
+        self.assertLess(p95, 50, latencies)

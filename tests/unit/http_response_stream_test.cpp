@@ -12,10 +12,12 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "http/server.h"
 #include "http/server_wire.h"
 #include "http_test_support.h"
+#include "util/work_pool.h"
 
 namespace contacts::http {
 namespace {
@@ -27,7 +29,12 @@ using Clock = std::chrono::steady_clock;
 struct SourceLog {
   std::atomic<int> fills{0};
   std::atomic<int> destroyed{0};
+  std::atomic<int> fills_on_pool{0};  // fills that ran on a pool of pooled_handler
+  std::atomic<int> refused{0};        // fills pooled_handler's runner refused
 };
+
+// Set on the threads of pooled_handler's pool while they run a fill.
+thread_local bool on_fill_pool = false;
 
 // Hands out `pieces` pieces of `piece_bytes` bytes ("<n>:xxx...", n from 1), with no piece
 // every third call (to check that empty ones are skipped), then ends; pieces < 0: never ends.
@@ -40,6 +47,7 @@ class CountingSource : public BodySource {
 
   bool fill(std::string& out, size_t max_bytes) override {
     ++log_.fills;
+    if (on_fill_pool) ++log_.fills_on_pool;
     EXPECT_GT(max_bytes, 0u);
     out.clear();
     if (++calls_ % 3 == 0) return true;  // nothing this time
@@ -81,6 +89,28 @@ Handler streaming_handler(SourceLog& log) {
     response.set_header("Content-Length", "123");  // dropped: the body is streamed
     response.body = "ignored";
     response.body_source = std::make_unique<CountingSource>(log, pieces, bytes, throw_at);
+    return response;
+  };
+}
+
+// streaming_handler whose sources are filled on `pool` (Response::fill_runner), the runner
+// refusing every third job (the server must ask again).
+Handler pooled_handler(SourceLog& log, WorkPool& pool) {
+  return [&log, &pool, plain = streaming_handler(log)](const Request& request) {
+    Response response = plain(request);
+    if (!response.body_source) return response;
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    response.fill_runner = [&log, &pool, calls](std::function<void()> job) {
+      if (++*calls % 3 == 0) {
+        ++log.refused;
+        return false;
+      }
+      return pool.submit([job = std::move(job)] {
+        on_fill_pool = true;
+        job();
+        on_fill_pool = false;
+      });
+    };
     return response;
   };
 }
@@ -152,6 +182,21 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds lim
   return true;
 }
 
+// Sends a pipelined "GET /after" (closing) and reads to the end: returns the streamed body
+// answered before it, decoded (`chunks`: its data chunks); checks that "/after" came next.
+std::string body_before_next_answer(RawClient& client, int& chunks) {
+  client.send(get("/after", "Connection: close\r\n"));
+  const std::string rest = client.read_rest();
+  const size_t next = rest.find("HTTP/1.1 200 OK\r\n");
+  std::string body;
+  chunks = 0;
+  EXPECT_NE(next, std::string::npos);
+  if (next == std::string::npos) return body;
+  EXPECT_TRUE(decode_chunked(rest.substr(0, next), body, chunks)) << "incomplete chunked body";
+  EXPECT_NE(rest.find("GET|/after|||", next), std::string::npos);
+  return body;
+}
+
 TEST(HttpResponseStream, BodyArrivesInChunksAndTheConnectionStaysUsable) {
   SourceLog log;
   TestServer server(TestServer::small_limits(), streaming_handler(log));
@@ -164,16 +209,9 @@ TEST(HttpResponseStream, BodyArrivesInChunksAndTheConnectionStaysUsable) {
   EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
   EXPECT_EQ(head.find("Connection"), std::string::npos) << head;
   // The next request, pipelined, is answered after the streamed body ends.
-  client.send(get("/after", "Connection: close\r\n"));
-  const std::string rest = client.read_rest();
-  const size_t next = rest.find("HTTP/1.1 200 OK\r\n");
-  ASSERT_NE(next, std::string::npos);
-  std::string body;
   int chunks = 0;
-  ASSERT_TRUE(decode_chunked(rest.substr(0, next), body, chunks));
-  EXPECT_EQ(body, CountingSource::expected_body(40, 50000));
+  EXPECT_EQ(body_before_next_answer(client, chunks), CountingSource::expected_body(40, 50000));
   EXPECT_EQ(chunks, 40);  // empty pieces are not sent (a 0-size chunk would end the body)
-  EXPECT_NE(rest.find("GET|/after|||", next), std::string::npos);
   EXPECT_EQ(log.destroyed.load(), 1);
 }
 
@@ -269,6 +307,53 @@ TEST(HttpResponseStream, AStalledClientIsDroppedAfterTheWriteDeadline) {
   client.send(get("/stream?-1,60000"));
   client.read_head();
   EXPECT_TRUE(wait_until([&] { return log.destroyed.load() == 1; }, std::chrono::seconds(5)));
+}
+
+TEST(HttpResponseStream, AFillRunnerFillsEveryPieceOffTheServerThreads) {
+  SourceLog log;
+  WorkPool pool(1, 16);
+  TestServer server(TestServer::small_limits(), pooled_handler(log, pool));
+  RawClient client(server.port());
+  client.send(get("/stream?30,20000"));
+  client.read_head();
+  int chunks = 0;
+  EXPECT_EQ(body_before_next_answer(client, chunks), CountingSource::expected_body(30, 20000));
+  EXPECT_EQ(chunks, 30);
+  EXPECT_EQ(log.fills_on_pool.load(), log.fills.load());
+  EXPECT_EQ(log.fills.load(), 44);   // 30 pieces and the 14 empty ones between them
+  EXPECT_GT(log.refused.load(), 0);  // refused fills were asked for again
+  EXPECT_EQ(log.destroyed.load(), 1);
+}
+
+TEST(HttpResponseStream, AFillRunnerFailureCutsTheBodyShort) {
+  SourceLog log;
+  WorkPool pool(2, 16);
+  TestServer server(TestServer::small_limits(), pooled_handler(log, pool));
+  RawClient client(server.port());
+  client.send(get("/stream?10,1000,5"));
+  client.read_head();
+  std::string body;
+  int chunks = 0;
+  EXPECT_FALSE(decode_chunked(client.read_rest(), body, chunks));
+  EXPECT_EQ(body, CountingSource::expected_body(4, 1000));
+  EXPECT_TRUE(wait_until([&] { return log.destroyed.load() == 1; }, std::chrono::seconds(3)));
+}
+
+TEST(HttpResponseStream, TheServerStopsWhilePooledBodiesStream) {
+  SourceLog log;
+  WorkPool pool(2, 64);  // outlives the server, as the application's pools do
+  std::vector<std::unique_ptr<RawClient>> clients;
+  {
+    TestServer server(TestServer::small_limits(), pooled_handler(log, pool));
+    for (int i = 0; i < 4; ++i) {
+      clients.push_back(std::make_unique<RawClient>(server.port()));
+      clients.back()->send(get("/stream?-1,30000"));  // endless
+      clients.back()->read_head();
+    }
+    ASSERT_TRUE(wait_until([&] { return log.fills_on_pool.load() > 20; }, std::chrono::seconds(5)));
+    // ~TestServer stops the server while fills are queued or running on the pool.
+  }
+  EXPECT_EQ(log.destroyed.load(), 4);  // every source released by the time serve() returned
 }
 
 TEST(HttpServerWire, StreamedHeadSaysChunkedOrCloses) {

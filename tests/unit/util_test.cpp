@@ -1,8 +1,15 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
 
 #include "util/json_writer.h"
 #include "util/text.h"
 #include "util/time.h"
+#include "util/work_pool.h"
 
 using namespace contacts;
 
@@ -63,4 +70,31 @@ TEST(JsonWriter, ReplacesInvalidUtf8Bytes) {
   std::string out;
   append_json_string(out, "a\xFF" "b");
   EXPECT_EQ(out, "\"a\xEF\xBF\xBD" "b\"");
+}
+
+TEST(WorkPool, RunsEveryJobAndRefusesPastItsQueue) {
+  std::atomic<int> ran{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  {
+    WorkPool pool(1, 2);
+    ASSERT_TRUE(pool.submit([released, &ran] { released.wait(); ++ran; }));  // holds the thread
+    while (pool.queued() != 0) std::this_thread::yield();  // the thread has taken it
+    EXPECT_TRUE(pool.submit([&ran] { ++ran; }));
+    EXPECT_TRUE(pool.submit([&ran] { ++ran; }));
+    EXPECT_FALSE(pool.submit([&ran] { ran += 100; }));  // queue full: dropped
+    release.set_value();
+  }  // the destructor runs what is queued
+  EXPECT_EQ(ran.load(), 3);
+}
+
+TEST(WorkPool, NiceThreadsRunBelowTheCallersPriority) {
+  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  std::promise<int> seen;
+  {
+    WorkPool pool(1, 1, 5);
+    pool.submit([&seen] { seen.set_value(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()))); });
+  }
+  EXPECT_EQ(seen.get_future().get(), std::min(mine + 5, 19));
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);  // the caller's own
 }
