@@ -7,9 +7,10 @@ DEMO_ROWS ?= 100000
 BENCH_SCALE_ARGS ?=
 
 FUZZ_BUILD_DIR ?= build-fuzz
+TSAN_BUILD_DIR ?= build-tsan
 FUZZ_SECONDS ?= 600
 
-.PHONY: run test build build-test bench bench-scale fuzz bootstrap clean
+.PHONY: run test build build-test bench bench-scale fuzz tsan bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -45,5 +46,13 @@ fuzz: bootstrap
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_query fuzz_cursor fuzz_jwt fuzz_csv_import fuzz_multipart fuzz_http
 	scripts/run_fuzz $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
+# The unit tests and the HTTP suite (embedded store) under ThreadSanitizer; fails on any report
+# (scripts/run_tsan; suppressions for third-party code in tests/tsan.supp).
+tsan: bootstrap
+	cmake -S . -B $(TSAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONTACTS_TSAN=ON \
+	  -DCONTACTS_WERROR=OFF >/dev/null
+	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target contacts-api unit_tests
+	scripts/run_tsan $(TSAN_BUILD_DIR)
+
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(FUZZ_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(FUZZ_BUILD_DIR) $(TSAN_BUILD_DIR)

@@ -119,10 +119,10 @@ struct DeferredAnswers {
     ++pending;
   }
   void end() {
-    {
-      std::lock_guard lock(mutex);
-      --pending;
-    }
+    // Notified under the lock: once pending reaches 0, serve() may return and destroy this
+    // object as soon as it can take the lock (found by ThreadSanitizer).
+    std::lock_guard lock(mutex);
+    --pending;
     done.notify_all();
   }
   // False when some are still pending after `timeout` (a handler that never answers).
