@@ -228,6 +228,7 @@ ingest::JobRunnerOptions job_runner_options(const Settings& settings, unsigned w
   o.data_dir = settings.data_dir;
   o.workers = workers;
   o.lease_seconds = settings.import_lease_seconds;
+  o.poll_interval = std::chrono::milliseconds(settings.import_poll_ms);
   o.formula_guard = settings.csv_formula_guard;
   o.before_complete = std::move(before_complete);
   return o;

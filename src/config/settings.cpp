@@ -117,6 +117,7 @@ Settings Settings::from_environment() {
   s.import_workers = static_cast<unsigned>(read_int("CONTACTS_IMPORT_WORKERS", 1, 0, 64));
   s.import_lease_seconds =
       read_int("CONTACTS_IMPORT_LEASE_SECONDS", s.import_lease_seconds, 1, 3600);
+  s.import_poll_ms = read_int("CONTACTS_IMPORT_POLL_MS", s.import_poll_ms, 50, 3'600'000);
   return s;
 }
 

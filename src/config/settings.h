@@ -50,6 +50,9 @@ struct Settings {
   uint64_t max_upload_bytes = 2ULL * 1024 * 1024 * 1024;
   unsigned import_workers = 1;  // inside `serve`; 0 = none
   int64_t import_lease_seconds = 15;  // a job whose worker stops heartbeating is resumed after it
+  // How often an idle worker looks for jobs queued by other processes. On PostgreSQL a queued
+  // job wakes idle workers at once (NOTIFY); this poll is the fallback for a missed notice.
+  int64_t import_poll_ms = 1000;
 
   // Reads the process environment. Throws std::invalid_argument naming the variable when a
   // value is invalid.

@@ -45,10 +45,26 @@ TEST_F(PostgresOnly, APooledConnectionClosedByTheServerIsReplacedNotReported) {
   store.count();
   // Terminate every other connection to this database, as a server restart would.
   pg::ConnHandle admin = pg::connect(url_);
-  pg::exec(admin.get(),
-           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-           "WHERE datname = current_database() AND pid <> pg_backend_pid()");
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const pg::Result terminated = pg::exec(
+      admin.get(),
+      "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  ASSERT_GT(terminated.rows(), 0);
+  // Until the terminated backends are gone (the store's connection among them).
+  const std::string still_there =
+      "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY('{" +
+      [&] {
+        std::string pids;
+        for (int i = 0; i < terminated.rows(); ++i) {
+          pids += (i ? "," : "") + std::string(terminated.text(i, 0));
+        }
+        return pids;
+      }() + "}'::int[])";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (pg::exec(admin.get(), still_there).int64(0, 0) > 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "backends not terminated";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_NO_THROW(store.count());
 }
 

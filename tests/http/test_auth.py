@@ -349,7 +349,10 @@ class HealthUnderSlowWork(unittest.TestCase):
             w.start()
         latencies = []
         try:
-            time.sleep(0.5)  # let the pools fill up
+            deadline = time.monotonic() + 30
+            while not all(done.values()):  # every kind of load under way
+                self.assertLess(time.monotonic(), deadline, done)
+                time.sleep(0.05)
             for _ in range(100):
                 t0 = time.monotonic()
                 r = c.get("/api/health/")
@@ -364,7 +367,6 @@ class HealthUnderSlowWork(unittest.TestCase):
         median, p95, worst = latencies[50], latencies[94], latencies[-1]
         print("health under load: median %.1f ms, p95 %.1f ms, max %.1f ms; %s" %
               (median, p95, worst, done))
-        self.assertTrue(all(done.values()), done)  # every kind of load ran meanwhile
         # The contract's 50 ms, for 95 of 100 probes: a shared CI machine may stall a process
         # now and then, while work on the answering threads (an Argon2id check takes ~150 ms,
         # an export of these rows ~100 ms) would delay most probes.

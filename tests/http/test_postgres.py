@@ -32,6 +32,11 @@ def upload(test, client, auth, body_csv, name="u.csv"):
     return r.json()["job_id"]
 
 
+def read_all(f):
+    f.seek(0)
+    return f.read()
+
+
 def stop_process(proc):
     proc.send_signal(signal.SIGTERM)
     try:
@@ -53,18 +58,29 @@ class TwoWorkerProcesses(unittest.TestCase):
         auth = {"Authorization": "Bearer " + token(c, ADMIN)}
         env = harness.import_env(s.data)
         env["CONTACTS_IMPORT_LEASE_SECONDS"] = "3"
-        workers, logs = [], []
+        # Idle workers look for jobs every 10 minutes only: the jobs below get done in time
+        # only if PostgreSQL's NOTIFY wakes the workers when they are queued.
+        env["CONTACTS_IMPORT_POLL_MS"] = "600000"
+        workers, logs, outs = [], [], []
         for i in range(2):
             log = open(os.path.join(CTX.root, "worker-%d.stderr" % i), "w+b")
+            out = open(os.path.join(CTX.root, "worker-%d.stdout" % i), "w+b")
             logs.append(log)
-            workers.append(subprocess.Popen([CTX.binary, "worker"], env=env, stdout=subprocess.DEVNULL,
+            outs.append(out)
+            workers.append(subprocess.Popen([CTX.binary, "worker"], env=env, stdout=out,
                                             stderr=log))
         try:
-            time.sleep(1.0)  # both idle and LISTENing: each queued job wakes them at once
+            # Both idle and listening (the line comes once the job runner runs; a notice sent
+            # before it listens is caught up by its first wait).
+            deadline = time.time() + 60
+            while not all(b"import worker running" in read_all(out) for out in outs):
+                self.assertLess(time.time(), deadline, "the workers did not start")
+                self.assertEqual([w.poll() for w in workers], [None, None])
+                time.sleep(0.05)
             ids = [upload(self, c, auth, people_csv(self.ROWS, bad_every=1000, prefix="tw%d_" % j))
                    for j in range(self.JOBS)]
             for job_id in ids:
-                job = wait_job(self, c, auth, job_id, timeout=240)
+                job = wait_job(self, c, auth, job_id, timeout=90)
                 self.assertEqual((job["status"], job["total_rows"], job["success_count"],
                                   job["error_count"]), ("completed", self.ROWS, self.ROWS - 3, 3))
         finally:
@@ -225,7 +241,12 @@ class PrivateCluster(unittest.TestCase):
         try:
             job = wait_job(self, c, auth, upload(self, c, auth, people_csv(100, prefix="lagging")))
             self.assertEqual(job["status"], "completed")
-            time.sleep(2.5)
+            # Within the allowed lag (1.5 s) the replica may still be used; past it, no more.
+            finished = time.monotonic()
+            while self.using_replica(c, headers={"Cache-Control": "no-cache"})[0]:
+                self.assertLess(time.monotonic() - finished, 5,
+                                "a replica lagging > 1.5 s was still used")
+                time.sleep(0.1)
             self.assertFalse(self.using_replica(c)[0], "a replica lagging > 1.5 s was used")
             self.assertEqual(c.get("/api/contacts/count/", {"first_name": "lagging"}).json(),
                              {"count": 100})

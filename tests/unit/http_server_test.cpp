@@ -194,6 +194,8 @@ TEST(HttpServer, DeferredAnswersLeaveTheServerThreadsFree) {
   options.threads = 1;
   std::vector<std::thread> workers;
   std::mutex workers_mutex;
+  std::promise<void> slow_started, release_slow;
+  std::shared_future<void> released = release_slow.get_future().share();
   auto handler = [&](const Request& request) {
     Response r;
     if (request.path != "/slow") {
@@ -202,8 +204,9 @@ TEST(HttpServer, DeferredAnswersLeaveTheServerThreadsFree) {
     }
     r.deferred = [&](std::function<void(Response)> done) {
       std::lock_guard lock(workers_mutex);
-      workers.emplace_back([done] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      workers.emplace_back([done, &slow_started, released] {
+        slow_started.set_value();
+        released.wait();  // the slow answer is held until the quick ones are answered
         Response answer;
         answer.status = 201;
         answer.body = "slow";
@@ -216,14 +219,14 @@ TEST(HttpServer, DeferredAnswersLeaveTheServerThreadsFree) {
     TestServer server(options, handler);
     Client slow(server.port());
     slow.send(get("/slow"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(slow_started.get_future().wait_for(std::chrono::seconds(10)),
+              std::future_status::ready);
     for (int i = 0; i < 5; ++i) {
       Client quick(server.port());
       quick.send(get("/quick"));
       EXPECT_EQ(quick.read_response().body, "quick");
     }
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
+    release_slow.set_value();
     const ParsedResponse answer = slow.read_response();
     EXPECT_EQ((std::pair{answer.status, answer.body}), (std::pair{201, std::string("slow")}));
     slow.send(get("/quick"));  // the connection goes on after a deferred answer
