@@ -74,10 +74,22 @@ class PodBuffer {
     if (n <= capacity_) return;
     size_t bytes = std::max(n, capacity_ + capacity_ / 2) * sizeof(T);
     bytes = std::max<size_t>((bytes + kPage - 1) & ~(kPage - 1), kPage);
+#if defined(__SANITIZE_THREAD__)
+    // ThreadSanitizer does not see mremap: pages it moves keep their old access history at
+    // the old address, which another thread's next mapping may get (a false race). Under TSan
+    // the buffer grows by a new mapping, a copy and munmap, which it follows.
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    if (data_ != nullptr) {
+      std::memcpy(p, static_cast<const void*>(data_), size_ * sizeof(T));
+      ::munmap(data_, capacity_ * sizeof(T));
+    }
+#else
     void* p = data_ == nullptr
                   ? ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
                   : ::mremap(data_, capacity_ * sizeof(T), bytes, MREMAP_MAYMOVE);
     if (p == MAP_FAILED) throw std::bad_alloc();
+#endif
     if (bytes >= kHugePage) ::madvise(p, bytes, MADV_HUGEPAGE);
     data_ = static_cast<T*>(p);
     capacity_ = bytes / sizeof(T);

@@ -67,10 +67,10 @@ class CountingResult(unittest.TextTestResult):
         self.passed += 1
 
 
-def load(names, pattern):
+def load(names, patterns):
     loader = unittest.TestLoader()
-    if pattern:
-        loader.testNamePatterns = ["*%s*" % pattern]
+    if patterns:
+        loader.testNamePatterns = ["*%s*" % p for p in patterns]
     suite = unittest.TestSuite()
     for name in names:
         suite.addTests(loader.loadTestsFromName(name))
@@ -96,7 +96,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("-k", dest="pattern", default=None, help="run only tests matching")
+    ap.add_argument("-k", dest="pattern", action="append", default=None,
+                    help="run only tests matching (repeat: any of them)")
     ap.add_argument("--postgres", metavar="ENV_FILE", default=None,
                     help="run on PostgreSQL: a file with CONTACTS_TEST_DATABASE_URL=... "
                          "(written by scripts/pg_test_cluster)")
