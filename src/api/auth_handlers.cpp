@@ -52,26 +52,32 @@ std::string Authenticator::obtain_tokens(const std::string& body,
                                          const std::string& client_address) {
   const auto fields = string_fields(body, {"username", "password"});
   const auto now = LoginThrottle::Clock::now();
-  if (const int64_t wait = throttle_.retry_after(fields[0], client_address, now)) {
+  if (const int64_t wait = throttle_.begin(fields[0], client_address, now)) {
     throw ApiError(429, "Too many failed login attempts. Try again later.", wait);
   }
-  const auto user = store_.find_user(fields[0]);
-  bool ok;
-  {
-    password_checks_.acquire();
+  std::optional<UserRecord> user;
+  bool ok = false;
+  try {
+    user = store_.find_user(fields[0]);
+    struct Permit {  // one of the password checks allowed at once, also when one throws
+      std::counting_semaphore<2>& checks;
+      explicit Permit(std::counting_semaphore<2>& c) : checks(c) { checks.acquire(); }
+      ~Permit() { checks.release(); }
+    } permit(password_checks_);
     if (user && user->is_active) {
       ok = auth::verify_password(fields[1], user->password_hash);
     } else {
       auth::burn_password_check(fields[1]);  // same time for unknown users
-      ok = false;
     }
-    password_checks_.release();
+  } catch (...) {
+    throttle_.abandoned(fields[0], client_address);
+    throw;
   }
   if (!ok) {
     throttle_.failed(fields[0], client_address, now);
     throw ApiError(401, std::string(auth::kBadLogin));
   }
-  throttle_.succeeded(fields[0]);
+  throttle_.succeeded(fields[0], client_address);
   std::string out;
   JsonWriter(out)
       .begin_object()

@@ -26,22 +26,32 @@ class LoginThrottle {
   LoginThrottle() : LoginThrottle(Limits{}) {}
   explicit LoginThrottle(Limits limits) : limits_(limits) {}
 
-  // Seconds to wait before `username` may try again from `address`; 0 when it may now.
-  int64_t retry_after(std::string_view username, std::string_view address, Clock::time_point now);
-  // Counts a failed login against both.
+  // Starts a login attempt: returns the seconds to wait before `username` may try again from
+  // `address` (nothing started), or 0: go ahead. An attempt that goes ahead counts against
+  // both limits until it ends with failed(), succeeded() or abandoned(), so that attempts
+  // running together cannot pass a limit together (those beyond it wait 1 s).
+  int64_t begin(std::string_view username, std::string_view address, Clock::time_point now);
+  // Ends an attempt: a failed login counts against both.
   void failed(std::string_view username, std::string_view address, Clock::time_point now);
-  // A success forgets the username's failures (not the address's).
-  void succeeded(std::string_view username);
+  // Ends an attempt: a success forgets the username's failures (not the address's).
+  void succeeded(std::string_view username, std::string_view address);
+  // Ends an attempt that never checked a password (e.g. the store was unavailable).
+  void abandoned(std::string_view username, std::string_view address);
 
  private:
   using Failures = std::unordered_map<std::string, std::deque<Clock::time_point>>;
-  int64_t wait_for(Failures& map, std::string_view key, size_t limit, Clock::time_point now);
+  using Pending = std::unordered_map<std::string, size_t>;  // attempts running, by key
+  int64_t wait_for(Failures& map, const Pending& pending, std::string_view key, size_t limit,
+                   Clock::time_point now);
   void add(Failures& map, std::string_view key, size_t limit, Clock::time_point now);
+  void end(std::string_view username, std::string_view address);  // under mutex_
 
   const Limits limits_;
   std::mutex mutex_;
   Failures by_username_;
   Failures by_address_;
+  Pending pending_by_username_;
+  Pending pending_by_address_;
 };
 
 }  // namespace contacts::api
