@@ -106,12 +106,17 @@ def response_of(method, path, status):
     return resp, ref or pointer("paths", path, method.lower(), "responses", status)
 
 
-def path_example(path, name):
-    """The documented example of path parameter `name` of `path` ("" when it has none)."""
+def path_example(path, name, media_type=None):
+    """The documented example of path parameter `name` of `path` ("" when it has none). Where
+    the answer's type follows the value (`/assets/{asset}`), `examples` are keyed by media type:
+    the one of `media_type`, else the first."""
     for method in METHODS:
         for param in DOC["paths"][path].get(method, {}).get("parameters", []):
             param, _ = resolve(param)
             if param.get("in") == "path" and param.get("name") == name:
+                if "examples" in param:
+                    examples = param["examples"]
+                    return str(examples.get(media_type, next(iter(examples.values())))["value"])
                 return str(param.get("example", ""))
     return ""
 
@@ -242,7 +247,8 @@ class OpenApi(unittest.TestCase):
         operation needs one, and its request body."""
         learned = self.learn()
         target = path.replace("{id}", str(learned["id"])).replace(
-            "{job_id}", str(learned["job_id"])).replace("{asset}", path_example(path, "asset"))
+            "{job_id}", str(learned["job_id"])).replace(
+            "{asset}", path_example(path, "asset", accept))
         headers = {}
         if accept:
             headers["Accept"] = accept
