@@ -54,6 +54,7 @@ class Server:
         self.stop_seconds = None
         self.killed = False
         self.client = None
+        self.proxy = None            # prism_proxy.Proxy in front of it when PRISM is set
 
     def env(self):
         env = dict(os.environ)
@@ -88,6 +89,8 @@ class Server:
                 try:
                     r = http.Client(LOOPBACK, self.port).get("/api/health/")
                     if r.status == 200:
+                        if PRISM:
+                            self.start_proxy()
                         return
                 except OSError:
                     pass
@@ -98,12 +101,28 @@ class Server:
                 raise RuntimeError(last_error + "\n" + self.stderr_tail())
         raise RuntimeError(last_error + "\n" + self.stderr_tail())
 
+    def start_proxy(self):
+        """Prism's validating proxy in front of the server; `client` then sends through it."""
+        import prism_proxy  # noqa: PLC0415 - only runs with PRISM set (run_prism_tests.py)
+        if self.proxy is not None:  # restarted after a kill, without stop()
+            self.proxy.stop()
+        self.proxy = prism_proxy.Proxy(self)
+        try:
+            self.proxy.start()
+        except RuntimeError:
+            self.stop()
+            raise
+        self.client = self.proxy.client()
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout=20):
         if self.client is not None:
             self.client.close()
+        if self.proxy is not None:
+            self.proxy.stop()
+            self.proxy = None
         if self.proc is None or self.returncode is not None:
             return
         if self.proc.poll() is None:
@@ -160,6 +179,9 @@ PG_URL = None
 # Set by run_http_tests.py --redis: every server of the run caches in this Redis, each data
 # directory under a key prefix of its own (CONTACTS_REDIS_KEY_PREFIX).
 REDIS_URL = None
+# Set by run_prism_tests.py: every server started gets Prism's validating proxy in front of it
+# (prism_proxy.py) and its `client` sends through the proxy.
+PRISM = False
 PSQL = shutil.which("psql") or "/usr/lib/postgresql/15/bin/psql"
 
 
