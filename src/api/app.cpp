@@ -332,12 +332,14 @@ http::BodyRoute App::route_body(const http::Request& head) {
   if (!route || route->kind != RouteKind::import_info || head.method != "POST") return {};
   http::BodyRoute body;
   try {
-    auth_.require_admin(head);
+    // The token alone here, on the server's thread; the store's view of the user is checked
+    // on the pool once the body has arrived (dispatch), before the job is created.
+    auth_.require_admin_token(head);
     body = imports_.route_upload(head);
   } catch (const ApiError& e) {
     body.reject = json_response(e.status(), json_detail(e.detail()));
     if (e.status() == 401) body.reject->set_header("WWW-Authenticate", "Bearer");
-  } catch (const StoreUnavailable& e) {  // the admin's rights are read from the store
+  } catch (const StoreUnavailable& e) {
     log_error(head, "store unavailable", e.what());
     body.reject = json_response(503, json_detail(kStoreUnavailable));
     body.reject->set_header("Retry-After", "5");

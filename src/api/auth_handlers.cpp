@@ -123,6 +123,12 @@ std::optional<UserRecord> Authenticator::current_user(const auth::TokenClaims& c
   return user;
 }
 
+auth::TokenClaims Authenticator::require_admin_token(const http::Request& request) const {
+  auth::TokenClaims claims = require_user(request);
+  if (!claims.is_staff) throw ApiError(403, std::string(auth::kNoPermission));
+  return claims;
+}
+
 auth::TokenClaims Authenticator::require_admin(const http::Request& request) const {
   auth::TokenClaims claims = require_user(request);
   // Rights as the store has them now, not as the token says (contract section 11).

@@ -31,6 +31,9 @@ class Authenticator {
   // the user no longer exists, is inactive or changed password since the token was issued,
   // 403 when the user is not an admin (any more).
   auth::TokenClaims require_admin(const http::Request& request) const;
+  // As require_user, and 403 unless the token says admin; no store read, so it can run on a
+  // server thread (the head of an upload). The request's answer still needs require_admin.
+  auth::TokenClaims require_admin_token(const http::Request& request) const;
 
  private:
   std::string sign(const UserRecord& user, std::string_view type, int64_t lifetime_s) const;

@@ -281,6 +281,21 @@ class RightsFromTheStore(unittest.TestCase):
         r = self.admin_get(t["access"])
         self.assertEqual((r.status, r.json()), (403, {
             "detail": "You do not have permission to perform this action."}))
+        # An upload with that token: its head passes (the token says admin), the store's view
+        # refuses it before any job exists.
+        from test_import_jobs import BOUNDARY, multipart
+        jobs_dir = os.path.join(HardenedServer.data, "uploads")
+        before = sorted(os.listdir(jobs_dir)) if os.path.isdir(jobs_dir) else []
+        r = self.c.request("POST", "/api/contacts/import/", headers={
+            "Authorization": "Bearer " + t["access"],
+            "Content-Type": "multipart/form-data; boundary=" + BOUNDARY},
+            body=multipart("file", "d.csv", b"First Name,Email\nAda,ada.demoted@example.com\n"))
+        self.assertEqual((r.status, r.json()), (403, {
+            "detail": "You do not have permission to perform this action."}))
+        deadline = time.monotonic() + 5  # the server drops the upload once its answer is sent
+        while sorted(os.listdir(jobs_dir)) != before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(sorted(os.listdir(jobs_dir)), before, "the refused upload stayed")
         self.assertEqual(cli("set-admin", "--username", "demoted", "true").returncode, 0)
         self.assertEqual(self.admin_get(t["access"]).status, 200)
 
