@@ -7,10 +7,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <string>
 #include <string_view>
@@ -69,13 +73,34 @@ uint16_t start_server() {
 
 // Sends `bytes`, closes the sending side, reads until the server closes (or 3 s pass).
 std::string exchange(uint16_t port, std::string_view bytes) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) std::abort();
+  // Each connection comes from its own 127.x.y.z: hundreds a second, each closed by this side
+  // first, would otherwise leave their ports in TIME_WAIT for a minute and use up 127.0.0.1's
+  // ephemeral range (connect() failing with EADDRNOTAVAIL was the one "finding" of a
+  // 10-minute run). A refused connect is retried before it counts as a failure.
+  static std::atomic<uint32_t> next_source{1};
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  int fd = -1;
+  for (int attempt = 0;; ++attempt) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) std::abort();
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    source.sin_addr.s_addr = htonl(0x7F000000u | (next_source++ % 0xFFFFFEu + 1));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) == 0 &&
+        ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      break;
+    }
+    const int error = errno;
+    ::close(fd);
+    if (attempt == 100) {
+      std::fprintf(stderr, "fuzz_http: cannot connect to the server: %s\n", std::strerror(error));
+      std::abort();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   timeval timeout{3, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
