@@ -118,7 +118,10 @@ constexpr const char* kImportHelp =
     "Parsing and writing run on two threads, in batches of 20,000 rows, each committed in one\n"
     "transaction: an interrupted import keeps the batches committed, and running it again is\n"
     "safe (rows are matched by e-mail). Into an empty embedded store, rows load without the\n"
-    "e-mail index, which is built at the end. On a terminal, a progress bar shows the rows\n"
+    "e-mail index, which is built at the end. Into an empty PostgreSQL table, rows are copied\n"
+    "in without the indexes of reads, built at the end; the search index of SQL reads follows,\n"
+    "while reads and writes go on, and the command waits for it (interrupted, the next start\n"
+    "of a service or worker builds it). On a terminal, a progress bar shows the rows\n"
     "done, rows/s and the time left; a summary follows (rows, rows/s, new, updated, errors).\n"
     "Exit status 1 when the file was rejected (no usable header), 0 otherwise.\n";
 
@@ -139,6 +142,7 @@ int cmd_import(const std::vector<std::string>& args) {
   // Like a finished job: every instance shows the new rows from now on.
   const auto cache = make_cache(settings, store);
   api::Freshness(store, *cache).publish_store_writes();
+  store.wait_for_background_work();  // PostgreSQL's search index after a bulk load
   return result.failed ? 1 : 0;
 }
 
@@ -269,6 +273,7 @@ int cmd_migrate() {
     return 0;
   }
   PostgresStore store(settings.database_url, 1);
+  store.wait_for_background_work();  // a search index a bulk import left to build
   std::printf("postgresql schema is up to date\n");
   return 0;
 }

@@ -123,8 +123,12 @@ class Store {
 
   // Starts a large import. By default its batches go to upsert_batch; the embedded store
   // loads an empty table without its e-mail index (rows deduplicated by e-mail in memory) and
-  // builds the index at the end.
+  // builds the index at the end; PostgreSQL copies rows into an empty table without its read
+  // indexes.
   virtual std::unique_ptr<BulkImport> begin_bulk_import();
+  // Waits for work the store runs in the background after a bulk import (PostgreSQL: its
+  // search index); destroying the store stops that work instead, for the next opening.
+  virtual void wait_for_background_work() {}
 
   // Calls `fn` for every contact with version > `since_version`, in id order.
   virtual void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const = 0;

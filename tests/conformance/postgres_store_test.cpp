@@ -3,14 +3,21 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
+#include <random>
 #include <thread>
 
 #include "store/postgres/pg_handle.h"
 #include "store/postgres/pg_pool.h"
+#include "store/postgres/postgres_schema.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store_backend.h"
+#include "support/store_contents.h"
+#include "util/text.h"
 
 using namespace contacts;
 
@@ -177,47 +184,203 @@ TEST_F(PostgresOnly, DISABLED_Upsert100kRowsInBatchesOf5000) {
               kRows / secs);
 }
 
-// A bulk import into an empty table leaves the search index out until finish(), writes what
-// upsert_batch writes, and an import that stops early gets its index back at the next opening.
-TEST_F(PostgresOnly, BulkImportBuildsTheSearchIndexAtTheEnd) {
-  auto has_index = [&] {
-    auto conn = pg::connect(url_);
-    return pg::exec(conn.get(), "SELECT to_regclass('contacts_search_trgm') IS NOT NULL")
-               .text(0, 0) == "t";
-  };
-  auto rows = [](int from, int count) {
-    std::vector<ContactValues> out(count);
-    for (int i = 0; i < count; ++i) {
-      out[i][TextField::first_name] = "Bulk" + std::to_string(from + i);
-      out[i][TextField::email] = "bulk" + std::to_string((from + i) % 150) + "@x.com";
+// Bulk imports (PostgresStore::Bulk): into an empty table, rows are copied straight in with
+// the read indexes left out, yet the import writes exactly what upsert_batch writes.
+class PostgresBulk : public PostgresOnly {
+ protected:
+  void SetUp() override {
+    PostgresOnly::SetUp();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("contacts_pg_bulk_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Rows with e-mails from a small pool (so many repeat, within and across batches, in any
+  // case), some without; meta_data empty or not.
+  static std::vector<std::vector<ContactValues>> batches(unsigned seed, size_t count,
+                                                         size_t size, int first = 0) {
+    std::mt19937 rng(seed);
+    std::vector<std::vector<ContactValues>> out(count);
+    int n = first;
+    for (auto& batch : out) {
+      for (size_t i = 0; i < size; ++i, ++n) {
+        ContactValues v;
+        v[TextField::first_name] = "Ünal\t" + std::to_string(n);  // COPY escapes the tab
+        v[TextField::title] = n % 3 ? "Head of \\ Sales" : "";
+        const unsigned e = rng() % 400;
+        if (e >= 20) {
+          std::string email = "person" + std::to_string(e) + "@example.com";
+          if (rng() % 3 == 0) email[0] = 'P';  // the same contact, in another case
+          v[TextField::email] = email;
+        }
+        if (n % 4 == 0) v[NumberField::employees] = static_cast<int64_t>(rng() % 1000);
+        if (n % 5 == 0) v.meta_data_json = R"({"k": 1})";
+        batch.push_back(std::move(v));
+      }
     }
     return out;
-  };
-  {
-    PostgresStore store(url_, 2);
-    ASSERT_TRUE(has_index());
-    auto bulk = store.begin_bulk_import();
-    EXPECT_FALSE(has_index()) << "an empty table loads without the search index";
-    const UpsertCounts a = bulk->upsert_batch(rows(0, 100), 1000);
-    const UpsertCounts b = bulk->upsert_batch(rows(100, 100), 1001);
-    EXPECT_EQ(a.inserted, 100u);
-    EXPECT_EQ(b.inserted, 50u);
-    EXPECT_EQ(b.updated, 50u);
-    bulk->finish();
-    EXPECT_TRUE(has_index());
-    EXPECT_EQ(store.count(), 150u);
-    // Not empty any more: a second bulk import keeps the index.
-    auto again = store.begin_bulk_import();
-    EXPECT_TRUE(has_index());
-    again->upsert_batch(rows(200, 10), 1002);
   }
-  {
-    // An import that stops early: here the index is dropped by hand, as a killed bulk import
-    // leaves it; the next opening builds it.
+
+
+
+
+
+  // "valid", "invalid" or "missing".
+  std::string index_state(const char* name) const {
     auto conn = pg::connect(url_);
-    pg::exec(conn.get(), "DROP INDEX contacts_search_trgm");
-    ASSERT_FALSE(has_index());
-    PostgresStore reopened(url_, 1);
-    EXPECT_TRUE(has_index());
+    const pg::Result r = pg::exec(
+        conn.get(), "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)",
+        pg::Params().add(name));
+    if (r.rows() == 0) return "missing";
+    return r.text(0, 0) == "t" ? "valid" : "invalid";
   }
+  void expect_every_index(const std::string& state) const {
+    EXPECT_EQ(index_state("contacts_search_trgm"), state);
+    for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+      EXPECT_EQ(index_state(index.name), state) << index.name;
+    }
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(PostgresBulk, IntoAnEmptyTableWritesWhatUpsertBatchWritesWithoutReadIndexesTillTheEnd) {
+  const auto input = batches(1, 6, 300);
+  SqliteStore plain((dir_ / "plain").string());
+  PostgresStore store(url_, 2);
+  expect_every_index("valid");
+  auto bulk = store.begin_bulk_import();
+  expect_every_index("missing");
+  EXPECT_EQ(index_state("contacts_email_key"), "valid") << "upserts and other writers need it";
+  UpsertCounts got;
+  for (size_t b = 0; b < input.size(); ++b) {
+    const int64_t now = 1000 + static_cast<int64_t>(b);
+    const UpsertCounts e = plain.upsert_batch(input[b], now);
+    const UpsertCounts g = bulk->upsert_batch(input[b], now);
+    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
+    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
+    got.updated += g.updated;
+  }
+  EXPECT_GT(got.updated, 0u) << "the input repeats e-mails";
+  bulk->finish();
+  for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+    EXPECT_EQ(index_state(index.name), "valid") << index.name << " is built by finish()";
+  }
+  store.wait_for_background_work();
+  expect_every_index("valid");
+  test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
+  EXPECT_EQ(store.data_version(), plain.data_version());
+  // Not empty any more: a second bulk import keeps every index and upserts.
+  const auto more = batches(2, 2, 200, 5000);
+  auto again = store.begin_bulk_import();
+  expect_every_index("valid");
+  for (size_t b = 0; b < more.size(); ++b) {
+    const UpsertCounts e = plain.upsert_batch(more[b], 5000 + static_cast<int64_t>(b));
+    const UpsertCounts g = again->upsert_batch(more[b], 5000 + static_cast<int64_t>(b));
+    EXPECT_EQ(g.inserted, e.inserted);
+    EXPECT_EQ(g.updated, e.updated);
+  }
+  again->finish();
+  test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
+}
+
+// An e-mail the import has not written yet, added by another writer meanwhile: the unique
+// index stops the copy, and the batch (and the rest of the import) goes through the upsert.
+TEST_F(PostgresBulk, AnEmailAddedByAnotherWriterMeanwhileSendsTheImportThroughTheUpsert) {
+  const auto input = batches(3, 4, 250);
+  // An e-mail of batch 1 that batch 0 does not have, in another case.
+  std::string email;
+  for (const ContactValues& v : input[1]) {
+    const std::string& e = v[TextField::email];
+    if (e.empty()) continue;
+    const bool in_first = std::any_of(input[0].begin(), input[0].end(), [&](const auto& w) {
+      return text::fold(w[TextField::email]) == text::fold(e);
+    });
+    if (!in_first) {
+      email = e;
+      break;
+    }
+  }
+  ASSERT_FALSE(email.empty());
+  std::transform(email.begin(), email.end(), email.begin(), ::toupper);
+  std::vector<ContactValues> other(1);
+  other[0][TextField::email] = email;
+  other[0][TextField::first_name] = "Other";
+  SqliteStore plain((dir_ / "plain").string());
+  PostgresStore store(url_, 2);
+  auto bulk = store.begin_bulk_import();
+  for (size_t b = 0; b < input.size(); ++b) {
+    const int64_t now = 1000 + static_cast<int64_t>(b);
+    if (b == 1) {
+      plain.upsert_batch(other, 999);
+      store.upsert_batch(other, 999);
+    }
+    const UpsertCounts e = plain.upsert_batch(input[b], now);
+    const UpsertCounts g = bulk->upsert_batch(input[b], now);
+    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
+    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
+  }
+  bulk->finish();
+  test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
+  EXPECT_EQ(store.data_version(), plain.data_version());
+}
+
+// A bulk import killed before its end leaves indexes out, and a build of the search index
+// cut short leaves it invalid: the next opening builds the B-trees, the search index after.
+TEST_F(PostgresBulk, IndexesLeftOutOrInvalidAreBuiltAtTheNextOpening) {
+  {
+    PostgresStore store(url_, 1);
+    store.upsert_batch(batches(4, 1, 50)[0], 100);
+  }
+  auto conn = pg::connect(url_);
+  for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+    pg::exec(conn.get(), std::string("DROP INDEX ") + index.name);
+  }
+  // As CREATE INDEX CONCURRENTLY leaves an index when it is cancelled or killed.
+  pg::exec(conn.get(),
+           "UPDATE pg_index SET indisvalid = false "
+           "WHERE indexrelid = 'contacts_search_trgm'::regclass");
+  ASSERT_EQ(index_state("contacts_search_trgm"), "invalid");
+  PostgresStore reopened(url_, 1);
+  for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+    EXPECT_EQ(index_state(index.name), "valid") << index.name;
+  }
+  reopened.wait_for_background_work();
+  EXPECT_EQ(index_state("contacts_search_trgm"), "valid");
+}
+
+// Closing the store while the search index is built cancels the build at once; the next
+// opening builds it again.
+TEST_F(PostgresBulk, ClosingTheStoreCancelsTheSearchIndexBuild) {
+  // Long searched texts, so that the build takes seconds (about 100 µs a row).
+  std::vector<ContactValues> rows(40'000);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i][TextField::email] = "contact" + std::to_string(i) + "@example.com";
+    std::string words;
+    for (size_t w = 0; w < 30; ++w) words += "word" + std::to_string((i * 31 + w * 7) % 9973) + " ";
+    rows[i][TextField::keywords] = words;
+  }
+  auto store = std::make_unique<PostgresStore>(url_, 2);
+  {
+    auto bulk = store->begin_bulk_import();
+    for (size_t from = 0; from < rows.size(); from += 5000) {
+      bulk->upsert_batch(std::span(rows).subspan(from, 5000), 100);
+    }
+    bulk->finish();  // starts the build
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (index_state("contacts_search_trgm") == "missing") {  // until it is under way
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  store.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_EQ(index_state("contacts_search_trgm"), "invalid") << "the build was cut short";
+  PostgresStore reopened(url_, 1);
+  reopened.wait_for_background_work();
+  EXPECT_EQ(index_state("contacts_search_trgm"), "valid");
+  EXPECT_EQ(reopened.count(), rows.size());
 }

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "store/sqlite/sqlite_store.h"
+#include "support/store_contents.h"
 
 using namespace contacts;
 namespace fs = std::filesystem;
@@ -50,12 +51,7 @@ class BulkImportTest : public ::testing::Test {
     return out;
   }
 
-  // Every contact, in id order.
-  static std::vector<Contact> contents(const Store& store) {
-    std::vector<Contact> all;
-    store.scan(0, [&](Contact&& c) { all.push_back(std::move(c)); });
-    return all;
-  }
+
 
   static bool has_email_index(const SqliteStore& store) {
     sqlite3* db = nullptr;
@@ -71,17 +67,7 @@ class BulkImportTest : public ::testing::Test {
     return has;
   }
 
-  // The same contacts in the same id order (ids themselves may differ: an upsert that turns
-  // into an update may use up an id, which a bulk insert does not).
-  static void expect_same(const std::vector<Contact>& a, const std::vector<Contact>& b) {
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) {
-      ASSERT_EQ(a[i].created_at_us, b[i].created_at_us) << i;
-      ASSERT_EQ(a[i].updated_at_us, b[i].updated_at_us) << i;
-      ASSERT_EQ(a[i].values.text, b[i].values.text) << i;
-      ASSERT_EQ(a[i].values.numbers, b[i].values.numbers) << i;
-    }
-  }
+
 
   fs::path dir_;
 };
@@ -104,7 +90,7 @@ TEST_F(BulkImportTest, WritesWhatUpsertBatchWritesAndBuildsTheIndexAtTheEnd) {
   EXPECT_GT(got.updated, 0u) << "the input repeats e-mails";
   import->finish();
   EXPECT_TRUE(has_email_index(bulk));
-  expect_same(contents(bulk), contents(plain));
+  test_support::expect_same_contacts(test_support::contents(bulk), test_support::contents(plain));
   EXPECT_EQ(bulk.data_version(), plain.data_version());
   // Later writes go through the index and still find the bulk-loaded rows.
   const auto more = batches(2, 1, 200);
@@ -112,7 +98,7 @@ TEST_F(BulkImportTest, WritesWhatUpsertBatchWritesAndBuildsTheIndexAtTheEnd) {
   const UpsertCounts g = bulk.upsert_batch(more[0], 5000);
   EXPECT_EQ(g.inserted, e.inserted);
   EXPECT_EQ(g.updated, e.updated);
-  expect_same(contents(bulk), contents(plain));
+  test_support::expect_same_contacts(test_support::contents(bulk), test_support::contents(plain));
 }
 
 TEST_F(BulkImportTest, ANonEmptyTableKeepsItsIndex) {
@@ -147,7 +133,7 @@ TEST_F(BulkImportTest, AnotherWriterMeanwhileRebuildsTheIndexAndTheImportGoesOnT
     }
   }
   import->finish();
-  expect_same(contents(bulk), contents(plain));
+  test_support::expect_same_contacts(test_support::contents(bulk), test_support::contents(plain));
 }
 
 TEST_F(BulkImportTest, AnImportThatStopsEarlyLeavesTheIndexToTheNextOpening) {
@@ -164,7 +150,7 @@ TEST_F(BulkImportTest, AnImportThatStopsEarlyLeavesTheIndexToTheNextOpening) {
   SqliteStore reopened(dir("bulk"));
   EXPECT_TRUE(has_email_index(reopened));
   reopened.upsert_batch(input[2], 1002);
-  expect_same(contents(reopened), contents(plain));
+  test_support::expect_same_contacts(test_support::contents(reopened), test_support::contents(plain));
 }
 
 TEST_F(BulkImportTest, AFailedBatchIsRolledBackAndTheImportGoesOnThroughTheIndex) {
@@ -184,7 +170,7 @@ TEST_F(BulkImportTest, AFailedBatchIsRolledBackAndTheImportGoesOnThroughTheIndex
   }
   import->finish();
   EXPECT_TRUE(has_email_index(bulk));
-  expect_same(contents(bulk), contents(plain));
+  test_support::expect_same_contacts(test_support::contents(bulk), test_support::contents(plain));
 }
 
 }  // namespace

@@ -43,10 +43,24 @@ std::string folded_expr(TextField f);
 inline constexpr const char* kSearchColumn = "search_folded";
 // The collation texts are ordered by (migration 4; util/collation.h is the same order).
 inline constexpr const char* kTextCollation = "contacts_unicode";
-// The trigram index on kSearchColumn (migration 2 made it), if it is missing.
-inline constexpr const char* kSearchIndexSql =
-    "CREATE INDEX IF NOT EXISTS contacts_search_trgm ON contacts USING gin (search_folded "
-    "gin_trgm_ops)";
+// The trigram index on kSearchColumn (migration 2 made it), built without blocking writes
+// (search_index_builder.h).
+inline constexpr const char* kSearchIndexConcurrentlySql =
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS contacts_search_trgm ON contacts USING gin "
+    "(search_folded gin_trgm_ops)";
+// The B-tree indexes a bulk import into an empty table leaves out until its end (migrations 1
+// and 2 made them): each name, and the statement that builds it when it is missing.
+struct SecondaryIndex {
+  const char* name;
+  const char* create_sql;
+};
+inline constexpr SecondaryIndex kSecondaryIndexes[] = {
+    {"contacts_version", "CREATE INDEX IF NOT EXISTS contacts_version ON contacts(version)"},
+    {"contacts_created_at_id",
+     "CREATE INDEX IF NOT EXISTS contacts_created_at_id ON contacts(created_at, id)"},
+    {"contacts_updated_at_id",
+     "CREATE INDEX IF NOT EXISTS contacts_updated_at_id ON contacts(updated_at, id)"},
+};
 
 // Appends to a COPY text-format line, each preceded by a tab, the values of folded_columns()
 // for `v`.

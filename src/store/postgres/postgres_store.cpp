@@ -4,7 +4,10 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include <xxhash.h>
+
 #include "store/postgres/postgres_schema.h"
+#include "store/postgres/search_index_builder.h"
 #include "util/text.h"
 #include "util/time.h"
 
@@ -29,6 +32,12 @@ std::string staging_table_sql() {
 std::string copy_sql() {
   return "COPY contacts_staging(seq,email_key," + pg::contact_value_columns() + "," +
          pg::folded_columns() + ") FROM STDIN";
+}
+
+// Rows a bulk import writes straight into contacts (direct_line).
+std::string direct_copy_sql() {
+  return "COPY contacts(email_key," + pg::contact_value_columns() + "," + pg::folded_columns() +
+         ",created_at,updated_at,version) FROM STDIN";
 }
 
 // Inserts the staged rows in `seq` order; returns one row: (inserted, updated).
@@ -70,9 +79,9 @@ struct StagedRow {
   std::optional<std::string> email_key;
 };
 
-void append_line(std::string& data, size_t seq, const StagedRow& row) {
-  data += std::to_string(seq);
-  data += '\t';
+// email_key, the text and number values, meta_data (`empty_meta` when it has none) and the
+// folded columns of `row`, tab-separated.
+void append_fields(std::string& data, const StagedRow& row, std::string_view empty_meta = {}) {
   if (row.email_key)
     pg::append_copy_field(data, *row.email_key);
   else
@@ -89,10 +98,134 @@ void append_line(std::string& data, size_t seq, const StagedRow& row) {
       data += "\\N";
   }
   data += '\t';
-  pg::append_copy_field(data, row.values->meta_data_json);
+  const std::string& meta = row.values->meta_data_json;
+  pg::append_copy_field(data, meta.empty() ? empty_meta : std::string_view(meta));
   pg::append_folded_fields(data, *row.values);
+}
+
+// A line of copy_sql().
+void append_line(std::string& data, size_t seq, const StagedRow& row) {
+  data += std::to_string(seq);
+  data += '\t';
+  append_fields(data, row);
   data += '\n';
 }
+
+// A line of direct_copy_sql(): a new contact.
+void append_direct_line(std::string& data, const StagedRow& row, const std::string& times) {
+  append_fields(data, row, /*empty_meta=*/"{}");  // as merge_sql() stores it
+  data += times;
+}
+
+// Collapses rows of one batch with the same e-mail key (the later row wins, at the earlier
+// one's position); counts each collapsed row as an update.
+std::vector<StagedRow> stage_rows(std::span<const ContactValues> rows, UpsertCounts& counts) {
+  std::vector<StagedRow> staged;
+  staged.reserve(rows.size());
+  std::unordered_map<std::string, size_t> slot_of_key;
+  for (const ContactValues& row : rows) {
+    const std::string& email = row[TextField::email];
+    if (email.empty()) {
+      staged.push_back({&row, std::nullopt});
+      continue;
+    }
+    std::string key = text::fold(email);
+    const auto [it, fresh] = slot_of_key.try_emplace(key, staged.size());
+    if (fresh) {
+      staged.push_back({&row, std::move(key)});
+    } else {
+      staged[it->second].values = &row;  // a later row of the batch replaces the earlier one
+      ++counts.updated;
+    }
+  }
+  return staged;
+}
+
+// Starts a batch's writes in `c`'s transaction: raises data_version (whose row lock also
+// serialises writers, so versions commit in order) and records the job's counters. Returns
+// the batch's version; throws LeaseLostError when the worker no longer holds the job.
+int64_t begin_batch(PGconn* c, int64_t now_us, const JobCheckpoint* checkpoint) {
+  const int64_t version =
+      pg::exec(c,
+               "UPDATE store_meta SET value = value + 1 WHERE key = 'data_version' "
+               "RETURNING value")
+          .int64(0, 0);
+  if (checkpoint) {
+    const pg::Result cp = pg::exec(
+        c,
+        "UPDATE import_jobs SET total_rows = $1::bigint, success_count = $2::bigint, "
+        "error_count = $3::bigint, errors_file_bytes = $4::bigint, updated_at = $5::bigint "
+        "WHERE id = $6::bigint AND worker = $7 AND status = 'running'",
+        pg::Params()
+            .add(static_cast<int64_t>(checkpoint->total_rows))
+            .add(static_cast<int64_t>(checkpoint->success_count))
+            .add(static_cast<int64_t>(checkpoint->error_count))
+            .add(static_cast<int64_t>(checkpoint->errors_file_bytes))
+            .add(now_us)
+            .add(checkpoint->job_id)
+            .add(checkpoint->worker));
+    if (cp.affected() != 1) throw LeaseLostError();  // ~Transaction rolls back
+  }
+  return version;
+}
+
+// Upserts `staged` through a staging table and one INSERT ... ON CONFLICT.
+void merge_staged(PGconn* c, const std::vector<StagedRow>& staged, int64_t now_us,
+                  int64_t version, UpsertCounts& counts) {
+  if (staged.empty()) return;
+  static const std::string kStagingSql = staging_table_sql();
+  static const std::string kCopySql = copy_sql();
+  static const std::string kMergeSql = merge_sql();
+  pg::exec(c, kStagingSql);
+  std::string data;
+  data.reserve(staged.size() * 256);
+  for (size_t i = 0; i < staged.size(); ++i) append_line(data, i, staged[i]);
+  pg::copy_in(c, kCopySql, data);
+  const pg::Result merged = pg::exec(c, kMergeSql, pg::Params().add(now_us).add(version));
+  counts.inserted += static_cast<uint64_t>(merged.int64(0, 0));
+  counts.updated += static_cast<uint64_t>(merged.int64(0, 1));
+}
+
+// The e-mail keys a bulk import wrote, as 64-bit hashes (open addressing; 0 marks a free
+// slot). A key whose hash is here may have a row already (it goes through the upsert); any
+// other key has none, unless another writer added it meanwhile, which the unique index
+// reports. 8 bytes a key at most 70 % full: 10M keys take 128 MiB.
+class KeyHashes {
+ public:
+  bool contains(uint64_t h) const {
+    if (slots_.empty()) return false;
+    h |= 1;
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask; slots_[i] != 0; i = (i + 1) & mask) {
+      if (slots_[i] == h) return true;
+    }
+    return false;
+  }
+  void add(uint64_t h) {
+    if ((used_ + 1) * 10 > slots_.size() * 7) grow();
+    if (put(h | 1)) ++used_;
+  }
+
+ private:
+  bool put(uint64_t h) {
+    const size_t mask = slots_.size() - 1;
+    size_t i = h & mask;
+    for (; slots_[i] != 0; i = (i + 1) & mask) {
+      if (slots_[i] == h) return false;
+    }
+    slots_[i] = h;
+    return true;
+  }
+  void grow() {
+    std::vector<uint64_t> old(std::max<size_t>(size_t{1} << 16, slots_.size() * 2), 0);
+    old.swap(slots_);
+    for (const uint64_t h : old) {
+      if (h != 0) put(h);
+    }
+  }
+  std::vector<uint64_t> slots_;
+  size_t used_ = 0;
+};
 
 constexpr const char* kJobColumns =
     "id, status, total_rows, success_count, error_count, errors_file_bytes, upload_file_path, "
@@ -120,7 +253,9 @@ ImportJob read_job(const pg::Result& r, int row) {
 }  // namespace
 
 PostgresStore::PostgresStore(const std::string& url, size_t pool_size)
-    : url_(url), pool_(std::make_unique<pg::PgPool>(url, pool_size)) {
+    : url_(url),
+      pool_(std::make_unique<pg::PgPool>(url, pool_size)),
+      search_index_(std::make_unique<pg::SearchIndexBuilder>(url)) {
   migrate();
 }
 
@@ -144,29 +279,51 @@ void PostgresStore::migrate() {
     pg::exec(c, "INSERT INTO schema_migrations(version, applied_at) VALUES($1::integer, now())",
              pg::Params().add(int64_t{m.version}));
   }
-  // A bulk import that stopped before its end (killed) left the search index out. (Looked up
-  // first: CREATE INDEX IF NOT EXISTS would lock the table even when the index exists.)
-  if (pg::exec(c, "SELECT to_regclass('contacts_search_trgm') IS NULL").text(0, 0) == "t") {
-    pg::exec(c, pg::kSearchIndexSql);
+  // A bulk import that stopped before its end (killed) left indexes out. (Looked up first:
+  // CREATE INDEX IF NOT EXISTS would lock the table even when the index exists.)
+  for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+    if (pg::exec(c, "SELECT to_regclass($1) IS NULL", pg::Params().add(index.name)).text(0, 0) ==
+        "t") {
+      pg::exec(c, index.create_sql);
+    }
   }
   tx.commit();
+  const bool search_index_valid =
+      pg::exec(c,
+               "SELECT coalesce((SELECT indisvalid FROM pg_index "
+               "WHERE indexrelid = to_regclass('contacts_search_trgm')), false)")
+          .text(0, 0) == "t";
+  if (!search_index_valid) search_index_->start();
 }
 
-// A bulk import into an empty contacts table loads without the trigram index on
-// search_folded (its upkeep was most of an upsert's time: hundreds of trigrams a row) and
-// builds it once at the end, as CREATE INDEX does best. Meanwhile the SQL read paths search
-// without it (slower, same answers). The e-mail index stays: upserts need it.
+void PostgresStore::wait_for_background_work() { search_index_->wait(); }
+
+// A bulk import into an empty contacts table writes its rows straight into the table with
+// COPY, without the search index and the B-tree indexes of reads (kSecondaryIndexes); the
+// unique e-mail index stays, and a row whose e-mail this import wrote before goes through the
+// upsert (staging table and INSERT ... ON CONFLICT). The B-trees are built at the end; the
+// search index after it, in the background (search_index_builder.h: it takes longer than the
+// load). If another writer adds an e-mail meanwhile, the unique index stops the batch, which
+// is written again through the upsert, as is the rest of the import.
 class PostgresStore::Bulk final : public BulkImport {
  public:
   explicit Bulk(PostgresStore& store) : store_(store) {
     auto lease = store_.pool_->acquire();
     PGconn* c = lease.get();
+    // A table with rows (the usual case) takes no lock: a search index being built would
+    // hold it up.
+    if (pg::exec(c, "SELECT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t") return;
+    store_.search_index_->wait();  // a build started at opening would add it back
     pg::Transaction tx(c);
-    // No writer can add a row between the check and the drop.
+    // No writer can add a row between the check and the drops.
     pg::exec(c, "LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE");
     if (pg::exec(c, "SELECT NOT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t") {
       pg::exec(c, "DROP INDEX IF EXISTS contacts_search_trgm");
-      dropped_ = true;
+      for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+        pg::exec(c, std::string("DROP INDEX IF EXISTS ") + index.name);
+      }
+      loading_empty_ = true;
+      direct_ = true;
     }
     tx.commit();
   }
@@ -174,28 +331,82 @@ class PostgresStore::Bulk final : public BulkImport {
     try {
       finish();
     } catch (const std::exception&) {
-      // The next opening of the store (migrate) builds it.
+      // The next opening of the store (migrate) builds them.
     }
   }
 
   UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                             const JobCheckpoint* checkpoint) override {
-    return store_.upsert_batch(rows, now_us, checkpoint);
+    if (!direct_) return store_.upsert_batch(rows, now_us, checkpoint);
+    try {
+      return write_directly(rows, now_us, checkpoint);
+    } catch (const pg::SqlError& e) {
+      if (e.sqlstate != "23505") throw;  // not a unique_violation
+      direct_ = false;
+      return store_.upsert_batch(rows, now_us, checkpoint);
+    }
   }
 
   void finish() override {
-    if (!dropped_) return;
-    auto lease = store_.pool_->acquire();
-    PGconn* c = lease.get();
-    pg::exec(c, "SET maintenance_work_mem = '256MB'");
-    pg::exec(c, pg::kSearchIndexSql);
-    pg::exec(c, "RESET maintenance_work_mem");
-    dropped_ = false;
+    if (!loading_empty_) return;
+    loading_empty_ = false;
+    direct_ = false;
+    {
+      auto lease = store_.pool_->acquire();
+      PGconn* c = lease.get();
+      pg::exec(c, "SET maintenance_work_mem = '256MB'");
+      for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+        pg::exec(c, index.create_sql);
+      }
+      pg::exec(c, "RESET maintenance_work_mem");
+    }
+    store_.search_index_->start();
   }
 
  private:
+  UpsertCounts write_directly(std::span<const ContactValues> rows, int64_t now_us,
+                              const JobCheckpoint* checkpoint) {
+    static const std::string kDirectCopySql = direct_copy_sql();
+    UpsertCounts counts;
+    const std::vector<StagedRow> staged = stage_rows(rows, counts);
+    std::vector<StagedRow> direct, merge;
+    std::vector<uint64_t> written;  // hashes of the keys written directly
+    direct.reserve(staged.size());
+    written.reserve(staged.size());
+    for (const StagedRow& row : staged) {
+      if (row.email_key) {
+        const uint64_t h = XXH3_64bits(row.email_key->data(), row.email_key->size());
+        if (keys_.contains(h)) {
+          merge.push_back(row);
+          continue;
+        }
+        written.push_back(h);
+      }
+      direct.push_back(row);
+    }
+    auto lease = store_.pool_->acquire();
+    PGconn* c = lease.get();
+    pg::Transaction tx(c);
+    const int64_t version = begin_batch(c, now_us, checkpoint);
+    if (!direct.empty()) {
+      const std::string times = "\t" + std::to_string(now_us) + "\t" + std::to_string(now_us) +
+                                "\t" + std::to_string(version) + "\n";
+      std::string data;
+      data.reserve(direct.size() * 1024);
+      for (const StagedRow& row : direct) append_direct_line(data, row, times);
+      pg::copy_in(c, kDirectCopySql, data);
+      counts.inserted += direct.size();
+    }
+    merge_staged(c, merge, now_us, version, counts);
+    tx.commit();
+    for (const uint64_t h : written) keys_.add(h);
+    return counts;
+  }
+
   PostgresStore& store_;
-  bool dropped_ = false;
+  bool loading_empty_ = false;  // indexes were dropped: finish() builds them
+  bool direct_ = false;         // rows with new e-mails go straight into contacts
+  KeyHashes keys_;
 };
 
 std::unique_ptr<BulkImport> PostgresStore::begin_bulk_import() {
@@ -205,63 +416,12 @@ std::unique_ptr<BulkImport> PostgresStore::begin_bulk_import() {
 UpsertCounts PostgresStore::upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                                          const JobCheckpoint* checkpoint) {
   UpsertCounts counts;
-  std::vector<StagedRow> staged;
-  staged.reserve(rows.size());
-  std::unordered_map<std::string, size_t> slot_of_key;
-  for (const ContactValues& row : rows) {
-    const std::string& email = row[TextField::email];
-    if (email.empty()) {
-      staged.push_back({&row, std::nullopt});
-      continue;
-    }
-    std::string key = text::fold(email);
-    const auto [it, fresh] = slot_of_key.try_emplace(key, staged.size());
-    if (fresh) {
-      staged.push_back({&row, std::move(key)});
-    } else {
-      staged[it->second].values = &row;  // a later row of the batch replaces the earlier one
-      ++counts.updated;
-    }
-  }
-
+  const std::vector<StagedRow> staged = stage_rows(rows, counts);
   auto lease = pool_->acquire();
   PGconn* c = lease.get();
   pg::Transaction tx(c);
-  // The row lock on data_version also serialises writers, so versions commit in order.
-  const int64_t version =
-      pg::exec(c,
-               "UPDATE store_meta SET value = value + 1 WHERE key = 'data_version' "
-               "RETURNING value")
-          .int64(0, 0);
-  if (checkpoint) {
-    const pg::Result cp = pg::exec(
-        c,
-        "UPDATE import_jobs SET total_rows = $1::bigint, success_count = $2::bigint, "
-        "error_count = $3::bigint, errors_file_bytes = $4::bigint, updated_at = $5::bigint "
-        "WHERE id = $6::bigint AND worker = $7 AND status = 'running'",
-        pg::Params()
-            .add(static_cast<int64_t>(checkpoint->total_rows))
-            .add(static_cast<int64_t>(checkpoint->success_count))
-            .add(static_cast<int64_t>(checkpoint->error_count))
-            .add(static_cast<int64_t>(checkpoint->errors_file_bytes))
-            .add(now_us)
-            .add(checkpoint->job_id)
-            .add(checkpoint->worker));
-    if (cp.affected() != 1) throw LeaseLostError();  // ~Transaction rolls back
-  }
-  if (!staged.empty()) {
-    static const std::string kStagingSql = staging_table_sql();
-    static const std::string kCopySql = copy_sql();
-    static const std::string kMergeSql = merge_sql();
-    pg::exec(c, kStagingSql);
-    std::string data;
-    data.reserve(staged.size() * 256);
-    for (size_t i = 0; i < staged.size(); ++i) append_line(data, i, staged[i]);
-    pg::copy_in(c, kCopySql, data);
-    const pg::Result merged = pg::exec(c, kMergeSql, pg::Params().add(now_us).add(version));
-    counts.inserted += static_cast<uint64_t>(merged.int64(0, 0));
-    counts.updated += static_cast<uint64_t>(merged.int64(0, 1));
-  }
+  const int64_t version = begin_batch(c, now_us, checkpoint);
+  merge_staged(c, staged, now_us, version, counts);
   tx.commit();
   return counts;
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "store/postgres/pg_pool.h"
+#include "store/postgres/search_index_builder.h"
 #include "store/store.h"
 
 namespace contacts {
@@ -24,13 +25,16 @@ class PostgresStore final : public Store {
   ~PostgresStore() override;
 
   // Applies every migration not yet recorded in schema_migrations, in one transaction under
-  // an advisory lock, so several processes may call it at once. Idempotent.
+  // an advisory lock, so several processes may call it at once. Idempotent. Builds the
+  // indexes a stopped bulk import left out (the search index in the background).
   void migrate();
 
   UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                             const JobCheckpoint* checkpoint = nullptr) override;
-  // Into an empty table: the search index is built once at the end (see Bulk).
+  // Into an empty table: rows are copied straight in and indexes built at the end (see Bulk).
   std::unique_ptr<BulkImport> begin_bulk_import() override;
+  // Waits for the search index being built in the background (search_index_builder.h).
+  void wait_for_background_work() override;
   // Reads through a cursor in one REPEATABLE READ snapshot, a few thousand rows at a time.
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
@@ -67,6 +71,7 @@ class PostgresStore final : public Store {
   std::unique_ptr<pg::PgPool> pool_;
   std::mutex listen_mutex_;
   pg::ConnHandle listener_;  // guarded by listen_mutex_
+  std::unique_ptr<pg::SearchIndexBuilder> search_index_;  // destroyed first: cancels its build
 };
 
 }  // namespace contacts

@@ -1,0 +1,34 @@
+// What two stores hold, compared contact by contact: for differential tests of write paths
+// (bulk imports against upsert_batch).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "store/store.h"
+
+namespace contacts::test_support {
+
+// Every contact of `store`, in id order.
+inline std::vector<Contact> contents(const Store& store) {
+  std::vector<Contact> all;
+  store.scan(0, [&](Contact&& c) { all.push_back(std::move(c)); });
+  return all;
+}
+
+// The same contacts in the same id order (ids themselves may differ: an upsert that turns
+// into an update may use up an id, which a bulk insert does not). meta_data is compared only
+// as empty or not: PostgreSQL gives jsonb's spelling back.
+inline void expect_same_contacts(const std::vector<Contact>& a, const std::vector<Contact>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].created_at_us, b[i].created_at_us) << i;
+    ASSERT_EQ(a[i].updated_at_us, b[i].updated_at_us) << i;
+    ASSERT_EQ(a[i].values.text, b[i].values.text) << i;
+    ASSERT_EQ(a[i].values.numbers, b[i].values.numbers) << i;
+    ASSERT_EQ(a[i].values.meta_data_json == "{}", b[i].values.meta_data_json == "{}") << i;
+  }
+}
+
+}  // namespace contacts::test_support
