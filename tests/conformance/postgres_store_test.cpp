@@ -327,6 +327,26 @@ TEST_F(PostgresBulk, AnEmailAddedByAnotherWriterMeanwhileSendsTheImportThroughTh
   EXPECT_EQ(store.data_version(), plain.data_version());
 }
 
+// Another process opening the store while a first load runs leaves the missing indexes to
+// the import, which builds them at its end: no second build that the import's CREATE INDEX
+// would deadlock with (as two workers once did).
+TEST_F(PostgresBulk, AStoreOpenedDuringAFirstLoadLeavesTheIndexesToIt) {
+  const auto input = batches(7, 4, 3000);
+  PostgresStore store(url_, 2);
+  auto bulk = store.begin_bulk_import();
+  bulk->upsert_batch(input[0], 100);
+  PostgresStore other(url_, 2);  // migrate() finds every read index missing
+  expect_every_index("missing");
+  for (size_t b = 1; b < input.size(); ++b) {
+    bulk->upsert_batch(input[b], 100 + static_cast<int64_t>(b));
+    other.upsert_batch(input[b - 1], 200 + static_cast<int64_t>(b));  // and writes meanwhile
+  }
+  EXPECT_NO_THROW(bulk->finish());
+  store.wait_for_background_work();
+  other.wait_for_background_work();
+  expect_every_index("valid");
+}
+
 // A bulk import killed before its end leaves indexes out, and a build of the search index
 // cut short leaves it invalid: the next opening builds the B-trees, the search index after.
 TEST_F(PostgresBulk, IndexesLeftOutOrInvalidAreBuiltAtTheNextOpening) {

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include <xxhash.h>
@@ -279,21 +280,29 @@ void PostgresStore::migrate() {
     pg::exec(c, "INSERT INTO schema_migrations(version, applied_at) VALUES($1::integer, now())",
              pg::Params().add(int64_t{m.version}));
   }
-  // A bulk import that stopped before its end (killed) left indexes out. (Looked up first:
-  // CREATE INDEX IF NOT EXISTS would lock the table even when the index exists.)
-  for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
-    if (pg::exec(c, "SELECT to_regclass($1) IS NULL", pg::Params().add(index.name)).text(0, 0) ==
-        "t") {
-      pg::exec(c, index.create_sql);
-    }
-  }
+  // A bulk import that stopped before its end (killed) left indexes out; one that is loading
+  // holds the index-work lock and builds them itself.
+  const bool repair = pg::exec(c, "SELECT pg_try_advisory_xact_lock($1::bigint)",
+                               pg::Params().add(pg::kIndexWorkLockKey))
+                          .text(0, 0) == "t";
+  if (repair) build_missing_secondary_indexes(c);
   tx.commit();
   const bool search_index_valid =
       pg::exec(c,
                "SELECT coalesce((SELECT indisvalid FROM pg_index "
                "WHERE indexrelid = to_regclass('contacts_search_trgm')), false)")
           .text(0, 0) == "t";
-  if (!search_index_valid) search_index_->start();
+  if (repair && !search_index_valid) search_index_->start();
+}
+
+// Looked up first: CREATE INDEX IF NOT EXISTS would lock the table even when the index exists.
+void PostgresStore::build_missing_secondary_indexes(PGconn* c) {
+  for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+    if (pg::exec(c, "SELECT to_regclass($1) IS NULL", pg::Params().add(index.name)).text(0, 0) ==
+        "t") {
+      pg::exec(c, index.create_sql);
+    }
+  }
 }
 
 void PostgresStore::wait_for_background_work() { search_index_->wait(); }
@@ -304,16 +313,28 @@ void PostgresStore::wait_for_background_work() { search_index_->wait(); }
 // upsert (staging table and INSERT ... ON CONFLICT). The B-trees are built at the end; the
 // search index after it, in the background (search_index_builder.h: it takes longer than the
 // load). If another writer adds an e-mail meanwhile, the unique index stops the batch, which
-// is written again through the upsert, as is the rest of the import.
+// is written again through the upsert, as is the rest of the import. From the drops to the
+// end of the B-tree builds the import holds the index-work lock (search_index_builder.h) on a
+// connection of its own, so no index build of another process runs meanwhile.
 class PostgresStore::Bulk final : public BulkImport {
  public:
   explicit Bulk(PostgresStore& store) : store_(store) {
-    auto lease = store_.pool_->acquire();
-    PGconn* c = lease.get();
-    // A table with rows (the usual case) takes no lock: a search index being built would
-    // hold it up.
-    if (pg::exec(c, "SELECT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t") return;
-    store_.search_index_->wait();  // a build started at opening would add it back
+    {
+      // A table with rows (the usual case) takes no lock.
+      auto lease = store_.pool_->acquire();
+      if (pg::exec(lease.get(), "SELECT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t") {
+        return;
+      }
+    }
+    lock_conn_ = pg::connect(store_.url_);
+    PGconn* c = lock_conn_.get();
+    // Asked again and again rather than waited for: a session waiting in a statement holds a
+    // snapshot, which a concurrent index build waits for. Builds on an empty table are quick.
+    while (pg::exec(c, "SELECT pg_try_advisory_lock($1::bigint)",
+                    pg::Params().add(pg::kIndexWorkLockKey))
+               .text(0, 0) != "t") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     pg::Transaction tx(c);
     // No writer can add a row between the check and the drops.
     pg::exec(c, "LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE");
@@ -326,6 +347,7 @@ class PostgresStore::Bulk final : public BulkImport {
       direct_ = true;
     }
     tx.commit();
+    if (!loading_empty_) lock_conn_.reset();  // releases the lock
   }
   ~Bulk() override {
     try {
@@ -351,15 +373,10 @@ class PostgresStore::Bulk final : public BulkImport {
     if (!loading_empty_) return;
     loading_empty_ = false;
     direct_ = false;
-    {
-      auto lease = store_.pool_->acquire();
-      PGconn* c = lease.get();
-      pg::exec(c, "SET maintenance_work_mem = '256MB'");
-      for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
-        pg::exec(c, index.create_sql);
-      }
-      pg::exec(c, "RESET maintenance_work_mem");
-    }
+    PGconn* c = lock_conn_.get();
+    pg::exec(c, "SET maintenance_work_mem = '256MB'");
+    build_missing_secondary_indexes(c);
+    lock_conn_.reset();  // releases the lock, for the search index's build
     store_.search_index_->start();
   }
 
@@ -404,6 +421,7 @@ class PostgresStore::Bulk final : public BulkImport {
   }
 
   PostgresStore& store_;
+  pg::ConnHandle lock_conn_;    // holds the index-work lock while loading_empty_
   bool loading_empty_ = false;  // indexes were dropped: finish() builds them
   bool direct_ = false;         // rows with new e-mails go straight into contacts
   KeyHashes keys_;

@@ -67,6 +67,8 @@ class PostgresStore final : public Store {
 
  private:
   class Bulk;
+  // Builds the B-tree indexes of kSecondaryIndexes that do not exist, on `c`.
+  static void build_missing_secondary_indexes(PGconn* c);
   const std::string url_;
   std::unique_ptr<pg::PgPool> pool_;
   std::mutex listen_mutex_;

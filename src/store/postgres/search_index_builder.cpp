@@ -8,13 +8,6 @@
 #include "util/log.h"
 
 namespace contacts::pg {
-namespace {
-
-// Session advisory lock held by the one process building the index.
-constexpr int64_t kSearchIndexLockKey = 0x636f6e7461637473 + 1;
-
-}  // namespace
-
 SearchIndexBuilder::~SearchIndexBuilder() {
   std::unique_lock lock(mutex_);
   stopping_ = true;
@@ -47,7 +40,7 @@ void SearchIndexBuilder::run() {
   try {
     ConnHandle conn = connect(url_);
     PGconn* c = conn.get();
-    if (exec(c, "SELECT pg_try_advisory_lock($1::bigint)", Params().add(kSearchIndexLockKey))
+    if (exec(c, "SELECT pg_try_advisory_lock($1::bigint)", Params().add(kIndexWorkLockKey))
             .text(0, 0) == "t") {
       {
         std::lock_guard lock(mutex_);

@@ -6,20 +6,26 @@
 // It serves only the SQL read paths (the replica, and the primary while a read index catches
 // up); until it is valid those paths search by scanning the table: same answers, slower.
 //
-// One build at a time across every process: the builder holds a session advisory lock while
-// it works, and a process that cannot take it leaves the build to the holder. A build that
-// stops half-way (cancelled at shutdown, process killed) leaves an invalid index, which the
-// next build drops first.
+// Index work, one process at a time: the builder holds the advisory lock kIndexWorkLockKey
+// (session level) while it works, as does a bulk import into an empty table from the moment
+// it drops the read indexes until it has built its B-trees again, and migrate() while it
+// repairs indexes. A process that cannot take it leaves the work to the holder. (Without it,
+// a plain CREATE INDEX waiting for a build's table lock, while the build waits for that
+// statement's transaction to end, is a deadlock.) A build that stops half-way (cancelled at
+// shutdown, process killed) leaves an invalid index, which the next build drops first.
 #pragma once
 
 #include <libpq-fe.h>
 
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
 
 namespace contacts::pg {
+
+inline constexpr int64_t kIndexWorkLockKey = 0x636f6e7461637473 + 1;  // "contacts" + 1
 
 class SearchIndexBuilder {
  public:
