@@ -160,6 +160,11 @@ bool MultipartFileSink::write(std::string_view bytes) {
   return state_ != State::kFailed;
 }
 
+BodySink::Rejection MultipartFileSink::rejection() const {
+  if (!field_too_large_) return {};
+  return {413, R"({"detail": "A form field other than 'file' is over 1 MiB."})"};
+}
+
 bool MultipartFileSink::fail(std::string reason) {
   if (state_ != State::kFailed) error_ = std::move(reason);
   state_ = State::kFailed;
@@ -305,7 +310,10 @@ bool MultipartFileSink::emit(std::string_view content) {
   if (content.empty()) return true;
   part_bytes_ += content.size();
   if (!writing_part_) {
-    if (limit_part_ && part_bytes_ > kMaxSkippedFieldBytes) return fail("a form field over 1 MiB");
+    if (limit_part_ && part_bytes_ > kMaxSkippedFieldBytes) {
+      field_too_large_ = true;
+      return fail("a form field over 1 MiB");
+    }
     return true;
   }
   file_bytes_ += content.size();

@@ -41,6 +41,11 @@ class MultipartFileSink : public BodySink {
   const std::string& error() const { return error_; }
   // The closing boundary was seen and the file is complete on disk.
   bool complete() const { return state_ == State::kDone; }
+  // write() failed because a part other than the file field (and without a file name) held
+  // more than 1 MiB.
+  bool field_too_large() const { return field_too_large_; }
+  // 413 for such a field, else the server's 400.
+  Rejection rejection() const override;
   // A part named `field` was seen (it may be empty).
   bool found_field() const { return found_field_; }
   // Bytes of that part written to the file so far.
@@ -81,6 +86,7 @@ class MultipartFileSink : public BodySink {
   uint64_t part_bytes_ = 0;    // content bytes of the current part
   std::string out_;            // file content waiting to be written
   bool found_field_ = false;
+  bool field_too_large_ = false;
   uint64_t file_bytes_ = 0;
   std::string client_filename_;
 };

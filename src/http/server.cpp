@@ -50,7 +50,6 @@ constexpr std::string_view kUriTooLong = R"({"detail": "Request URI too long."})
 constexpr std::string_view kBodyTooLarge = R"({"detail": "Request body too large."})";
 constexpr std::string_view kInternalError =
     R"({"detail": "An error occurred while processing the request. Please check your query parameters and try again."})";
-constexpr std::string_view kMalformedBody = R"({"detail": "Malformed request body."})";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // After an error answer the client may still be sending; reading (and dropping) that for a
@@ -283,7 +282,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return send_error(413, kBodyTooLarge);
     }
     if (received > 0 && !sink_->write(std::string_view(chunk_.data(), received))) {
-      return send_error(400, kMalformedBody);
+      const BodySink::Rejection r = sink_->rejection();
+      return send_error(r.status, r.json);
     }
     read_stream_chunk();
   }

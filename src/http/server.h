@@ -16,10 +16,16 @@ namespace contacts::http {
 // Receives a request body in chunks, for routes whose bodies are too large to hold in memory.
 class BodySink {
  public:
+  // What the server answers when write() returns false: a status and a JSON body.
+  struct Rejection {
+    int status = 400;
+    std::string_view json = R"({"detail": "Malformed request body."})";
+  };
   virtual ~BodySink() = default;
   // The next bytes of the body, in order. Returning false stops reading: the server answers
-  // 400 {"detail": "Malformed request body."} without calling the handler.
+  // rejection() without calling the handler.
   virtual bool write(std::string_view bytes) = 0;
+  virtual Rejection rejection() const { return {}; }
 };
 
 struct Request {

@@ -161,6 +161,16 @@ class ImportJobs(unittest.TestCase):
         self.assertEqual((r.status, r.json()), (400, {"file": ["The submitted file is empty."]}))
         r = self.upload(b"First Name\nA\n", content_type="text/csv")
         self.assertEqual((r.status, r.json()), (400, {"file": ["This field is required."]}))
+        # Fields other than the file are skipped, up to 1 MiB each (it used to be a 400 that
+        # called the body malformed).
+        r = self.upload(multipart("file", "x.csv", b"First Name\nA\n",
+                                  extra_fields=[("note", "n" * (1024 * 1024 + 1))]))
+        self.assertEqual((r.status, r.json()),
+                         (413, {"detail": "A form field other than 'file' is over 1 MiB."}))
+        r = self.upload(multipart("file", "x.csv", b"First Name\nA\n",
+                                  extra_fields=[("note", "n" * (1024 * 1024))]))
+        self.assertEqual(r.status, 201, r.describe())
+        self.wait_job(r.json()["job_id"])
 
     def test_upload_needs_an_admin(self):
         body = multipart("file", "x.csv", b"First Name\nA\n")

@@ -226,6 +226,7 @@ TEST_F(MultipartTest, MalformedBodiesAreRefused) {
     EXPECT_FALSE(s->write(closing())) << i;  // stays failed
     EXPECT_FALSE(s->complete()) << i;
     EXPECT_FALSE(s->error().empty()) << i;
+    EXPECT_EQ(s->field_too_large(), i + 1 == bodies.size()) << i;
   }
 }
 
