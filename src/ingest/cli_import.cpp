@@ -36,12 +36,12 @@ void draw_progress(uint64_t bytes, uint64_t total_bytes, uint64_t rows, double s
 
 ImportResult import_file(Store& store, const std::string& path, const std::string& errors_path,
                          bool print_summary, bool formula_guard) {
-  StoreSink sink(store);
+  const uint64_t total_bytes = std::filesystem::file_size(path);
+  StoreSink sink(store, BulkImportHint::for_file_bytes(total_bytes));
   ImportOptions options;
   options.errors_path = errors_path;
   options.formula_guard = formula_guard;
   const bool tty = isatty(STDERR_FILENO) == 1;
-  const uint64_t total_bytes = std::filesystem::file_size(path);
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

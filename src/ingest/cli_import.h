@@ -13,7 +13,8 @@ namespace contacts::ingest {
 // that is interrupted is simply run again (the upsert makes that safe).
 class StoreSink final : public BatchSink {
  public:
-  explicit StoreSink(Store& store) : bulk_(store.begin_bulk_import()) {}
+  explicit StoreSink(Store& store, const BulkImportHint& hint = {})
+      : bulk_(store.begin_bulk_import(hint)) {}
   void commit(std::span<const ContactValues> rows, const ImportCounters& after) override;
   // After the last batch: the store's indexes are whole again.
   void finish() { bulk_->finish(); }

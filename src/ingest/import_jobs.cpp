@@ -28,6 +28,12 @@ void log_line(std::string_view level, std::string_view msg, int64_t job_id,
   std::fprintf(stderr, "%s\n", line.c_str());
 }
 
+BulkImportHint upload_hint(const ImportJob& job) {
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(job.upload_file_path, ec);
+  return ec ? BulkImportHint{} : BulkImportHint::for_file_bytes(bytes);
+}
+
 // Commits each batch with the job's counters in the same transaction, and counts the rows
 // committed for /metrics.
 class JobSink final : public BatchSink {
@@ -35,7 +41,7 @@ class JobSink final : public BatchSink {
   // `job` has the counters the import resumes from.
   JobSink(Store& store, const ImportJob& job, std::string worker, const std::atomic<bool>& stop,
           const std::atomic<bool>& lease_lost)
-      : bulk_(store.begin_bulk_import()), stop_(stop), lease_lost_(lease_lost) {
+      : bulk_(store.begin_bulk_import(upload_hint(job))), stop_(stop), lease_lost_(lease_lost) {
     checkpoint_.job_id = job.id;
     checkpoint_.worker = std::move(worker);
     checkpoint_.success_count = job.success_count;

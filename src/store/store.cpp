@@ -18,7 +18,7 @@ class PlainImport final : public BulkImport {
 
 }  // namespace
 
-std::unique_ptr<BulkImport> Store::begin_bulk_import() {
+std::unique_ptr<BulkImport> Store::begin_bulk_import(const BulkImportHint&) {
   return std::make_unique<PlainImport>(*this);
 }
 

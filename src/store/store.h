@@ -93,6 +93,14 @@ struct UpsertCounts {
   uint64_t updated = 0;
 };
 
+// What a store may know of a large import before it starts.
+struct BulkImportHint {
+  // About how many rows the import will write (0: unknown), e.g. from the file's size.
+  uint64_t expected_rows = 0;
+  // From the size of a CSV file: rows of Apollo-style exports take 400 to 700 bytes.
+  static BulkImportHint for_file_bytes(uint64_t bytes) { return {bytes / 500}; }
+};
+
 // One large import's writes (a CLI import or a job), batch by batch: Store::upsert_batch's
 // contract, with room for the store to load faster while it lasts. Used from one thread.
 class BulkImport {
@@ -125,7 +133,8 @@ class Store {
   // loads an empty table without its e-mail index (rows deduplicated by e-mail in memory) and
   // builds the index at the end; PostgreSQL copies rows into an empty table without its read
   // indexes.
-  virtual std::unique_ptr<BulkImport> begin_bulk_import();
+  virtual std::unique_ptr<BulkImport> begin_bulk_import(const BulkImportHint& hint);
+  std::unique_ptr<BulkImport> begin_bulk_import() { return begin_bulk_import(BulkImportHint{}); }
   // Waits for work the store runs in the background after a bulk import (PostgreSQL: its
   // search index); destroying the store stops that work instead, for the next opening.
   virtual void wait_for_background_work() {}

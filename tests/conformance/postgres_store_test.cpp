@@ -286,6 +286,41 @@ TEST_F(PostgresBulk, IntoAnEmptyTableWritesWhatUpsertBatchWritesWithoutReadIndex
   test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
 }
 
+// Into a table with rows, an import expected to be large against it leaves out the search
+// index alone and has it built again after; a small one keeps it. Both write what
+// upsert_batch writes.
+TEST_F(PostgresBulk, ALargeImportIntoATableWithRowsLeavesOutTheSearchIndexAlone) {
+  const auto first = batches(8, 2, 300);
+  const auto again = batches(9, 3, 300, 1000);
+  SqliteStore plain((dir_ / "plain").string());
+  PostgresStore store(url_, 2);
+  for (size_t b = 0; b < first.size(); ++b) {
+    plain.upsert_batch(first[b], 100 + static_cast<int64_t>(b));
+    store.upsert_batch(first[b], 100 + static_cast<int64_t>(b));
+  }
+  {
+    auto small = store.begin_bulk_import(BulkImportHint{50'000});
+    expect_every_index("valid");
+    small->finish();
+  }
+  auto bulk = store.begin_bulk_import(BulkImportHint{1'000'000});
+  EXPECT_EQ(index_state("contacts_search_trgm"), "missing");
+  for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+    EXPECT_EQ(index_state(index.name), "valid") << index.name << ": refreshes need them";
+  }
+  for (size_t b = 0; b < again.size(); ++b) {
+    const int64_t now = 200 + static_cast<int64_t>(b);
+    const UpsertCounts e = plain.upsert_batch(again[b], now);
+    const UpsertCounts g = bulk->upsert_batch(again[b], now);
+    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
+    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
+  }
+  bulk->finish();
+  store.wait_for_background_work();
+  expect_every_index("valid");
+  test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
+}
+
 // An e-mail the import has not written yet, added by another writer meanwhile: the unique
 // index stops the copy, and the batch (and the rest of the import) goes through the upsert.
 TEST_F(PostgresBulk, AnEmailAddedByAnotherWriterMeanwhileSendsTheImportThroughTheUpsert) {

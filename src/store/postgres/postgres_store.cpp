@@ -316,13 +316,22 @@ void PostgresStore::wait_for_background_work() { search_index_->wait(); }
 // is written again through the upsert, as is the rest of the import. From the drops to the
 // end of the B-tree builds the import holds the index-work lock (search_index_builder.h) on a
 // connection of its own, so no index build of another process runs meanwhile.
+//
+// Into a table with rows, an import expected to write at least half as many rows as the table
+// holds (and 100,000 or more) leaves out the search index alone: every row it updates would
+// add its 190 trigram entries again, which costs more than building the index anew, in the
+// background, after it (SQL reads scan meanwhile). It holds the index-work lock meanwhile too;
+// when another process holds it (an index being built), the import keeps the index.
 class PostgresStore::Bulk final : public BulkImport {
  public:
-  explicit Bulk(PostgresStore& store) : store_(store) {
+  Bulk(PostgresStore& store, const BulkImportHint& hint) : store_(store) {
     {
-      // A table with rows (the usual case) takes no lock.
       auto lease = store_.pool_->acquire();
       if (pg::exec(lease.get(), "SELECT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t") {
+        if (hint.expected_rows >= kLargeImportRows &&
+            hint.expected_rows * 2 >= store_.estimated_count()) {
+          leave_out_search_index();
+        }
         return;
       }
     }
@@ -370,6 +379,11 @@ class PostgresStore::Bulk final : public BulkImport {
   }
 
   void finish() override {
+    if (search_left_out_) {
+      search_left_out_ = false;
+      lock_conn_.reset();  // releases the lock, for the search index's build
+      store_.search_index_->start();
+    }
     if (!loading_empty_) return;
     loading_empty_ = false;
     direct_ = false;
@@ -381,6 +395,21 @@ class PostgresStore::Bulk final : public BulkImport {
   }
 
  private:
+  static constexpr uint64_t kLargeImportRows = 100'000;
+
+  void leave_out_search_index() {
+    lock_conn_ = pg::connect(store_.url_);
+    PGconn* c = lock_conn_.get();
+    if (pg::exec(c, "SELECT pg_try_advisory_lock($1::bigint)",
+                 pg::Params().add(pg::kIndexWorkLockKey))
+            .text(0, 0) != "t") {
+      lock_conn_.reset();
+      return;
+    }
+    search_left_out_ = true;  // from here on, finish() builds it whatever happens next
+    pg::exec(c, "DROP INDEX CONCURRENTLY IF EXISTS contacts_search_trgm");
+  }
+
   UpsertCounts write_directly(std::span<const ContactValues> rows, int64_t now_us,
                               const JobCheckpoint* checkpoint) {
     static const std::string kDirectCopySql = direct_copy_sql();
@@ -421,14 +450,15 @@ class PostgresStore::Bulk final : public BulkImport {
   }
 
   PostgresStore& store_;
-  pg::ConnHandle lock_conn_;    // holds the index-work lock while loading_empty_
+  pg::ConnHandle lock_conn_;  // holds the index-work lock while loading_empty_ or search_left_out_
+  bool search_left_out_ = false;  // a large import into a table with rows: finish() builds it
   bool loading_empty_ = false;  // indexes were dropped: finish() builds them
   bool direct_ = false;         // rows with new e-mails go straight into contacts
   KeyHashes keys_;
 };
 
-std::unique_ptr<BulkImport> PostgresStore::begin_bulk_import() {
-  return std::make_unique<Bulk>(*this);
+std::unique_ptr<BulkImport> PostgresStore::begin_bulk_import(const BulkImportHint& hint) {
+  return std::make_unique<Bulk>(*this, hint);
 }
 
 UpsertCounts PostgresStore::upsert_batch(std::span<const ContactValues> rows, int64_t now_us,

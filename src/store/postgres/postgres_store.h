@@ -32,7 +32,10 @@ class PostgresStore final : public Store {
   UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                             const JobCheckpoint* checkpoint = nullptr) override;
   // Into an empty table: rows are copied straight in and indexes built at the end (see Bulk).
-  std::unique_ptr<BulkImport> begin_bulk_import() override;
+  // Into a table at most twice the import's expected size: the search index is left out
+  // and built again after it.
+  using Store::begin_bulk_import;
+  std::unique_ptr<BulkImport> begin_bulk_import(const BulkImportHint& hint) override;
   // Waits for the search index being built in the background (search_index_builder.h).
   void wait_for_background_work() override;
   // Reads through a cursor in one REPEATABLE READ snapshot, a few thousand rows at a time.

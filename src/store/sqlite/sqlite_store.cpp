@@ -270,7 +270,7 @@ SqliteStore::SqliteStore(const std::string& data_dir, SqliteOptions options) {
 
 SqliteStore::~SqliteStore() = default;
 
-std::unique_ptr<BulkImport> SqliteStore::begin_bulk_import() {
+std::unique_ptr<BulkImport> SqliteStore::begin_bulk_import(const BulkImportHint&) {
   return std::make_unique<Bulk>(*this);
 }
 

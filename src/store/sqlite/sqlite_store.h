@@ -25,7 +25,8 @@ class SqliteStore final : public Store {
 
   UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                             const JobCheckpoint* checkpoint = nullptr) override;
-  std::unique_ptr<BulkImport> begin_bulk_import() override;
+  using Store::begin_bulk_import;
+  std::unique_ptr<BulkImport> begin_bulk_import(const BulkImportHint& hint) override;
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
   uint64_t store_id() const override;
