@@ -325,15 +325,17 @@ void PostgresStore::wait_for_background_work() { search_index_->wait(); }
 class PostgresStore::Bulk final : public BulkImport {
  public:
   Bulk(PostgresStore& store, const BulkImportHint& hint) : store_(store) {
+    bool has_rows;
     {
-      auto lease = store_.pool_->acquire();
-      if (pg::exec(lease.get(), "SELECT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t") {
-        if (hint.expected_rows >= kLargeImportRows &&
-            hint.expected_rows * 2 >= store_.estimated_count()) {
-          leave_out_search_index();
-        }
-        return;
+      auto lease = store_.pool_->acquire();  // released before estimated_count() takes one
+      has_rows = pg::exec(lease.get(), "SELECT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t";
+    }
+    if (has_rows) {
+      if (hint.expected_rows >= kLargeImportRows &&
+          hint.expected_rows * 2 >= store_.estimated_count()) {
+        leave_out_search_index();
       }
+      return;
     }
     lock_conn_ = pg::connect(store_.url_);
     PGconn* c = lock_conn_.get();
