@@ -382,6 +382,36 @@ TEST_F(PostgresBulk, AStoreOpenedDuringAFirstLoadLeavesTheIndexesToIt) {
   expect_every_index("valid");
 }
 
+// The same when the unique index stops the copy early in a large batch: the server's error
+// arrives while the rows are still being sent, and is still known for a unique violation.
+TEST_F(PostgresBulk, AConflictEarlyInALargeBatchIsFoundWhileRowsAreStillSent) {
+  auto rows = [](const char* prefix, int count) {
+    std::vector<ContactValues> out(count);
+    for (int i = 0; i < count; ++i) {
+      out[i][TextField::email] = prefix + std::to_string(i) + "@example.com";
+      out[i][TextField::keywords] = std::string(1000, 'k');  // many pieces of COPY data
+    }
+    return out;
+  };
+  const auto first = rows("first", 100);
+  const auto second = rows("second", 5000);
+  std::vector<ContactValues> other(1);
+  other[0][TextField::email] = "SECOND3@example.com";
+  SqliteStore plain((dir_ / "plain").string());
+  PostgresStore store(url_, 2);
+  auto bulk = store.begin_bulk_import();
+  plain.upsert_batch(first, 100);
+  bulk->upsert_batch(first, 100);
+  plain.upsert_batch(other, 150);
+  store.upsert_batch(other, 150);
+  const UpsertCounts e = plain.upsert_batch(second, 200);
+  const UpsertCounts g = bulk->upsert_batch(second, 200);
+  EXPECT_EQ(g.inserted, e.inserted);
+  EXPECT_EQ(g.updated, e.updated);
+  bulk->finish();
+  test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
+}
+
 // A bulk import killed before its end leaves indexes out, and a build of the search index
 // cut short leaves it invalid: the next opening builds the B-trees, the search index after.
 TEST_F(PostgresBulk, IndexesLeftOutOrInvalidAreBuiltAtTheNextOpening) {

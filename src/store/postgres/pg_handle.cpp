@@ -139,28 +139,51 @@ void append_copy_field(std::string& line, std::string_view value) {
   }
 }
 
-void copy_in(PGconn* c, const std::string& copy_sql, std::string_view data) {
-  {
-    PGresult* raw = PQexec(c, copy_sql.c_str());
-    Result start(raw);
-    if (!raw || PQresultStatus(raw) != PGRES_COPY_IN) throw_pg_error(c, "COPY", raw);
-  }
+CopyIn::CopyIn(PGconn* c, const std::string& copy_sql) : conn_(c) {
+  PGresult* raw = PQexec(c, copy_sql.c_str());
+  Result start(raw);
+  if (!raw || PQresultStatus(raw) != PGRES_COPY_IN) throw_pg_error(c, "COPY", raw);
+}
+
+CopyIn::~CopyIn() {
+  if (done_) return;
+  PQputCopyEnd(conn_, "abandoned");  // the statement fails; the connection is usable again
+  while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+}
+
+void CopyIn::put(std::string_view data) {
   constexpr size_t kChunk = 1 << 20;
   for (size_t off = 0; off < data.size(); off += kChunk) {
     const size_t n = std::min(kChunk, data.size() - off);
-    if (PQputCopyData(c, data.data() + off, static_cast<int>(n)) != 1) {
-      PQputCopyEnd(c, "send failed");
-      while (PGresult* r = PQgetResult(c)) PQclear(r);
-      throw_pg_error(c, "COPY data");
+    if (PQputCopyData(conn_, data.data() + off, static_cast<int>(n)) != 1) {
+      // The server may have ended the COPY with an error already: report that one (its
+      // SQLSTATE tells a unique violation from a lost connection).
+      done_ = true;
+      throw_result_error("COPY data");
     }
   }
-  if (PQputCopyEnd(c, nullptr) != 1) throw_pg_error(c, "COPY end");
+}
+
+void CopyIn::finish() {
+  done_ = true;
+  if (PQputCopyEnd(conn_, nullptr) != 1) throw_result_error("COPY end");
+  throw_result_error(nullptr);
+}
+
+void CopyIn::throw_result_error(const char* otherwise) {
   std::optional<Result> failure;
-  while (PGresult* raw = PQgetResult(c)) {
+  while (PGresult* raw = PQgetResult(conn_)) {
     Result r(raw);
     if (PQresultStatus(raw) != PGRES_COMMAND_OK && !failure) failure.emplace(std::move(r));
   }
-  if (failure) throw_pg_error(c, "COPY", failure->raw());
+  if (failure) throw_pg_error(conn_, "COPY", failure->raw());
+  if (otherwise) throw_pg_error(conn_, otherwise);
+}
+
+void copy_in(PGconn* c, const std::string& copy_sql, std::string_view data) {
+  CopyIn copy(c, copy_sql);
+  copy.put(data);
+  copy.finish();
 }
 
 bool wait_readable(PGconn* c, std::chrono::milliseconds timeout) {

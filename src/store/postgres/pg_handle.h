@@ -96,6 +96,26 @@ void append_copy_field(std::string& line, std::string_view value);
 // Runs `copy_sql` (COPY ... FROM STDIN) and sends `data` (COPY text format). Throws on failure.
 void copy_in(PGconn* c, const std::string& copy_sql, std::string_view data);
 
+// A COPY ... FROM STDIN sent piece by piece, so that the server parses and stores the rows
+// sent while the caller prepares the next ones. Destroyed before finish(), it abandons the
+// statement (which fails, as does its transaction).
+class CopyIn {
+ public:
+  CopyIn(PGconn* c, const std::string& copy_sql);  // throws on failure
+  ~CopyIn();
+  CopyIn(const CopyIn&) = delete;
+  CopyIn& operator=(const CopyIn&) = delete;
+  void put(std::string_view data);  // COPY text format, whole lines or not; throws on failure
+  void finish();                    // ends the data; throws when the server rejected any of it
+
+ private:
+  // Throws the error result of the statement if there is one, else (when `otherwise` is not
+  // null) the connection's error under that name.
+  void throw_result_error(const char* otherwise);
+  PGconn* conn_;
+  bool done_ = false;
+};
+
 // A transaction on `c`: begun by the constructor, rolled back by the destructor unless
 // commit() succeeded. Not copyable.
 class Transaction {

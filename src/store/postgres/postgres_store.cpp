@@ -439,10 +439,20 @@ class PostgresStore::Bulk final : public BulkImport {
     if (!direct.empty()) {
       const std::string times = "\t" + std::to_string(now_us) + "\t" + std::to_string(now_us) +
                                 "\t" + std::to_string(version) + "\n";
+      // Sent in pieces while the next lines are written: the server stores rows meanwhile.
+      constexpr size_t kPiece = 256 * 1024;
+      pg::CopyIn copy(c, kDirectCopySql);
       std::string data;
-      data.reserve(direct.size() * 1024);
-      for (const StagedRow& row : direct) append_direct_line(data, row, times);
-      pg::copy_in(c, kDirectCopySql, data);
+      data.reserve(kPiece + 64 * 1024);
+      for (const StagedRow& row : direct) {
+        append_direct_line(data, row, times);
+        if (data.size() >= kPiece) {
+          copy.put(data);
+          data.clear();
+        }
+      }
+      copy.put(data);
+      copy.finish();
       counts.inserted += direct.size();
     }
     merge_staged(c, merge, now_us, version, counts);
