@@ -257,11 +257,7 @@ TEST_F(PostgresBulk, IntoAnEmptyTableWritesWhatUpsertBatchWritesWithoutReadIndex
   UpsertCounts got;
   for (size_t b = 0; b < input.size(); ++b) {
     const int64_t now = 1000 + static_cast<int64_t>(b);
-    const UpsertCounts e = plain.upsert_batch(input[b], now);
-    const UpsertCounts g = bulk->upsert_batch(input[b], now);
-    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
-    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
-    got.updated += g.updated;
+    got.updated += test_support::upsert_both(plain, *bulk, input[b], now).updated;
   }
   EXPECT_GT(got.updated, 0u) << "the input repeats e-mails";
   bulk->finish();
@@ -277,10 +273,7 @@ TEST_F(PostgresBulk, IntoAnEmptyTableWritesWhatUpsertBatchWritesWithoutReadIndex
   auto again = store.begin_bulk_import();
   expect_every_index("valid");
   for (size_t b = 0; b < more.size(); ++b) {
-    const UpsertCounts e = plain.upsert_batch(more[b], 5000 + static_cast<int64_t>(b));
-    const UpsertCounts g = again->upsert_batch(more[b], 5000 + static_cast<int64_t>(b));
-    EXPECT_EQ(g.inserted, e.inserted);
-    EXPECT_EQ(g.updated, e.updated);
+    test_support::upsert_both(plain, *again, more[b], 5000 + static_cast<int64_t>(b));
   }
   again->finish();
   test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
@@ -310,10 +303,7 @@ TEST_F(PostgresBulk, ALargeImportIntoATableWithRowsLeavesOutTheSearchIndexAlone)
   }
   for (size_t b = 0; b < again.size(); ++b) {
     const int64_t now = 200 + static_cast<int64_t>(b);
-    const UpsertCounts e = plain.upsert_batch(again[b], now);
-    const UpsertCounts g = bulk->upsert_batch(again[b], now);
-    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
-    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
+    test_support::upsert_both(plain, *bulk, again[b], now);
   }
   bulk->finish();
   store.wait_for_background_work();
@@ -352,10 +342,7 @@ TEST_F(PostgresBulk, AnEmailAddedByAnotherWriterMeanwhileSendsTheImportThroughTh
       plain.upsert_batch(other, 999);
       store.upsert_batch(other, 999);
     }
-    const UpsertCounts e = plain.upsert_batch(input[b], now);
-    const UpsertCounts g = bulk->upsert_batch(input[b], now);
-    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
-    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
+    test_support::upsert_both(plain, *bulk, input[b], now);
   }
   bulk->finish();
   test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
@@ -404,10 +391,7 @@ TEST_F(PostgresBulk, AConflictEarlyInALargeBatchIsFoundWhileRowsAreStillSent) {
   bulk->upsert_batch(first, 100);
   plain.upsert_batch(other, 150);
   store.upsert_batch(other, 150);
-  const UpsertCounts e = plain.upsert_batch(second, 200);
-  const UpsertCounts g = bulk->upsert_batch(second, 200);
-  EXPECT_EQ(g.inserted, e.inserted);
-  EXPECT_EQ(g.updated, e.updated);
+  test_support::upsert_both(plain, *bulk, second, 200);
   bulk->finish();
   test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
 }

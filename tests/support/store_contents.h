@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <vector>
 
 #include "store/store.h"
@@ -29,6 +30,18 @@ inline void expect_same_contacts(const std::vector<Contact>& a, const std::vecto
     ASSERT_EQ(a[i].values.numbers, b[i].values.numbers) << i;
     ASSERT_EQ(a[i].values.meta_data_json == "{}", b[i].values.meta_data_json == "{}") << i;
   }
+}
+
+// Writes `rows` at `now` to `reference` (upsert_batch) and through `tested` (a Store or a
+// BulkImport), expecting the same counts from both. Returns those of `tested`.
+template <class Writer>
+UpsertCounts upsert_both(Store& reference, Writer& tested, std::span<const ContactValues> rows,
+                         int64_t now) {
+  const UpsertCounts e = reference.upsert_batch(rows, now);
+  const UpsertCounts g = tested.upsert_batch(rows, now);
+  EXPECT_EQ(g.inserted, e.inserted) << "batch written at " << now;
+  EXPECT_EQ(g.updated, e.updated) << "batch written at " << now;
+  return g;
 }
 
 }  // namespace contacts::test_support

@@ -75,17 +75,12 @@ class BulkImportTest : public ::testing::Test {
 TEST_F(BulkImportTest, WritesWhatUpsertBatchWritesAndBuildsTheIndexAtTheEnd) {
   const auto input = batches(1, 6, 300);
   SqliteStore plain(dir("plain")), bulk(dir("bulk"));
-  UpsertCounts expected, got;
+  UpsertCounts got;
   auto import = bulk.begin_bulk_import();
   EXPECT_FALSE(has_email_index(bulk)) << "an empty table loads without the e-mail index";
   for (size_t b = 0; b < input.size(); ++b) {
     const int64_t now = 1000 + static_cast<int64_t>(b);
-    const UpsertCounts e = plain.upsert_batch(input[b], now);
-    const UpsertCounts g = import->upsert_batch(input[b], now);
-    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
-    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
-    expected.inserted += e.inserted;
-    got.updated += g.updated;
+    got.updated += test_support::upsert_both(plain, *import, input[b], now).updated;
   }
   EXPECT_GT(got.updated, 0u) << "the input repeats e-mails";
   import->finish();
@@ -94,10 +89,7 @@ TEST_F(BulkImportTest, WritesWhatUpsertBatchWritesAndBuildsTheIndexAtTheEnd) {
   EXPECT_EQ(bulk.data_version(), plain.data_version());
   // Later writes go through the index and still find the bulk-loaded rows.
   const auto more = batches(2, 1, 200);
-  const UpsertCounts e = plain.upsert_batch(more[0], 5000);
-  const UpsertCounts g = bulk.upsert_batch(more[0], 5000);
-  EXPECT_EQ(g.inserted, e.inserted);
-  EXPECT_EQ(g.updated, e.updated);
+  test_support::upsert_both(plain, bulk, more[0], 5000);
   test_support::expect_same_contacts(test_support::contents(bulk), test_support::contents(plain));
 }
 
@@ -118,17 +110,9 @@ TEST_F(BulkImportTest, AnotherWriterMeanwhileRebuildsTheIndexAndTheImportGoesOnT
   auto import = bulk.begin_bulk_import();
   for (size_t b = 0; b < input.size(); ++b) {
     const int64_t now = 1000 + static_cast<int64_t>(b);
-    const UpsertCounts e = plain.upsert_batch(input[b], now);
-    const UpsertCounts g = import->upsert_batch(input[b], now);
-    EXPECT_EQ(g.inserted, e.inserted) << "batch " << b;
-    EXPECT_EQ(g.updated, e.updated) << "batch " << b;
+    test_support::upsert_both(plain, *import, input[b], now);
     if (b == 1) {
-      for (const auto& batch : other) {
-        const UpsertCounts eo = plain.upsert_batch(batch, 1500);
-        const UpsertCounts go = bulk_other.upsert_batch(batch, 1500);
-        EXPECT_EQ(go.inserted, eo.inserted);
-        EXPECT_EQ(go.updated, eo.updated);
-      }
+      for (const auto& batch : other) test_support::upsert_both(plain, bulk_other, batch, 1500);
       EXPECT_TRUE(has_email_index(bulk));
     }
   }
