@@ -180,12 +180,20 @@ def attack_guessing(port, seconds):
         {"Content-Type": "application/json"})), {401, 429}
 
 
-def attack_slowloris(port, seconds):
+def open_connections(port, count, first_bytes, receive_buffer=None):
+    """`count` connections to the server, each having sent `first_bytes`."""
     socks = []
-    for _ in range(200):
+    for _ in range(count):
         s = socket.create_connection((HOST, port))
-        s.sendall(b"GET /api/contacts/ HTTP/1.1\r\nHost: x\r\n")
+        if receive_buffer:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        s.sendall(first_bytes)
         socks.append(s)
+    return socks
+
+
+def attack_slowloris(port, seconds):
+    socks = open_connections(port, 200, b"GET /api/contacts/ HTTP/1.1\r\nHost: x\r\n")
     deadline = time.monotonic() + seconds
     closed = 0
     while time.monotonic() < deadline:
@@ -207,12 +215,8 @@ def attack_slowloris(port, seconds):
 
 
 def attack_slow_exports(port, seconds):
-    socks = []
-    for _ in range(200):
-        s = socket.create_connection((HOST, port))
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
-        s.sendall(b"GET /api/contacts/export/ HTTP/1.1\r\nHost: x\r\n\r\n")
-        socks.append(s)
+    socks = open_connections(port, 200, b"GET /api/contacts/export/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                             receive_buffer=16 * 1024)
     deadline = time.monotonic() + seconds
     got = 0
     while time.monotonic() < deadline:

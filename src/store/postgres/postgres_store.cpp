@@ -341,9 +341,7 @@ class PostgresStore::Bulk final : public BulkImport {
     PGconn* c = lock_conn_.get();
     // Asked again and again rather than waited for: a session waiting in a statement holds a
     // snapshot, which a concurrent index build waits for. Builds on an empty table are quick.
-    while (pg::exec(c, "SELECT pg_try_advisory_lock($1::bigint)",
-                    pg::Params().add(pg::kIndexWorkLockKey))
-               .text(0, 0) != "t") {
+    while (!pg::try_index_work_lock(c)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     pg::Transaction tx(c);
@@ -402,9 +400,7 @@ class PostgresStore::Bulk final : public BulkImport {
   void leave_out_search_index() {
     lock_conn_ = pg::connect(store_.url_);
     PGconn* c = lock_conn_.get();
-    if (pg::exec(c, "SELECT pg_try_advisory_lock($1::bigint)",
-                 pg::Params().add(pg::kIndexWorkLockKey))
-            .text(0, 0) != "t") {
+    if (!pg::try_index_work_lock(c)) {
       lock_conn_.reset();
       return;
     }

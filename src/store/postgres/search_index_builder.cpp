@@ -36,12 +36,16 @@ void SearchIndexBuilder::wait() {
   ended_.wait(lock, [this] { return !running_; });
 }
 
+bool try_index_work_lock(PGconn* c) {
+  return exec(c, "SELECT pg_try_advisory_lock($1::bigint)", Params().add(kIndexWorkLockKey))
+             .text(0, 0) == "t";
+}
+
 void SearchIndexBuilder::run() {
   try {
     ConnHandle conn = connect(url_);
     PGconn* c = conn.get();
-    if (exec(c, "SELECT pg_try_advisory_lock($1::bigint)", Params().add(kIndexWorkLockKey))
-            .text(0, 0) == "t") {
+    if (try_index_work_lock(c)) {
       {
         std::lock_guard lock(mutex_);
         if (!stopping_) cancel_ = PQgetCancel(c);

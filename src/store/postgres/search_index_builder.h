@@ -26,6 +26,8 @@
 namespace contacts::pg {
 
 inline constexpr int64_t kIndexWorkLockKey = 0x636f6e7461637473 + 1;  // "contacts" + 1
+// Takes the index-work lock for `c`'s session if nobody holds it; true when taken.
+bool try_index_work_lock(PGconn* c);
 
 class SearchIndexBuilder {
  public:
