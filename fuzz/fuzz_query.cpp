@@ -1,5 +1,5 @@
 // Query strings into typed queries (query/params.h, query/parse.h): any bytes give a query
-// or an ApiError, never a crash, a hang or undefined behaviour.
+// or an Error, never a crash, a hang or undefined behaviour.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -15,13 +15,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   QueryParams params;
   try {
     params = QueryParams::parse(raw);
-  } catch (const ApiError&) {
+  } catch (const Error&) {
     return 0;
   }
   auto attempt = [](auto&& fn) {
     try {
       fn();
-    } catch (const ApiError&) {
+    } catch (const Error&) {
     }
   };
   attempt([&] { (void)parse_list_query(params); });

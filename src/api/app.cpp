@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "api/api_error.h"
 #include "api/contacts_handlers.h"
 #include "api/export_handlers.h"
 #include "api/openapi_handlers.h"
@@ -13,7 +14,6 @@
 #include "query/parse.h"
 #include "store/store.h"
 #include "util/deadline.h"
-#include "util/error.h"
 #include "util/json_writer.h"
 #include "util/text.h"
 #include "web/console.h"
@@ -83,10 +83,6 @@ constexpr RouteSpec kRoutes[] = {
 
 constexpr const char* kStoreUnavailable =
     "The database is temporarily unavailable. Please try again shortly.";
-// The reference's 500 detail: nothing about what failed reaches the client.
-constexpr const char* kInternalErrorDetail =
-    "An error occurred while processing the request. Please check your query parameters and "
-    "try again.";
 
 // One JSON line on stderr. `error` is for operators; it never reaches a client.
 void log_error(const http::Request& request, std::string_view msg, std::string_view error) {
@@ -220,6 +216,13 @@ http::Response json_response(int status, std::string body) {
   return r;
 }
 
+http::Response error_response(const ApiError& e) {
+  http::Response r = json_response(e.status(), json_detail(e.detail()));
+  if (e.status() == 401) r.set_header("WWW-Authenticate", "Bearer");
+  if (e.retry_after_s() > 0) r.set_header("Retry-After", std::to_string(e.retry_after_s()));
+  return r;
+}
+
 std::chrono::seconds ttl_for(CacheFamily family, const Settings& s) {
   switch (family) {
     case CacheFamily::list: return std::chrono::seconds(s.list_cache_ttl_s);
@@ -337,8 +340,7 @@ http::BodyRoute App::route_body(const http::Request& head) {
     auth_.require_admin_token(head);
     body = imports_.route_upload(head);
   } catch (const ApiError& e) {
-    body.reject = json_response(e.status(), json_detail(e.detail()));
-    if (e.status() == 401) body.reject->set_header("WWW-Authenticate", "Bearer");
+    body.reject = error_response(e);
   } catch (const StoreUnavailable& e) {
     log_error(head, "store unavailable", e.what());
     body.reject = json_response(503, json_detail(kStoreUnavailable));
@@ -423,9 +425,9 @@ http::Response App::respond(const http::Request& request, const std::optional<Ro
   try {
     res = dispatch(request, route, path);
   } catch (const ApiError& e) {
-    res = json_response(e.status(), json_detail(e.detail()));
-    if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
-    if (e.retry_after_s() > 0) res.set_header("Retry-After", std::to_string(e.retry_after_s()));
+    res = error_response(e);
+  } catch (const Error& e) {
+    res = error_response(api_error_for(e));
   } catch (const StoreUnavailable& e) {
     log_error(request, "store unavailable", e.what());
     res = json_response(503, json_detail(kStoreUnavailable));

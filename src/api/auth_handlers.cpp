@@ -2,9 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/api_error.h"
 #include "auth/bearer.h"
 #include "auth/password.h"
-#include "util/error.h"
 #include "util/json_writer.h"
 #include "util/time.h"
 

@@ -1,9 +1,10 @@
 #include "api/contacts_handlers.h"
 
+#include "api/api_error.h"
 #include "query/cursor.h"
 #include "query/parse.h"
 #include "store/store.h"
-#include "util/error.h"
+#include "util/deadline.h"
 #include "util/json_writer.h"
 #include "util/time.h"
 
@@ -111,6 +112,11 @@ std::string count_contacts(const RequestContext& ctx, const ContactReader& reade
     n = reader.count(filter);
   } catch (const ApiError&) {
     throw;
+  } catch (const Error&) {
+    throw;
+  } catch (const deadline::Exceeded&) {
+    // Past the read budget: the contract's answer to a count that takes too long.
+    throw Error(ErrorCode::count_timeout, "count past its time budget");
   } catch (const StoreUnavailable&) {
     throw;  // 503, or the primary when a replica failed
   } catch (const std::exception&) {

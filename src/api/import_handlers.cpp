@@ -6,8 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "api/api_error.h"
 #include "http/multipart.h"
-#include "util/error.h"
 #include "util/json_writer.h"
 #include "util/time.h"
 

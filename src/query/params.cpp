@@ -30,7 +30,7 @@ std::string url_decode(std::string_view s) {
 }
 
 [[noreturn]] void bad_value(std::string_view name, std::string_view expectation) {
-  throw ApiError(400, "Invalid value for '" + std::string(name) + "': " + std::string(expectation));
+  throw Error(ErrorCode::invalid_parameter, "Invalid value for '" + std::string(name) + "': " + std::string(expectation));
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ QueryParams QueryParams::parse(std::string_view raw) {
     std::string name = url_decode(part.substr(0, eq));
     std::string value = eq == std::string_view::npos ? std::string() : url_decode(part.substr(eq + 1));
     if (!text::is_valid_utf8(name) || !text::is_valid_utf8(value)) {
-      throw ApiError(400, "Query parameter is not valid UTF-8.");
+      throw Error(ErrorCode::invalid_parameter, "Query parameter is not valid UTF-8.");
     }
     auto it = std::find_if(p.pairs_.begin(), p.pairs_.end(),
                            [&](const auto& kv) { return kv.first == name; });

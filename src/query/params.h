@@ -12,15 +12,16 @@ namespace contacts {
 
 class QueryParams {
  public:
-  // Parses "a=1&b=x%20y" ('+' is a space). Throws ApiError(400) when a name or value is not
-  // valid UTF-8 after decoding.
+  // Parses "a=1&b=x%20y" ('+' is a space). Throws Error(invalid_parameter) when a name or value
+  // is not valid UTF-8 after decoding.
   static QueryParams parse(std::string_view raw_query);
 
   // The last value given for `name` (a repeated parameter: the last one wins).
   const std::string* get(std::string_view name) const;
   bool has(std::string_view name) const { return get(name) != nullptr; }
 
-  // Typed accessors; each throws ApiError(400) naming the parameter on a bad value.
+  // Typed accessors; each throws Error(invalid_parameter) naming the parameter on a bad
+  // value.
   std::optional<bool> get_bool(std::string_view name) const;
   // Decimal digits only; values too large saturate at UINT64_MAX.
   std::optional<uint64_t> get_uint(std::string_view name) const;

@@ -71,7 +71,7 @@ size_t char_count(std::string_view s) {
 }
 
 [[noreturn]] void search_too_long() {
-  throw ApiError(400, "Invalid value for 'search': at most 32 terms of at most 256 characters "
+  throw Error(ErrorCode::invalid_parameter, "Invalid value for 'search': at most 32 terms of at most 256 characters "
                       "in all.");
 }
 
@@ -108,7 +108,7 @@ std::vector<OrderTerm> parse_ordering(const std::string* raw, std::string& text_
   if (!bad.empty()) {
     std::string list;
     for (const auto& b : bad) list += (list.empty() ? "" : ", ") + b;
-    throw ApiError(400, "Invalid ordering field(s): " + list + ". Valid fields are: " +
+    throw Error(ErrorCode::invalid_parameter, "Invalid ordering field(s): " + list + ". Valid fields are: " +
                             valid_ordering_list());
   }
   if (terms.empty()) {
@@ -157,7 +157,7 @@ ContactFilter parse_filter(const QueryParams& p) {
     const std::string* v = p.get(info.name);
     if (!v || v->empty()) continue;
     if (char_count(*v) > kMaxFilterChars) {
-      throw ApiError(400, "Invalid value for '" + std::string(info.name) +
+      throw Error(ErrorCode::invalid_parameter, "Invalid value for '" + std::string(info.name) +
                               "': at most 1024 characters.");
     }
     f.text.push_back({info.field, text::fold(*v), info.exact_filter});
@@ -212,7 +212,7 @@ ListQuery parse_list_query(const QueryParams& p) {
     q.page_size = capped(page_size, kDefaultPageSize, kPageSizeCap);
     if (has_cursor) {
       q.cursor = decode_cursor(*cursor);
-      if (!q.cursor) throw ApiError(404, "Invalid cursor");
+      if (!q.cursor) throw Error(ErrorCode::invalid_cursor, "Invalid cursor");
     }
   } else {
     q.page_size = capped(limit, kDefaultPageSize, kPageSizeCap);

@@ -1,5 +1,5 @@
 // Builds typed queries from request parameters. Every validation of the contract happens
-// here; each function throws ApiError (400, or 404 for a bad cursor) on invalid input.
+// here; each function throws Error (invalid_parameter, or invalid_cursor) on invalid input.
 #pragma once
 
 #include <optional>

@@ -1,30 +1,31 @@
-// The one error type that crosses layers. http/ turns it into the contract's JSON error.
+// The error the layers below api/ report to their callers: a code saying what went wrong and
+// a message that may be shown to a client. Only api/ knows HTTP: it maps each code to a status
+// (api/api_error.h). Store outages have their own type (StoreUnavailable, store/store.h).
 #pragma once
 
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 
 namespace contacts {
 
-class ApiError : public std::runtime_error {
+enum class ErrorCode {
+  invalid_parameter,  // a query parameter's name, value or encoding is not accepted
+  invalid_cursor,     // a pagination cursor that this server did not issue
+  not_found,          // the thing asked for does not exist
+  count_timeout,      // an exact count ran past its time budget
+};
+
+class Error : public std::runtime_error {
  public:
-  // `status` is the HTTP status to answer with; `detail` is shown to the client as
-  // {"detail": detail}, so it must never contain SQL, paths or internals.
-  // `retry_after_s` > 0 is sent as Retry-After (429, 503).
-  ApiError(int status, std::string detail, int64_t retry_after_s = 0)
-      : std::runtime_error(detail),
-        status_(status),
-        detail_(std::move(detail)),
-        retry_after_s_(retry_after_s) {}
-  int status() const { return status_; }
-  const std::string& detail() const { return detail_; }
-  int64_t retry_after_s() const { return retry_after_s_; }
+  // `message` must never contain SQL, paths or internals: api/ may show it to the client.
+  Error(ErrorCode code, std::string message)
+      : std::runtime_error(message), code_(code), message_(std::move(message)) {}
+  ErrorCode code() const { return code_; }
+  const std::string& message() const { return message_; }
 
  private:
-  int status_;
-  std::string detail_;
-  int64_t retry_after_s_;
+  ErrorCode code_;
+  std::string message_;
 };
 
 }  // namespace contacts

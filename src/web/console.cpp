@@ -64,7 +64,7 @@ bool prefers_json(const http::Request& request) {
 
 http::Response serve_asset(const http::Request& request, std::string_view path) {
   const Asset* asset = find_asset(path);
-  if (!asset) throw ApiError(404, "Not found.");
+  if (!asset) throw Error(ErrorCode::not_found, "Not found.");
   const bool gzip = !asset->gzip_body.empty() &&
                     contains(accepted(request.header("accept-encoding")), "gzip");
   const std::string_view etag = gzip ? asset->gzip_etag : asset->etag;

@@ -17,7 +17,7 @@ bool prefers_json(const http::Request& request);
 // The embedded file `path` (without kAssetPrefix) for GET or HEAD: 200 with its Content-Type,
 // ETag and "Cache-Control: no-cache" (browsers revalidate, and get 304 while the binary is the
 // same), gzip-encoded when the client accepts it; 304 without a body when If-None-Match names
-// its ETag. Throws ApiError 404 when there is no such file.
+// its ETag. Throws Error(not_found) when there is no such file.
 http::Response serve_asset(const http::Request& request, std::string_view path);
 
 // GET /: the console page (web/static/index.html).

@@ -9,16 +9,16 @@ using namespace contacts;
 
 namespace {
 
-// Runs `fn` and returns the ApiError it throws (fails the test when it does not throw).
+// Runs `fn` and returns the Error it throws (fails the test when it does not throw).
 template <typename Fn>
-ApiError error_of(Fn fn) {
+Error error_of(Fn fn) {
   try {
     fn();
-  } catch (const ApiError& e) {
+  } catch (const Error& e) {
     return e;
   }
-  ADD_FAILURE() << "expected an ApiError";
-  return ApiError(0, "");
+  ADD_FAILURE() << "expected an Error";
+  return Error(ErrorCode::not_found, "");
 }
 
 }  // namespace
@@ -33,9 +33,9 @@ TEST(QueryParams, DecodesAndLastValueWins) {
 }
 
 TEST(QueryParams, RejectsInvalidUtf8) {
-  const ApiError e = error_of([] { QueryParams::parse("title=%FF"); });
-  EXPECT_EQ(e.status(), 400);
-  EXPECT_EQ(e.detail(), "Query parameter is not valid UTF-8.");
+  const Error e = error_of([] { QueryParams::parse("title=%FF"); });
+  EXPECT_EQ(e.code(), ErrorCode::invalid_parameter);
+  EXPECT_EQ(e.message(), "Query parameter is not valid UTF-8.");
 }
 
 TEST(QueryParams, CanonicalFormIgnoresParameterOrder) {
@@ -45,15 +45,15 @@ TEST(QueryParams, CanonicalFormIgnoresParameterOrder) {
 
 TEST(QueryParams, TypedValuesNameTheParameterWhenInvalid) {
   const auto p = QueryParams::parse("limit=abc&offset=-1&distinct=maybe&page_size=0&d=yesterday");
-  EXPECT_EQ(error_of([&] { p.get_uint("limit"); }).detail(),
+  EXPECT_EQ(error_of([&] { p.get_uint("limit"); }).message(),
             "Invalid value for 'limit': must be a non-negative integer.");
-  EXPECT_EQ(error_of([&] { p.get_uint("offset"); }).detail(),
+  EXPECT_EQ(error_of([&] { p.get_uint("offset"); }).message(),
             "Invalid value for 'offset': must be a non-negative integer.");
-  EXPECT_EQ(error_of([&] { p.get_bool("distinct"); }).detail(),
+  EXPECT_EQ(error_of([&] { p.get_bool("distinct"); }).message(),
             "Invalid value for 'distinct': expected true or false.");
-  EXPECT_EQ(error_of([&] { p.get_positive("page_size"); }).detail(),
+  EXPECT_EQ(error_of([&] { p.get_positive("page_size"); }).message(),
             "Invalid value for 'page_size': must be a positive integer.");
-  EXPECT_EQ(error_of([&] { p.get_datetime("d"); }).detail(),
+  EXPECT_EQ(error_of([&] { p.get_datetime("d"); }).message(),
             "Invalid value for 'd': expected an ISO 8601 date or datetime.");
 }
 
@@ -129,9 +129,9 @@ TEST(ListQueryParsing, PaginationFollowsTheSelectionRule) {
 }
 
 TEST(ListQueryParsing, RejectsUnknownOrderingFieldsWithTheContractMessage) {
-  const ApiError e = error_of([] { parse_list_query(QueryParams::parse("ordering=password,-bogus,title")); });
-  EXPECT_EQ(e.status(), 400);
-  EXPECT_EQ(e.detail(),
+  const Error e = error_of([] { parse_list_query(QueryParams::parse("ordering=password,-bogus,title")); });
+  EXPECT_EQ(e.code(), ErrorCode::invalid_parameter);
+  EXPECT_EQ(e.message(),
             "Invalid ordering field(s): password, bogus. Valid fields are: id, first_name, "
             "last_name, title, company, company_name_for_emails, email, email_status, "
             "primary_email_catch_all_status, seniority, departments, work_direct_phone, "
@@ -159,9 +159,9 @@ TEST(ListQueryParsing, FiltersAreFoldedAndEmptyValuesIgnored) {
 }
 
 TEST(ListQueryParsing, ForgedCursorIs404) {
-  const ApiError e = error_of([] { parse_list_query(QueryParams::parse("cursor=' OR 1=1 --")); });
-  EXPECT_EQ(e.status(), 404);
-  EXPECT_EQ(e.detail(), "Invalid cursor");
+  const Error e = error_of([] { parse_list_query(QueryParams::parse("cursor=' OR 1=1 --")); });
+  EXPECT_EQ(e.code(), ErrorCode::invalid_cursor);
+  EXPECT_EQ(e.message(), "Invalid cursor");
 }
 
 TEST(CursorToken, RoundTripsAndRejectsTampering) {
@@ -190,5 +190,5 @@ TEST(FieldQueryParsing, ReadsModesAndCapsLimit) {
 TEST(AnalyticsQueryParsing, CapsAt50AndRejectsZero) {
   EXPECT_EQ(parse_analytics_query(QueryParams::parse("")).limit, 10u);
   EXPECT_EQ(parse_analytics_query(QueryParams::parse("limit=99")).limit, 50u);
-  EXPECT_EQ(error_of([] { parse_analytics_query(QueryParams::parse("limit=0")); }).status(), 400);
+  EXPECT_EQ(error_of([] { parse_analytics_query(QueryParams::parse("limit=0")); }).code(), ErrorCode::invalid_parameter);
 }

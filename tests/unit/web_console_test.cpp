@@ -108,9 +108,8 @@ TEST(WebConsole, UnknownAssetIsNotFound) {
   try {
     web::serve_asset(get("/assets/../src/main.cpp"), "../src/main.cpp");
     FAIL() << "no exception";
-  } catch (const ApiError& e) {
-    EXPECT_EQ(e.status(), 404);
-    EXPECT_EQ(e.detail(), "Not found.");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::not_found);
   }
 }
 

@@ -216,7 +216,7 @@ uint64_t PostgresReader::count(const ContactFilter& filter) const {
     n = static_cast<uint64_t>(pg::exec(c, st.sql, st.params).int64(0, 0));
   } catch (const pg::SqlError& e) {
     if (e.sqlstate != kQueryCanceled) throw;
-    throw ApiError(500,
+    throw Error(ErrorCode::count_timeout,
                    "Error counting contacts. The query may be too complex or timeout. Please try "
                    "with simpler filters.");
   }

@@ -27,7 +27,7 @@ class PostgresReader final : public ContactReader {
   // Cursor pages walk (created_at, id) by keyset; limit-offset pages sort in SQL. The page and
   // the checks for next/previous run in one REPEATABLE READ snapshot.
   ListPage list(const ListQuery& q) const override;
-  // Exact, filtered or not. Throws ApiError(500, ...) (the contract's message) when it takes
+  // Exact, filtered or not. Throws Error(count_timeout) when it takes
   // longer than count_timeout_ms.
   uint64_t count(const ContactFilter& filter) const override;
   std::optional<Contact> get(int64_t id) const override;
