@@ -11,21 +11,21 @@
 
 #include "api/app.h"
 #include "api/freshness.h"
-#include "cache/redis_cache.h"
-#include "cache/response_cache.h"
 #include "auth/password.h"
 #include "auth/secret_key.h"
+#include "cache/redis_cache.h"
+#include "cache/response_cache.h"
 #include "config/settings.h"
+#include "demo/generator.h"
 #include "http/server.h"
 #include "index/index_reader.h"
 #include "index/refresher.h"
 #include "index/snapshot_files.h"
 #include "ingest/cli_import.h"
-#include "ingest/generator.h"
 #include "ingest/import_jobs.h"
+#include "sqlread/pg_reader.h"
 #include "store/notice_listener.h"
 #include "store/open_store.h"
-#include "store/postgres/pg_reader.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/time.h"
@@ -75,6 +75,20 @@ std::string default_errors_path(const Settings& settings) {
   return (dir / ("import_" + stamp + "_errors.csv")).string();
 }
 
+// The settings, with each component's own check of the values it will be given (settings parse
+// values only): a bad value stops every command at start, naming its variable.
+Settings load_settings() {
+  Settings settings = Settings::from_environment();
+  if (!settings.redis_url.empty()) {
+    try {
+      redis::parse_url(settings.redis_url);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("CONTACTS_REDIS_URL: ") + e.what());
+    }
+  }
+  return settings;
+}
+
 // The response cache: Redis when CONTACTS_REDIS_URL is set (and caching is on), else in-process.
 // Redis keys are "<CONTACTS_REDIS_KEY_PREFIX>:<store id>:...".
 std::unique_ptr<ResponseCache> make_cache(const Settings& settings, const Store& store) {
@@ -96,7 +110,7 @@ int cmd_generate(const std::vector<std::string>& args) {
   if (out.empty()) throw std::invalid_argument("--out FILE is required");
   std::ofstream file(out, std::ios::binary | std::ios::trunc);
   if (!file) throw std::runtime_error("cannot write " + out);
-  ingest::generate_csv(rows, seed, file);
+  demo::generate_csv(rows, seed, file);
   file.close();
   if (!file) throw std::runtime_error("error writing " + out);
   std::printf("wrote %llu rows to %s\n", static_cast<unsigned long long>(rows), out.c_str());
@@ -133,7 +147,7 @@ int cmd_import(const std::vector<std::string>& args) {
   if (args.empty() || args[0].rfind("--", 0) == 0) {
     throw std::invalid_argument("import FILE [--errors PATH] (see import --help)");
   }
-  const Settings settings = Settings::from_environment();
+  const Settings settings = load_settings();
   const auto store_ptr = open_store(settings);
   Store& store = *store_ptr;
   const std::string errors = option(args, "--errors", default_errors_path(settings));
@@ -175,7 +189,7 @@ int no_such_user(const std::string& username) {
 int cmd_set_password(const std::vector<std::string>& args) {
   const std::string username = username_option(args);
   const std::string hash = auth::hash_password(read_password());
-  const auto store = open_store(Settings::from_environment());
+  const auto store = open_store(load_settings());
   if (!store->update_user(username, hash, std::nullopt)) return no_such_user(username);
   std::printf("password of '%s' changed; its earlier tokens no longer work\n", username.c_str());
   return 0;
@@ -187,7 +201,7 @@ int cmd_set_admin(const std::vector<std::string>& args) {
   if (value != "true" && value != "false") {
     throw std::invalid_argument("set-admin --username NAME true|false");
   }
-  const auto store = open_store(Settings::from_environment());
+  const auto store = open_store(load_settings());
   if (!store->update_user(username, std::nullopt, value == "true")) return no_such_user(username);
   std::printf("'%s' is %s\n", username.c_str(), value == "true" ? "an admin" : "no longer an admin");
   return 0;
@@ -195,7 +209,7 @@ int cmd_set_admin(const std::vector<std::string>& args) {
 
 int cmd_delete_user(const std::vector<std::string>& args) {
   const std::string username = username_option(args);
-  const auto store = open_store(Settings::from_environment());
+  const auto store = open_store(load_settings());
   if (!store->delete_user(username)) return no_such_user(username);
   std::printf("user '%s' deleted\n", username.c_str());
   return 0;
@@ -204,7 +218,7 @@ int cmd_delete_user(const std::vector<std::string>& args) {
 int cmd_create_user(const std::vector<std::string>& args, bool is_staff) {
   const std::string username = username_option(args);
   const std::string password = read_password();
-  const Settings settings = Settings::from_environment();
+  const Settings settings = load_settings();
   const auto store = open_store(settings);
   const int64_t id = store->save_user(username, auth::hash_password(password), is_staff);
   std::printf("%s '%s' saved (id %lld)\n", is_staff ? "admin" : "user", username.c_str(),
@@ -220,7 +234,7 @@ void load_demo_data(Store& store, const Settings& settings, uint64_t rows) {
   std::fflush(stdout);
   {
     std::ofstream file(csv, std::ios::binary | std::ios::trunc);
-    ingest::generate_csv(rows, 42, file);
+    demo::generate_csv(rows, 42, file);
   }
   ingest::import_file(store, csv, default_errors_path(settings), /*print_summary=*/true);
   std::filesystem::remove(csv);
@@ -240,7 +254,7 @@ ingest::JobRunnerOptions job_runner_options(const Settings& settings, unsigned w
 
 // `contacts-api worker`: runs import jobs until SIGINT/SIGTERM.
 int cmd_worker() {
-  const Settings settings = Settings::from_environment();
+  const Settings settings = load_settings();
   const auto store_ptr = open_store(settings);
   Store& store = *store_ptr;
   sigset_t signals;
@@ -266,7 +280,7 @@ int cmd_worker() {
 // `contacts-api migrate`: applies pending schema migrations (serve, worker and import also do
 // it on start; this is for deployments that migrate as a separate step).
 int cmd_migrate() {
-  const Settings settings = Settings::from_environment();
+  const Settings settings = load_settings();
   if (settings.database_url.empty()) {
     SqliteStore store(settings.data_dir);  // creates or upgrades the embedded schema
     std::printf("embedded store in %s is up to date\n", settings.data_dir.c_str());
@@ -279,7 +293,7 @@ int cmd_migrate() {
 }
 
 int cmd_serve(const std::vector<std::string>& args) {
-  const Settings settings = Settings::from_environment();
+  const Settings settings = load_settings();
   const auto store_ptr = open_store(settings);
   Store& store = *store_ptr;
   std::printf("store: %s\n", store_kind(settings));

@@ -8,10 +8,10 @@
 #include <variant>
 #include <vector>
 
-#include "ingest/csv_writer.h"
-#include "ingest/generator_format.h"
 #include "query/parse.h"
+#include "util/csv_writer.h"
 #include "util/log.h"
+#include "util/number_format.h"
 #include "util/time.h"
 
 namespace contacts::api {
@@ -86,20 +86,20 @@ std::string export_csv_header() {
   }
   for (const std::string_view extra : {"id", "created_at", "updated_at"}) names.push_back(extra);
   std::string out;
-  ingest::append_csv_record(out, names);
+  append_csv_record(out, names);
   return out;
 }
 
 void append_export_record(std::string& out, const Contact& c, bool formula_guard) {
   for (const PayloadField& field : payload_fields()) {
     if (const TextField* text = std::get_if<TextField>(&field)) {
-      ingest::append_csv_field(out, c.values[*text], formula_guard);
+      append_csv_field(out, c.values[*text], formula_guard);
     } else if (const auto& number = c.values[std::get<NumberField>(field)]) {
-      ingest::append_int(out, *number);
+      append_int(out, *number);
     }
     out.push_back(',');
   }
-  ingest::append_int(out, c.id);
+  append_int(out, c.id);
   out.push_back(',');
   out.append(timeutil::format_rfc3339(c.created_at_us));
   out.push_back(',');

@@ -17,10 +17,10 @@ namespace contacts::api {
 // no contact field, so an import keeps them in meta_data (contract section 8).
 std::string export_csv_header();
 
-// Appends `c` as one record of that CSV: RFC 4180 (ingest/csv_writer.h), numbers in decimal
+// Appends `c` as one record of that CSV: RFC 4180 (util/csv_writer.h), numbers in decimal
 // ("" for null), times as in the API (RFC 3339, UTC), CRLF at the end.
 // With `formula_guard` (CONTACTS_CSV_FORMULA_GUARD), text cells a spreadsheet would run as a
-// formula get a leading apostrophe (ingest/csv_writer.h).
+// formula get a leading apostrophe (util/csv_writer.h).
 void append_export_record(std::string& out, const Contact& c, bool formula_guard = false);
 
 // The 200 answer whose body streams the CSV of every contact of `reader` matching the

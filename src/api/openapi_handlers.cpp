@@ -2,13 +2,13 @@
 
 #include <string>
 
-#include "cache/response_cache.h"
+#include "util/digest.h"
 
 namespace contacts::api {
 namespace {
 
 const std::string& document_etag() {
-  static const std::string kEtag = "\"" + cache_digest(openapi_document()) + "\"";
+  static const std::string kEtag = "\"" + sha256_hex(openapi_document(), 16) + "\"";
   return kEtag;
 }
 

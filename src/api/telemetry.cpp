@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "index/index_reader.h"
 #include "metrics/process_stats.h"
 #include "metrics/service_metrics.h"
 #include "util/json_writer.h"

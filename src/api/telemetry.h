@@ -7,9 +7,12 @@
 
 #include "api/freshness.h"
 #include "http/server.h"
-#include "index/index_reader.h"
 #include "store/store.h"
 #include "util/line_writer.h"
+
+namespace contacts::index {
+class IndexReader;
+}  // namespace contacts::index
 
 namespace contacts::api {
 

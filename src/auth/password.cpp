@@ -1,7 +1,5 @@
 #include "auth/password.h"
 
-#include <openssl/evp.h>
-
 #include <argon2.h>
 
 #include <cstdint>
@@ -9,6 +7,7 @@
 #include <stdexcept>
 
 #include "auth/random_bytes.h"
+#include "util/digest.h"
 
 namespace contacts::auth {
 namespace {
@@ -60,19 +59,6 @@ void burn_password_check(std::string_view password) {
   argon2id_matches(password, kUnknownUserHash);
 }
 
-std::string password_version(const std::string& encoded) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(encoded.data(), encoded.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 unavailable");
-  }
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < 8 && i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
+std::string password_version(const std::string& encoded) { return sha256_hex(encoded, 8); }
 
 }  // namespace contacts::auth

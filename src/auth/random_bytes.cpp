@@ -5,6 +5,8 @@
 #include <climits>
 #include <stdexcept>
 
+#include "util/digest.h"
+
 namespace contacts::auth {
 
 std::string random_bytes(size_t n) {
@@ -16,16 +18,6 @@ std::string random_bytes(size_t n) {
   return out;
 }
 
-std::string random_hex(size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  const std::string bytes = random_bytes(n);
-  std::string out;
-  out.reserve(2 * n);
-  for (unsigned char b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
+std::string random_hex(size_t n) { return to_hex(random_bytes(n)); }
 
 }  // namespace contacts::auth

@@ -1,25 +1,12 @@
 #include "cache/response_cache.h"
 
-#include <openssl/evp.h>
-
 #include <stdexcept>
+
+#include "util/digest.h"
 
 namespace contacts {
 
-std::string cache_digest(std::string_view material) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(material.data(), material.size(), md, &len, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < 16 && i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
-}
+std::string cache_digest(std::string_view material) { return sha256_hex(material, 16); }
 
 CacheLookup LocalCache::get(const std::string& key, bool want_entry) {
   if (!want_entry) return {};

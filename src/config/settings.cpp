@@ -7,7 +7,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include "cache/redis_client.h"
 #include "util/text.h"
 
 namespace contacts {
@@ -84,14 +83,7 @@ Settings Settings::from_environment() {
   s.count_timeout_ms = read_int("CONTACTS_COUNT_TIMEOUT_MS", s.count_timeout_ms, 1, 3'600'000);
   s.query_timeout_ms = read_int("CONTACTS_QUERY_TIMEOUT_MS", s.query_timeout_ms, 1, 3'600'000);
   s.csv_formula_guard = read_bool("CONTACTS_CSV_FORMULA_GUARD", s.csv_formula_guard);
-  s.redis_url = read_string("CONTACTS_REDIS_URL", "");
-  if (!s.redis_url.empty()) {
-    try {
-      redis::parse_url(s.redis_url);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(std::string("CONTACTS_REDIS_URL: ") + e.what());
-    }
-  }
+  s.redis_url = read_string("CONTACTS_REDIS_URL", "");  // checked by redis::parse_url (main)
   s.redis_timeout_ms = read_int("CONTACTS_REDIS_TIMEOUT_MS", s.redis_timeout_ms, 1, 60'000);
   s.redis_key_prefix = read_string("CONTACTS_REDIS_KEY_PREFIX", s.redis_key_prefix);
   for (char c : s.redis_key_prefix) {

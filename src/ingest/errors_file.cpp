@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "ingest/csv_writer.h"
+#include "util/csv_writer.h"
 
 namespace contacts::ingest {
 namespace {

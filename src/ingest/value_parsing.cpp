@@ -3,6 +3,8 @@
 #include <array>
 #include <limits>
 
+#include "util/number_format.h"
+
 namespace contacts::ingest {
 namespace {
 
@@ -132,15 +134,6 @@ std::optional<Date> parse_us_date(std::string_view s) {
   const auto year = read_fixed(s, pos, 4);
   if (!year || pos != s.size()) return std::nullopt;
   return Date{*year, *month, *day};
-}
-
-void append_padded(std::string& out, int value, int width) {
-  std::array<char, 4> digits{};
-  for (int i = width - 1; i >= 0; --i) {
-    digits[static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
-  out.append(digits.data(), static_cast<size_t>(width));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // PostgresReader against the read index: the same rows in one PostgreSQL database, the same
 // queries to both readers, the same answers expected to the byte (a differential test).
-#include "store/postgres/pg_reader.h"
+#include "sqlread/pg_reader.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,18 +15,17 @@
 #include <random>
 #include <thread>
 
+#include "demo/generator.h"
 #include "index/index_reader.h"
 #include "index/row_matcher.h"
 #include "index/snapshot_files.h"
 #include "ingest/csv_import.h"
-#include "ingest/generator.h"
 #include "query/params.h"
 #include "query/parse.h"
 #include "store/postgres/pg_handle.h"
 #include "store/postgres/postgres_schema.h"
 #include "store/postgres/postgres_store.h"
 #include "store_backend.h"
-#include "util/error.h"
 #include "support/reader_diff.h"
 #include "util/deadline.h"
 #include "util/error.h"
@@ -129,7 +128,7 @@ class PostgresReaderVsIndex : public ::testing::Test {
     std::filesystem::create_directories(dir);
     {
       std::ofstream csv(dir / "demo.csv");
-      ingest::generate_csv(kGeneratedRows, 42, csv);
+      demo::generate_csv(kGeneratedRows, 42, csv);
     }
     StoreSink sink(*store_);
     ingest::ImportOptions options;

@@ -9,17 +9,17 @@
 #include <vector>
 
 #include "api/export_handlers.h"
-#include "ingest/csv_writer.h"
+#include "demo/generator.h"
 #include "index/index_reader.h"
-#include "support/reader_diff.h"
 #include "ingest/cli_import.h"
 #include "ingest/csv_import.h"
 #include "ingest/csv_reader.h"
-#include "ingest/generator.h"
 #include "ingest/header_mapping.h"
 #include "query/params.h"
 #include "query/parse.h"
 #include "store/sqlite/sqlite_store.h"
+#include "support/reader_diff.h"
+#include "util/csv_writer.h"
 #include "util/time.h"
 
 using namespace contacts;
@@ -93,7 +93,7 @@ class ExportOfAStore : public ::testing::Test {
     store_ = std::make_unique<SqliteStore>((dir_ / "source").string());
     {
       std::ofstream csv(dir_ / "generated.csv");
-      ingest::generate_csv(700, 7, csv);
+      demo::generate_csv(700, 7, csv);
     }
     ingest::StoreSink sink(*store_);
     ingest::ImportOptions options;
@@ -204,7 +204,7 @@ TEST(ExportCsv, FormulaGuardPrefixesRiskyTextCellsOnlyWhenAskedFor) {
   EXPECT_NE(guarded.find(",'\tTab,-5,"), std::string::npos) << guarded;
   EXPECT_NE(plain.find(",\"\tTab\",-5,"), std::string::npos) << plain;
   std::string cell;
-  ingest::append_csv_field(cell, "=1+1", true);
+  append_csv_field(cell, "=1+1", true);
   EXPECT_EQ(cell, "'=1+1");
 }
 

@@ -1,4 +1,4 @@
-#include "ingest/generator.h"
+#include "demo/generator.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 
 using namespace contacts;
 using namespace contacts::ingest;
+using namespace contacts::demo;
 
 namespace {
 

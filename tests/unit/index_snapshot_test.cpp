@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "demo/generator.h"
 #include "index/index_reader.h"
 #include "index/refresher.h"
 #include "index/row_matcher.h"
@@ -20,7 +21,6 @@
 #include "index/text_column.h"
 #include "ingest/cli_import.h"
 #include "ingest/csv_import.h"
-#include "ingest/generator.h"
 #include "store/sqlite/sqlite_store.h"
 #include "support/icu_collation.h"
 #include "support/reader_diff.h"
@@ -53,7 +53,7 @@ class IncrementalIndex : public ::testing::Test {
     const fs::path csv = dir_ / "generated.csv";
     {
       std::ofstream out(csv);
-      ingest::generate_csv(rows, seed, out);
+      demo::generate_csv(rows, seed, out);
     }
     ingest::StoreSink sink(*store_);
     ingest::ImportOptions options;

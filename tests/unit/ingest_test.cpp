@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "ingest/csv_import.h"
-#include "ingest/errors_file.h"
 #include "ingest/csv_reader.h"
-#include "ingest/csv_writer.h"
+#include "ingest/errors_file.h"
 #include "ingest/header_mapping.h"
 #include "ingest/row_validation.h"
 #include "ingest/value_parsing.h"
+#include "util/csv_writer.h"
 
 using namespace contacts;
 using namespace contacts::ingest;

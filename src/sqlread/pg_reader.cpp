@@ -1,8 +1,8 @@
-#include "store/postgres/pg_reader.h"
+#include "sqlread/pg_reader.h"
 
 #include <algorithm>
 
-#include "store/postgres/pg_reader_sql.h"
+#include "sqlread/pg_reader_sql.h"
 #include "store/postgres/postgres_schema.h"
 #include "util/deadline.h"
 #include "util/error.h"

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace contacts::ingest::vocab {
+namespace contacts::demo::vocab {
 
 struct Name {
   std::string_view display;  // as written, possibly non-ASCII ("Łukasz", "山田")
@@ -71,4 +71,4 @@ std::span<const std::string_view> contact_lists();
 // A few hundred job titles (seniority x function x level), each with its weight.
 const std::vector<Title>& titles();
 
-}  // namespace contacts::ingest::vocab
+}  // namespace contacts::demo::vocab

@@ -1,8 +1,8 @@
 #include <array>
 
-#include "ingest/generator_vocabulary.h"
+#include "demo/generator_vocabulary.h"
 
-namespace contacts::ingest::vocab {
+namespace contacts::demo::vocab {
 namespace {
 
 using SV = std::string_view;
@@ -162,4 +162,4 @@ const std::vector<Title>& titles() {
   return kTitles;
 }
 
-}  // namespace contacts::ingest::vocab
+}  // namespace contacts::demo::vocab

@@ -1,17 +1,18 @@
-#include "ingest/generator.h"
+#include "demo/generator.h"
 
 #include <array>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "ingest/csv_writer.h"
-#include "ingest/generator_format.h"
-#include "ingest/generator_vocabulary.h"
-#include "ingest/random.h"
+#include "demo/generator_format.h"
+#include "demo/generator_vocabulary.h"
+#include "demo/random.h"
 #include "model/contact.h"
+#include "util/csv_writer.h"
+#include "util/number_format.h"
 
-namespace contacts::ingest {
+namespace contacts::demo {
 namespace {
 
 constexpr size_t kFlushBytes = size_t{1} << 20;
@@ -473,4 +474,4 @@ void generate_csv(uint64_t rows, uint64_t seed, std::ostream& out) {
   ApolloCsvGenerator(rows, seed).write(out);
 }
 
-}  // namespace contacts::ingest
+}  // namespace contacts::demo

@@ -1,11 +1,11 @@
-// Formatting of generated values: numbers, hex identifiers and e-mail letter case.
+// Numbers written into text without a stream or an allocation of their own: CSV cells, dates,
+// generated identifiers.
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 
-namespace contacts::ingest {
+namespace contacts {
 
 // Appends `value` in decimal.
 void append_int(std::string& out, int64_t value);
@@ -16,8 +16,4 @@ void append_grouped(std::string& out, int64_t value);
 // Appends the low `digits` hex digits of `value`, lower case.
 void append_hex(std::string& out, uint64_t value, int digits);
 
-// The same ASCII address in other letter case: "ann.lee@x.com" -> "Ann.Lee@X.com" when it is
-// all lower case, otherwise lowered.
-std::string recased(std::string_view email);
-
-}  // namespace contacts::ingest
+}  // namespace contacts

@@ -1,11 +1,11 @@
-// RFC 4180 output, shared by the errors CSV and the generator.
+// RFC 4180 output, shared by the errors CSV, the export and the demo generator.
 #pragma once
 
 #include <span>
 #include <string>
 #include <string_view>
 
-namespace contacts::ingest {
+namespace contacts {
 
 // Appends `field` to `out`, between double quotes (inner quotes doubled) when it contains a
 // comma, a quote, CR or LF, or starts or ends with a space or tab (which readers may trim).
@@ -17,4 +17,4 @@ void append_csv_field(std::string& out, std::string_view field, bool formula_gua
 void append_csv_record(std::string& out, std::span<const std::string_view> fields,
                        bool formula_guard = false);
 
-}  // namespace contacts::ingest
+}  // namespace contacts

@@ -1,4 +1,4 @@
-#include "store/postgres/pg_reader_sql.h"
+#include "sqlread/pg_reader_sql.h"
 
 #include "store/postgres/postgres_schema.h"
 

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-namespace contacts::ingest {
+namespace contacts::demo {
 
 // One splitmix64 step: a well-mixed 64-bit value from `x` (also usable as a hash).
 uint64_t splitmix64(uint64_t& x);
@@ -42,4 +42,4 @@ class WeightedPicker {
 // Zipf-like weights for n ranks: proportional to 1/(rank+1) (`steep`) or 1/sqrt(rank+1).
 std::vector<uint32_t> zipf_weights(size_t n, bool steep);
 
-}  // namespace contacts::ingest
+}  // namespace contacts::demo

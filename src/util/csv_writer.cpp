@@ -1,6 +1,6 @@
-#include "ingest/csv_writer.h"
+#include "util/csv_writer.h"
 
-namespace contacts::ingest {
+namespace contacts {
 namespace {
 
 bool needs_quotes(std::string_view field) {
@@ -51,4 +51,4 @@ void append_csv_record(std::string& out, std::span<const std::string_view> field
   out.append("\r\n");
 }
 
-}  // namespace contacts::ingest
+}  // namespace contacts

@@ -1,8 +1,8 @@
-#include "ingest/generator_vocabulary.h"
+#include "demo/generator_vocabulary.h"
 
 #include <iterator>
 
-namespace contacts::ingest::vocab {
+namespace contacts::demo::vocab {
 namespace {
 
 using SV = std::string_view;
@@ -334,4 +334,4 @@ std::span<const Weighted> stages() { return kStages; }
 std::span<const FundingRound> funding_rounds() { return kFundingRounds; }
 std::span<const std::string_view> contact_lists() { return kContactLists; }
 
-}  // namespace contacts::ingest::vocab
+}  // namespace contacts::demo::vocab

@@ -1,9 +1,9 @@
-#include "ingest/random.h"
+#include "demo/random.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace contacts::ingest {
+namespace contacts::demo {
 namespace {
 
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -66,4 +66,4 @@ std::vector<uint32_t> zipf_weights(size_t n, bool steep) {
   return weights;
 }
 
-}  // namespace contacts::ingest
+}  // namespace contacts::demo

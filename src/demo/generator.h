@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <ostream>
 
-namespace contacts::ingest {
+namespace contacts::demo {
 
 // Writes a header and `rows` data rows to `out`. The same (rows, seed) always gives the
 // same bytes, on every platform and standard library. Columns: the Apollo export labels of
@@ -14,4 +14,4 @@ namespace contacts::ingest {
 // recomputed, not stored. Throws std::runtime_error when writing to `out` fails.
 void generate_csv(uint64_t rows, uint64_t seed, std::ostream& out);
 
-}  // namespace contacts::ingest
+}  // namespace contacts::demo
