@@ -155,6 +155,12 @@ std::optional<RouteMatch> match_route(std::string_view path) {
   return std::nullopt;
 }
 
+// The import route, the only one whose body route_body() streams.
+const std::optional<RouteMatch>& upload_route() {
+  static const std::optional<RouteMatch> kUpload = match_route("/api/contacts/import");
+  return kUpload;
+}
+
 // Whether `method` is one of `methods` ("GET, HEAD, OPTIONS").
 bool method_listed(std::string_view methods, std::string_view method) {
   while (!methods.empty()) {
@@ -348,24 +354,22 @@ http::BodyRoute App::route_body(const http::Request& head) {
   } catch (const std::exception&) {
     body.reject = json_response(500, json_detail(kInternalErrorDetail));
   }
-  if (body.reject) finish(head, *body.reject);
+  if (body.reject) finish(head, *body.reject, route);
   return body;
 }
 
-void App::finish(const http::Request& request, http::Response& res) const {
+void App::finish(const http::Request& request, http::Response& res,
+                 const std::optional<RouteMatch>& route) const {
+  if (route) res.route = route->path;
   res.set_header("X-Request-Id", http::request_id_for(request.header("x-request-id")));
   add_cors_headers(request, settings_, res, request.method == "OPTIONS");
 }
 
 void App::observe(const http::Exchange& exchange) const {
   if (!telemetry_) return;
-  std::string_view route = "unmatched";
-  if (exchange.request) {
-    std::string_view path = exchange.request->path;
-    if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-    if (const auto match = match_route(path)) route = match->path;
-  }
-  telemetry_->record(exchange, route);
+  // The route handle() matched, carried by the answer (finish()): no second match.
+  const std::string_view route = exchange.response.route;
+  telemetry_->record(exchange, route.empty() ? "unmatched" : route);
 }
 
 App::~App() = default;
@@ -392,7 +396,8 @@ bool answered_on_a_pool(RouteKind kind) {
 http::Response App::handle(const http::Request& request) {
   std::string path = request.path;
   if (path.size() > 1 && path.back() == '/') path.pop_back();
-  const auto route = match_route(path);
+  // A streamed body is an upload: route_body() matched its head to the import route already.
+  const auto route = request.streamed_body ? upload_route() : match_route(path);
   if (!route || !answered_on_a_pool(route->kind) || request.method == "OPTIONS") {
     return respond(request, route, path);
   }
@@ -412,7 +417,7 @@ http::Response App::handle(const http::Request& request) {
     if (!queued) {  // more waiting than the pool takes: shed the load, clearly
       http::Response busy = json_response(503, json_detail("Server busy, try again shortly."));
       busy.set_header("Retry-After", "1");
-      finish(request, busy);
+      finish(request, busy, route);
       done(std::move(busy));
     }
   };
@@ -439,7 +444,7 @@ http::Response App::respond(const http::Request& request, const std::optional<Ro
     log_error(request, "unhandled error", e.what());
     res = json_response(500, json_detail(kInternalErrorDetail));
   }
-  finish(request, res);
+  finish(request, res, route);
   return res;
 }
 

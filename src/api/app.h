@@ -62,8 +62,11 @@ class App {
   http::Response answer_read(const RouteMatch& route, const RequestContext& ctx,
                              bool want_replica);
   http::Response readiness() const;
-  // Request id and CORS headers of every answer.
-  void finish(const http::Request& request, http::Response& response) const;
+  // Request id and CORS headers of every answer, and the route that answered (Response::route,
+  // which observe() reports): each request's route is matched once, in handle(), or for an
+  // upload in route_body(), from its head.
+  void finish(const http::Request& request, http::Response& response,
+              const std::optional<RouteMatch>& route) const;
   const Settings& settings_;
   ReadRouter& router_;
   Freshness& freshness_;

@@ -88,6 +88,10 @@ struct Response {
   // server's) and returns true, or returns false at once when it cannot take the job now (the
   // server asks again shortly). The source is not touched by the server while a fill runs.
   std::function<bool(std::function<void()> job)> fill_runner;
+  // The route that answered, as the handler names it (its template), for on_exchange's
+  // metrics and logs; empty when no route matched. Must point at storage that outlives the
+  // server (a routing table).
+  std::string_view route;
   // Replaces the value of the header named `name` (case-insensitively; later duplicates are
   // removed), or appends it. To send a header several times, push_back onto `headers`.
   void set_header(std::string name, std::string value);

@@ -269,6 +269,10 @@ class NoSecretsInLogs(unittest.TestCase):
         assert cls.call("GET", "/api/contacts/?search=" + s["user_password"]).status == 200
         upload_headers = dict(admin_auth,
                               **{"Content-Type": "multipart/form-data; boundary=" + BOUNDARY})
+        # Refused from its head (a viewer's token), then accepted: both under the import route.
+        assert cls.call("POST", "/api/contacts/import/",
+                        dict(upload_headers, Authorization="Bearer " + viewer["access"]),
+                        multipart("file", "v.csv", people_csv(2, prefix="vw"))).status == 403
         r = cls.call("POST", "/api/contacts/import/", upload_headers,
                      multipart("file", "s.csv", people_csv(20, bad_every=5, prefix="sec")))
         assert r.status == 201, r.describe()
@@ -339,6 +343,13 @@ class NoSecretsInLogs(unittest.TestCase):
             with open(path, "rb") as f:
                 out[os.path.basename(path)] = f.read()
         return out
+
+    def test_uploads_are_logged_under_the_import_route(self):
+        # The route is matched once, from the upload's head, and carried to the access log.
+        lines = [line for line in access_lines(self.server.stderr_path)
+                 if line["method"] == "POST" and line["path"] == "/api/contacts/import/"]
+        self.assertEqual(sorted((line["route"], line["status"]) for line in lines),
+                         [("/api/contacts/import/", 201), ("/api/contacts/import/", 403)])
 
     def test_no_output_holds_a_secret_or_a_token(self):
         outputs = self.read_outputs()
