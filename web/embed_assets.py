@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns the web console's files into a C++ source for contacts_core (see src/web/assets.h).
+"""Turns the web console's files into a C++ source for contacts_web (see src/web/assets.h).
 
 Inputs: every file of web/static/ (served as /assets/<name>) and the vendor files listed in
 web/vendor.txt ("<served name> <file relative to web/>", taken from web/node_modules, which

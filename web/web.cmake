@@ -21,7 +21,7 @@ add_custom_command(OUTPUT ${WEB_ASSETS_CPP}
   DEPENDS ${WEB_DIR}/embed_assets.py ${WEB_DIR}/vendor.txt ${WEB_STATIC_FILES} ${WEB_VENDOR_FILES}
   COMMENT "Embedding the web console's files"
   VERBATIM)
-target_sources(contacts_core PRIVATE ${WEB_ASSETS_CPP})
+target_sources(contacts_web PRIVATE ${WEB_ASSETS_CPP})
 
 # The console and /api/docs/ in headless Debian Chromium driven by playwright-core.
 find_program(NODE_EXECUTABLE node REQUIRED)
