@@ -1,10 +1,9 @@
 #include "api/auth_handlers.h"
 
-#include <nlohmann/json.hpp>
-
 #include "api/api_error.h"
 #include "auth/bearer.h"
 #include "auth/password.h"
+#include "util/json_object.h"
 #include "util/json_writer.h"
 #include "util/time.h"
 
@@ -16,15 +15,15 @@ int64_t now_s() { return timeutil::now_us() / 1000000; }
 // The string members `names` of a JSON object body; 400 when the body is not such an object.
 std::vector<std::string> string_fields(const std::string& body,
                                        std::initializer_list<const char*> names) {
-  const auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!json.is_object()) throw ApiError(400, "Request body must be a JSON object.");
+  const auto json = JsonObject::parse(body);
+  if (!json) throw ApiError(400, "Request body must be a JSON object.");
   std::vector<std::string> out;
   for (const char* name : names) {
-    auto it = json.find(name);
-    if (it == json.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    std::optional<std::string> value = json->string(name);
+    if (!value || value->empty()) {
       throw ApiError(400, std::string("Field '") + name + "' is required.");
     }
-    out.push_back(it->get<std::string>());
+    out.push_back(std::move(*value));
   }
   return out;
 }

@@ -7,19 +7,17 @@
 #include <algorithm>
 #include <array>
 #include <climits>
-#include <limits>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 
-#include "util/base64url.h"
 #include "auth/random_bytes.h"
+#include "util/base64url.h"
+#include "util/json_object.h"
 #include "util/json_writer.h"
 
 namespace contacts::auth {
 namespace {
 
-using Json = nlohmann::json;
 using Mac = std::array<unsigned char, 32>;
 
 constexpr std::string_view kHeaderJson = R"({"alg":"HS256","typ":"JWT"})";
@@ -80,23 +78,11 @@ std::optional<DecodedToken> decode_segments(std::string_view token) {
                       std::move(*signature)};
 }
 
-std::optional<Json> parse_object(const std::string& text) {
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  return j;
-}
-
 // Only {"alg": "HS256"} with an optional "typ": "JWT" and no critical extensions is accepted.
-std::optional<TokenError> check_header(const Json& header) {
-  const auto alg = header.find("alg");
-  if (alg == header.end() || !alg->is_string() || alg->get_ref<const std::string&>() != "HS256") {
-    return TokenError::unsupported_alg;
-  }
-  const auto typ = header.find("typ");
-  if (typ != header.end() && (!typ->is_string() || typ->get_ref<const std::string&>() != "JWT")) {
-    return TokenError::malformed;
-  }
-  if (header.contains("crit")) return TokenError::malformed;
+std::optional<TokenError> check_header(const JsonObject& header) {
+  if (header.string("alg") != "HS256") return TokenError::unsupported_alg;
+  if (header.has("typ") && header.string("typ") != "JWT") return TokenError::malformed;
+  if (header.has("crit")) return TokenError::malformed;
   return std::nullopt;
 }
 
@@ -106,38 +92,14 @@ bool signature_matches(std::string_view key, const DecodedToken& t) {
          CRYPTO_memcmp(expected.data(), t.signature.data(), expected.size()) == 0;
 }
 
-std::optional<int64_t> int_claim(const Json& payload, const char* name) {
-  const auto it = payload.find(name);
-  if (it == payload.end()) return std::nullopt;
-  if (it->is_number_unsigned()) {
-    const uint64_t v = it->get<uint64_t>();
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
-    return static_cast<int64_t>(v);
-  }
-  if (it->is_number_integer()) return it->get<int64_t>();
-  return std::nullopt;
-}
-
-std::optional<std::string> string_claim(const Json& payload, const char* name) {
-  const auto it = payload.find(name);
-  if (it == payload.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
-
-std::optional<bool> bool_claim(const Json& payload, const char* name) {
-  const auto it = payload.find(name);
-  if (it == payload.end() || !it->is_boolean()) return std::nullopt;
-  return it->get<bool>();
-}
-
-std::optional<TokenClaims> read_claims(const Json& payload) {
-  auto type = string_claim(payload, "token_type");
-  const auto exp = int_claim(payload, "exp");
-  const auto iat = int_claim(payload, "iat");
-  auto jti = string_claim(payload, "jti");
-  const auto user_id = int_claim(payload, "user_id");
-  auto username = string_claim(payload, "username");
-  const auto is_staff = bool_claim(payload, "is_staff");
+std::optional<TokenClaims> read_claims(const JsonObject& payload) {
+  auto type = payload.string("token_type");
+  const auto exp = payload.integer("exp");
+  const auto iat = payload.integer("iat");
+  auto jti = payload.string("jti");
+  const auto user_id = payload.integer("user_id");
+  auto username = payload.string("username");
+  const auto is_staff = payload.boolean("is_staff");
   if (!type || !exp || !iat || !jti || jti->empty() || !user_id || !username || !is_staff) {
     return std::nullopt;
   }
@@ -148,7 +110,7 @@ std::optional<TokenClaims> read_claims(const Json& payload) {
                      .issued_at_s = *iat,
                      .expires_at_s = *exp,
                      .jti = std::move(*jti),
-                     .password_version = string_claim(payload, "pwv").value_or("")};
+                     .password_version = payload.string("pwv").value_or("")};
 }
 
 }  // namespace
@@ -187,11 +149,11 @@ std::variant<TokenClaims, TokenError> verify_token(std::string_view token, std::
   if (token.size() > kMaxTokenBytes) return TokenError::malformed;
   const auto decoded = decode_segments(token);
   if (!decoded) return TokenError::malformed;
-  const auto header = parse_object(decoded->header);
+  const auto header = JsonObject::parse(decoded->header);
   if (!header) return TokenError::malformed;
   if (const auto bad_header = check_header(*header)) return *bad_header;
   if (!signature_matches(key, *decoded)) return TokenError::bad_signature;
-  const auto payload = parse_object(decoded->payload);
+  const auto payload = JsonObject::parse(decoded->payload);
   if (!payload) return TokenError::malformed;
   auto claims = read_claims(*payload);
   if (!claims) return TokenError::malformed;

@@ -6,6 +6,8 @@
 #include <future>
 #include <thread>
 
+#include "util/digest.h"
+#include "util/json_object.h"
 #include "util/json_writer.h"
 #include "util/text.h"
 #include "util/time.h"
@@ -97,4 +99,36 @@ TEST(WorkPool, NiceThreadsRunBelowTheCallersPriority) {
   }
   EXPECT_EQ(seen.get_future().get(), std::min(mine + 5, 19));
   EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);  // the caller's own
+}
+
+TEST(JsonObject, OnlyAnObjectParses) {
+  for (const char* text : {"", "[]", "1", "\"x\"", "null", "{", "{\"a\":1,}", "{} {}"}) {
+    EXPECT_FALSE(JsonObject::parse(text)) << text;
+  }
+  EXPECT_TRUE(JsonObject::parse(" {} "));
+}
+
+TEST(JsonObject, MembersAreReadByTypeAndTheLastOfTwinsCounts) {
+  const auto o = JsonObject::parse(
+      R"({"s":"x","s":"y","n":-5,"big":9223372036854775807,"over":9223372036854775808,)"
+      R"("f":1.5,"b":true,"z":null})");
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->string("s"), "y");
+  EXPECT_EQ(o->string("n"), std::nullopt);
+  EXPECT_EQ(o->integer("n"), -5);
+  EXPECT_EQ(o->integer("big"), INT64_MAX);
+  EXPECT_EQ(o->integer("over"), std::nullopt);  // past int64_t
+  EXPECT_EQ(o->integer("f"), std::nullopt);
+  EXPECT_EQ(o->boolean("b"), true);
+  EXPECT_EQ(o->boolean("s"), std::nullopt);
+  EXPECT_TRUE(o->has("z"));
+  EXPECT_FALSE(o->has("missing"));
+  EXPECT_EQ(o->string("missing"), std::nullopt);
+}
+
+TEST(Digest, Sha256AndHex) {
+  EXPECT_EQ(to_hex(std::string("\x00\x7f\xff", 3)), "007fff");
+  // SHA-256("abc"), FIPS 180-2 appendix B.1.
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("abc", 4), "ba7816bf");
 }
