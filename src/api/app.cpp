@@ -267,7 +267,10 @@ void add_cors_headers(const http::Request& req, const Settings& settings, http::
   }
   if (!any && !listed) return;
   res.set_header("Access-Control-Allow-Origin", any ? "*" : *origin);
-  res.set_header("Access-Control-Expose-Headers", "X-Request-Id, X-Cache-Hit");
+  // What a browser script may read besides the simple headers: the request id, the cache flag,
+  // when to retry a 429 or 503, and an export's file name.
+  res.set_header("Access-Control-Expose-Headers",
+                 "X-Request-Id, X-Cache-Hit, Retry-After, Content-Disposition");
   if (preflight) {
     res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
     const std::string* asked = req.header("access-control-request-headers");

@@ -182,6 +182,12 @@ class Cors(ApiTest):
                          client=self.cc)
             self.assertEqual(r.status, 200)
             self.assertEqual(r.header("Access-Control-Allow-Origin"), origin)
+            # A browser script can read the request id, the cache flag, when to retry (429,
+            # 503) and an export's file name.
+            exposed = {h.strip().lower() for h in
+                       (r.header("Access-Control-Expose-Headers") or "").split(",")}
+            self.assertEqual(exposed, {"x-request-id", "x-cache-hit", "retry-after",
+                                       "content-disposition"})
 
     def test_other_origin_gets_no_allow_origin(self):
         r = self.get("/api/contacts/", {"page_size": "1"},
