@@ -248,8 +248,11 @@ Hs2Session::Hs2Session(const Settings& settings, Clock::time_point deadline)
   s.socket = std::make_shared<tt::TSocket>(where.host, where.port);
   s.socket->setConnTimeout(s.left_ms());
   if (settings.thrift_auth == Settings::ThriftAuth::plain) {
-    s.transport = std::make_shared<PlainSaslTransport>(s.socket, settings.thrift_user,
-                                                       settings.thrift_password);
+    // HiveServer2's PLAIN refuses an empty password even when it checks none (NONE): Hive's
+    // JDBC driver then sends "anonymous", and so do we.
+    s.transport = std::make_shared<PlainSaslTransport>(
+        s.socket, settings.thrift_user,
+        settings.thrift_password.empty() ? "anonymous" : settings.thrift_password);
   } else {
     s.transport = std::make_shared<tt::TBufferedTransport>(s.socket);
   }

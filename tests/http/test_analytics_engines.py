@@ -174,6 +174,10 @@ class Engines(ApiTest):
                           "CONTACTS_THRIFT_HOST": "127.0.0.1:%d" % cls.standins["hive-sasl"].port,
                           "CONTACTS_THRIFT_AUTH": "plain", "CONTACTS_THRIFT_USER": "analyst",
                           "CONTACTS_THRIFT_PASSWORD": SASL_PASSWORD},
+            # No password: "anonymous" is sent (the stand-in, like HiveServer2, refuses none).
+            "hive-anonymous": {"CONTACTS_ANALYTICS_ENGINE": "spark",
+                               "CONTACTS_THRIFT_HOST": "127.0.0.1:%d" % cls.standins["hive-sasl"].port,
+                               "CONTACTS_THRIFT_AUTH": "plain"},
         }
         for name, env in configs.items():
             copy = os.path.join(root, "data-" + name)
@@ -259,6 +263,13 @@ class Engines(ApiTest):
         self.assertIn("SASL PLAIN user=analyst password_length=%d" % len(SASL_PASSWORD), calls)
         stderr = self.servers["hive-sasl"].stderr_tail(10 ** 6)
         self.assertNotIn(SASL_PASSWORD, stderr)
+
+    def test_sasl_plain_without_a_password_sends_anonymous(self):
+        before = self.standins["hive-sasl"].log()
+        body, _, _ = self.analytics("hive-anonymous")
+        self.assertEqual(without_time(body), dict(self.reference[10], source="spark"))
+        calls = self.standins["hive-sasl"].log()[len(before):]
+        self.assertIn("SASL PLAIN user=contacts password_length=%d" % len("anonymous"), calls)
 
     # Failures: the store answers, within the timeout, and says so.
 

@@ -171,6 +171,11 @@ def main():
             if status not in (2, 5):
                 raise TTransport.TTransportException(message="bad SASL response")
             _authz, user, password = response.split(b"\0")
+            if not user or not password:  # as Hive's PlainSaslServer
+                message = b"No password name provided"
+                self.inner.write(struct.pack(">BI", 3, len(message)) + message)
+                self.inner.flush()
+                raise TTransport.TTransportException(message="empty user or password")
             lake.log(args.log, "SASL PLAIN user=%s password_length=%d" % (user.decode(), len(password)))
             self.inner.write(struct.pack(">BI", 5, 0))
             self.inner.flush()
