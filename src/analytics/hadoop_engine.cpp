@@ -64,6 +64,20 @@ AnalyticsSnapshot HadoopJobEngine::compute(uint32_t limit, Clock::time_point dea
   const std::string output = "/tmp/contacts-analytics/" + std::to_string(::getpid()) + "-" +
                              std::to_string(runs_.fetch_add(1)) + "-" +
                              std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  // Whatever happens once the job has started (it may have written part of its output), the
+  // output goes: within 5 s more, on this thread (the caller stopped waiting at `deadline`).
+  struct RemoveOutput {
+    const std::string& bin;
+    const std::string& output;
+    ~RemoveOutput() {
+      try {
+        run_child({bin, "fs", "-rm", "-r", "-f", "-skipTrash", output},
+                  Clock::now() + std::chrono::seconds(5));
+      } catch (const std::exception&) {
+        // A leftover directory under /tmp is not worth an error.
+      }
+    }
+  } const remove{bin, output};
   require_success(run_hadoop({bin, "jar", settings_.hadoop_job_jar,
                               settings_.hive_database + "." + settings_.hive_table, output},
                              deadline),
@@ -71,13 +85,7 @@ AnalyticsSnapshot HadoopJobEngine::compute(uint32_t limit, Clock::time_point dea
   const ChildResult cat = run_hadoop({bin, "fs", "-cat", output + "/part-*"}, deadline);
   require_success(cat, "hadoop fs -cat");
   if (cat.output_truncated) throw EngineError(Failure::malformed, "job output larger than 16 MiB");
-  AnalyticsSnapshot a = parse_job_output(cat.out, limit);
-  try {
-    run_hadoop({bin, "fs", "-rm", "-r", "-f", "-skipTrash", output}, deadline);
-  } catch (const EngineError&) {
-    // The answer is there; a leftover directory under /tmp is not worth failing it.
-  }
-  return a;
+  return parse_job_output(cat.out, limit);
 }
 
 }  // namespace contacts::analytics

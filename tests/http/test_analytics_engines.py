@@ -332,7 +332,12 @@ class Engines(ApiTest):
         for name, engine in (("thrift", "spark"), ("livy", "spark"), ("hadoop", "hadoop")):
             with self.subTest(server=name):
                 self.standins[name].set_mode("malformed")
+                before = self.standins[name].log()
                 self.expect_fallback(name, engine, "malformed", TIMEOUT_MS / 1000.0)
+                if name == "hadoop":  # the job's output is removed all the same
+                    calls = self.standins[name].log()[len(before):].splitlines()
+                    self.assertTrue(calls[-1].startswith("hadoop fs -rm -r -f -skipTrash "), calls)
+                    self.assertFalse(os.path.exists(calls[-1].split()[-1]))
 
     def test_engine_errors_fall_back_with_a_warning(self):
         for name, engine in (("thrift", "spark"), ("livy", "spark"), ("hadoop", "hadoop")):
