@@ -9,8 +9,12 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "api/app.h"
+#include "api/cli_export.h"
 #include "api/freshness.h"
+#include "api/settings_check.h"
 #include "auth/password.h"
 #include "auth/secret_key.h"
 #include "cache/redis_cache.h"
@@ -39,6 +43,9 @@ constexpr const char* kUsage =
     "  serve [--demo-rows N]                     serve the API (settings from CONTACTS_*)\n"
     "  migrate                                   create or upgrade the PostgreSQL schema\n"
     "  import FILE [--errors ERRORS_CSV]         import a CSV into the store\n"
+    "  export [--filter NAME=VALUE ...] --output FILE\n"
+    "                                            write the CSV of GET /api/contacts/export/\n"
+    "  export --hive-ddl [--location DIR]        print the Hive table over such files\n"
     "  generate --rows N [--seed S] --out FILE   write a demo Apollo-style CSV\n"
     "  worker                                    run import jobs (CONTACTS_IMPORT_WORKERS threads)\n"
     "  create-admin --username NAME              create (or reset) an admin user\n"
@@ -79,13 +86,7 @@ std::string default_errors_path(const Settings& settings) {
 // values only): a bad value stops every command at start, naming its variable.
 Settings load_settings() {
   Settings settings = Settings::from_environment();
-  if (!settings.redis_url.empty()) {
-    try {
-      redis::parse_url(settings.redis_url);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(std::string("CONTACTS_REDIS_URL: ") + e.what());
-    }
-  }
+  api::check_settings(settings);
   return settings;
 }
 
@@ -158,6 +159,67 @@ int cmd_import(const std::vector<std::string>& args) {
   api::Freshness(store, *cache).publish_store_writes();
   store.wait_for_background_work();  // PostgreSQL's search index after a bulk load
   return result.failed ? 1 : 0;
+}
+
+constexpr const char* kExportHelp =
+    "usage: contacts-api export [--filter NAME=VALUE ...] --output FILE\n"
+    "       contacts-api export --hive-ddl [--location DIR]\n"
+    "\n"
+    "Writes every contact matching the filters to FILE as CSV: the same file GET\n"
+    "/api/contacts/export/ answers for the same parameters (filters, search, ordering; the\n"
+    "list endpoint's names, e.g. --filter country=Germany --filter ordering=-created_at).\n"
+    "Streamed in batches from one consistent state of the data; on a terminal, a progress bar\n"
+    "shows the rows written. The store is CONTACTS_DATABASE_URL's, or the embedded one in\n"
+    "CONTACTS_DATA_DIR (read into memory for the export).\n"
+    "\n"
+    "  --filter NAME=VALUE  a parameter of the list endpoint (repeatable)\n"
+    "  --output FILE        where the CSV goes\n"
+    "  --hive-ddl           print the CREATE EXTERNAL TABLE statement for a directory of such\n"
+    "                       files, as CONTACTS_HIVE_DATABASE.CONTACTS_HIVE_TABLE, for the\n"
+    "                       analytics engines (docs/operations.md, \"Analytics engines\")\n"
+    "  --location DIR       that directory (default /warehouse/contacts)\n"
+    "  --help               this text\n";
+
+int cmd_export(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(kExportHelp, stdout);
+    return 0;
+  }
+  const Settings settings = Settings::from_environment();
+  bool ddl = false;
+  std::string output, location = "/warehouse/contacts";
+  std::vector<std::pair<std::string, std::string>> filters;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const bool has_value = i + 1 < args.size();
+    if (args[i] == "--hive-ddl") {
+      ddl = true;
+    } else if (args[i] == "--output" && has_value) {
+      output = args[++i];
+    } else if (args[i] == "--location" && has_value) {
+      location = args[++i];
+    } else if (args[i] == "--filter" && has_value && args[i + 1].find('=') != std::string::npos) {
+      const std::string& f = args[++i];
+      filters.emplace_back(f.substr(0, f.find('=')), f.substr(f.find('=') + 1));
+    } else {
+      throw std::invalid_argument("unexpected '" + args[i] + "' (see export --help)");
+    }
+  }
+  if (ddl) {
+    std::fputs(api::hive_ddl(settings, location).c_str(), stdout);
+    return 0;
+  }
+  if (output.empty()) throw std::invalid_argument("--output FILE is required (see export --help)");
+  const auto store = open_store(settings);
+  std::unique_ptr<ContactReader> reader;
+  if (!settings.database_url.empty()) {
+    reader = std::make_unique<PostgresReader>(settings.database_url, 1, settings.count_timeout_ms);
+  } else {
+    reader = std::make_unique<index::IndexReader>(index::open_snapshot(*store, ""));
+  }
+  const uint64_t rows = api::export_to_file(*reader, filters, output, settings.csv_formula_guard,
+                                            isatty(STDERR_FILENO) == 1);
+  std::printf("exported %llu contacts to %s\n", static_cast<unsigned long long>(rows), output.c_str());
+  return 0;
 }
 
 std::string username_option(const std::vector<std::string>& args) {
@@ -377,6 +439,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return cmd_serve(args);
     if (command == "import") return cmd_import(args);
     if (command == "generate") return cmd_generate(args);
+    if (command == "export") return cmd_export(args);
     if (command == "worker") return cmd_worker();
     if (command == "migrate") return cmd_migrate();
     if (command == "create-admin") return cmd_create_user(args, /*is_staff=*/true);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "analytics/runner.h"
 #include "api/api_error.h"
 #include "api/contacts_handlers.h"
 #include "api/export_handlers.h"
@@ -335,7 +336,8 @@ App::App(const Settings& settings, ReadRouter& router, Freshness& freshness, Aut
       check_store_(std::move(check_store)),
       telemetry_(telemetry),
       read_pool_(std::make_unique<WorkPool>(settings.read_threads, 4096, kPoolNice)),
-      password_pool_(std::make_unique<WorkPool>(2, 256, kPoolNice)) {}
+      password_pool_(std::make_unique<WorkPool>(2, 256, kPoolNice)),
+      analytics_engine_(analytics::make_runner(settings)) {}
 
 http::BodyRoute App::route_body(const http::Request& head) {
   std::string path = head.path;
@@ -590,7 +592,10 @@ http::Response App::answer_read(const RouteMatch& route, const RequestContext& r
     switch (route.kind) {
       case RouteKind::list: return list_contacts(ctx, t);
       case RouteKind::count: return count_contacts(ctx, *t.reader);
-      case RouteKind::analytics: return contact_analytics(ctx, *t.reader);
+      case RouteKind::analytics:
+        return contact_analytics(ctx, *t.reader,
+                                 {analytics_engine_.get(), settings_.hadoop_job_configured(),
+                                  std::chrono::milliseconds(settings_.query_timeout_ms)});
       case RouteKind::retrieve: return retrieve_contact(*t.reader, route.id);
       case RouteKind::field: return field_values(ctx, *t.reader, route.field);
       default: throw ApiError(404, "Not found.");

@@ -19,6 +19,10 @@
 #include "query/reader.h"
 #include "util/work_pool.h"
 
+namespace contacts::analytics {
+class EngineRunner;
+}
+
 namespace contacts::api {
 
 struct RouteMatch;
@@ -77,6 +81,8 @@ class App {
   const Telemetry* telemetry_;
   std::unique_ptr<WorkPool> read_pool_;      // reads (index, SQL, cache lookups)
   std::unique_ptr<WorkPool> password_pool_;  // logins: Argon2id, 64 MiB each
+  // CONTACTS_ANALYTICS_ENGINE's engine, on threads of its own; nullptr: the store answers.
+  std::unique_ptr<analytics::EngineRunner> analytics_engine_;
 };
 
 }  // namespace contacts::api

@@ -45,6 +45,80 @@ std::string read_string(const char* name, std::string fallback) {
   return v ? std::string(v) : fallback;
 }
 
+// A Hive identifier we put into SQL: letters, digits and '_' only.
+std::string read_identifier(const char* name, std::string fallback) {
+  std::string v = read_string(name, std::move(fallback));
+  for (char c : v) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_';
+    if (!ok) {
+      throw std::invalid_argument(std::string(name) + ": letters, digits and '_' only, got '" +
+                                  v + "'");
+    }
+  }
+  return v;
+}
+
+// CONTACTS_ANALYTICS_ENGINE and the settings of its engine; combinations that cannot work
+// stop the program.
+void read_analytics_settings(Settings& s) {
+  using Engine = Settings::AnalyticsEngine;
+  const std::string engine = text::ascii_lower(text::trim(read_string("CONTACTS_ANALYTICS_ENGINE", "database")));
+  if (engine == "database") {
+    s.analytics_engine = Engine::database;
+  } else if (engine == "spark") {
+    s.analytics_engine = Engine::spark;
+  } else if (engine == "hadoop") {
+    s.analytics_engine = Engine::hadoop;
+  } else {
+    throw std::invalid_argument("CONTACTS_ANALYTICS_ENGINE: expected database, spark or hadoop, got '" +
+                                engine + "'");
+  }
+  // Their syntax is checked by the components that use them (api/settings_check.h).
+  s.livy_url = read_string("CONTACTS_LIVY_URL", "");
+  s.thrift_host = read_string("CONTACTS_THRIFT_HOST", "");
+  const std::string auth = text::ascii_lower(text::trim(read_string("CONTACTS_THRIFT_AUTH", "nosasl")));
+  if (auth == "nosasl") {
+    s.thrift_auth = Settings::ThriftAuth::nosasl;
+  } else if (auth == "plain") {
+    s.thrift_auth = Settings::ThriftAuth::plain;
+  } else {
+    throw std::invalid_argument("CONTACTS_THRIFT_AUTH: expected nosasl or plain, got '" + auth + "'");
+  }
+  s.thrift_user = read_string("CONTACTS_THRIFT_USER", s.thrift_user);
+  s.thrift_password = read_string("CONTACTS_THRIFT_PASSWORD", "");
+  s.hive_database = read_identifier("CONTACTS_HIVE_DATABASE", s.hive_database);
+  s.hive_table = read_identifier("CONTACTS_HIVE_TABLE", s.hive_table);
+  s.hadoop_bin = read_string("CONTACTS_HADOOP_BIN", "");
+  s.hadoop_job_jar = read_string("CONTACTS_HADOOP_JOB_JAR", "");
+  s.analytics_timeout_ms =
+      read_int("CONTACTS_ANALYTICS_TIMEOUT_MS", s.analytics_timeout_ms, 1, 3'600'000);
+  if (s.analytics_engine == Engine::spark) {
+    if (s.thrift_host.empty() && s.livy_url.empty()) {
+      throw std::invalid_argument(
+          "CONTACTS_ANALYTICS_ENGINE: spark needs CONTACTS_THRIFT_HOST (Spark Thrift Server) or "
+          "CONTACTS_LIVY_URL (Livy)");
+    }
+    if (!s.thrift_host.empty() && !s.livy_url.empty()) {
+      throw std::invalid_argument(
+          "CONTACTS_LIVY_URL: spark runs through one of CONTACTS_THRIFT_HOST and "
+          "CONTACTS_LIVY_URL; unset the other");
+    }
+  }
+  if (s.analytics_engine == Engine::hadoop) {
+    if (s.hadoop_bin.empty() != s.hadoop_job_jar.empty()) {
+      throw std::invalid_argument(s.hadoop_bin.empty()
+                                      ? "CONTACTS_HADOOP_BIN: the job needs it beside CONTACTS_HADOOP_JOB_JAR"
+                                      : "CONTACTS_HADOOP_JOB_JAR: the job needs it beside CONTACTS_HADOOP_BIN");
+    }
+    if (!s.hadoop_job_configured() && s.thrift_host.empty()) {
+      throw std::invalid_argument(
+          "CONTACTS_ANALYTICS_ENGINE: hadoop needs CONTACTS_HADOOP_BIN and CONTACTS_HADOOP_JOB_JAR "
+          "(a job) or CONTACTS_THRIFT_HOST (HiveServer2)");
+    }
+  }
+}
+
 }  // namespace
 
 Settings Settings::from_environment() {
@@ -83,7 +157,7 @@ Settings Settings::from_environment() {
   s.count_timeout_ms = read_int("CONTACTS_COUNT_TIMEOUT_MS", s.count_timeout_ms, 1, 3'600'000);
   s.query_timeout_ms = read_int("CONTACTS_QUERY_TIMEOUT_MS", s.query_timeout_ms, 1, 3'600'000);
   s.csv_formula_guard = read_bool("CONTACTS_CSV_FORMULA_GUARD", s.csv_formula_guard);
-  s.redis_url = read_string("CONTACTS_REDIS_URL", "");  // checked by redis::parse_url (main)
+  s.redis_url = read_string("CONTACTS_REDIS_URL", "");  // its syntax: api/settings_check.h
   s.redis_timeout_ms = read_int("CONTACTS_REDIS_TIMEOUT_MS", s.redis_timeout_ms, 1, 60'000);
   s.redis_key_prefix = read_string("CONTACTS_REDIS_KEY_PREFIX", s.redis_key_prefix);
   for (char c : s.redis_key_prefix) {
@@ -110,6 +184,7 @@ Settings Settings::from_environment() {
   s.import_lease_seconds =
       read_int("CONTACTS_IMPORT_LEASE_SECONDS", s.import_lease_seconds, 1, 3600);
   s.import_poll_ms = read_int("CONTACTS_IMPORT_POLL_MS", s.import_poll_ms, 50, 3'600'000);
+  read_analytics_settings(s);
   return s;
 }
 

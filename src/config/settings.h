@@ -54,6 +54,25 @@ struct Settings {
   // job wakes idle workers at once (NOTIFY); this poll is the fallback for a missed notice.
   int64_t import_poll_ms = 1000;
 
+  // GET /api/contacts/analytics/ (docs/operations.md, "Analytics engines"): computed by the
+  // store (database), or by Spark (Thrift server or Livy) or Hadoop, falling back to the store
+  // when the engine fails or takes longer than analytics_timeout_ms.
+  enum class AnalyticsEngine { database, spark, hadoop };
+  AnalyticsEngine analytics_engine = AnalyticsEngine::database;
+  std::string livy_url;     // "http://host:port[/prefix]"; "" = not configured
+  std::string thrift_host;  // HiveServer2 / Spark Thrift Server "host:port"; "" = not configured
+  enum class ThriftAuth { nosasl, plain };  // hive.server2.authentication NOSASL, or NONE/LDAP
+  ThriftAuth thrift_auth = ThriftAuth::nosasl;
+  std::string thrift_user = "contacts";  // SASL PLAIN user (and the session's user name)
+  std::string thrift_password;           // SASL PLAIN password; never logged
+  std::string hive_database = "default";
+  std::string hive_table = "contacts";
+  std::string hadoop_bin;      // the `hadoop` executable
+  std::string hadoop_job_jar;  // the analytics job (docs/operations.md: its output format)
+  int64_t analytics_timeout_ms = 30000;
+  // The job settings (CONTACTS_HADOOP_BIN and CONTACTS_HADOOP_JOB_JAR) are both present.
+  bool hadoop_job_configured() const { return !hadoop_bin.empty() && !hadoop_job_jar.empty(); }
+
   // Reads the process environment. Throws std::invalid_argument naming the variable when a
   // value is invalid.
   static Settings from_environment();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -17,10 +18,8 @@ void StoreSink::commit(std::span<const ContactValues> rows, const ImportCounters
   updated_ += c.updated;
 }
 
-namespace {
-
-void draw_progress(uint64_t bytes, uint64_t total_bytes, uint64_t rows, double seconds) {
-  const double frac = total_bytes ? static_cast<double>(bytes) / total_bytes : 1.0;
+void draw_progress(uint64_t done, uint64_t total, uint64_t rows, double seconds) {
+  const double frac = total ? std::min(1.0, static_cast<double>(done) / total) : 1.0;
   const double rate = seconds > 0 ? rows / seconds : 0;
   const double eta = frac > 0 ? seconds * (1 - frac) / frac : 0;
   constexpr int kWidth = 30;
@@ -31,8 +30,6 @@ void draw_progress(uint64_t bytes, uint64_t total_bytes, uint64_t rows, double s
                frac * 100, static_cast<unsigned long long>(rows), rate, eta);
   std::fflush(stderr);
 }
-
-}  // namespace
 
 ImportResult import_file(Store& store, const std::string& path, const std::string& errors_path,
                          bool print_summary, bool formula_guard) {

@@ -27,6 +27,10 @@ class StoreSink final : public BatchSink {
   uint64_t updated_ = 0;
 };
 
+// Redraws the progress line on stderr: a bar of `done` out of `total`, the rows, rows/s and
+// the time left. For terminals only (it starts with '\r').
+void draw_progress(uint64_t done, uint64_t total, uint64_t rows, double seconds);
+
 // Imports `path` into `store`, showing progress on stderr when it is a terminal. Returns the
 // result; prints a summary on stdout when `print_summary`.
 ImportResult import_file(Store& store, const std::string& path, const std::string& errors_path,

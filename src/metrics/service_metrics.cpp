@@ -20,6 +20,10 @@ ServiceMetrics register_service_metrics(Registry& r) {
       r.counter("contacts_store_errors_total",
                 "Failed store calls: unavailable (the database could not be reached) or sql.",
                 {"kind"}, 4),
+      r.counter("contacts_analytics_engine_failures_total",
+                "Analytics answered from the store because the engine (spark, hadoop) failed: "
+                "timeout, unavailable, malformed, error or busy.",
+                {"engine", "reason"}, 16),
   };
   // Series that exist from the start, so that rates and alerts never see them missing.
   for (const char* endpoint : {"list", "count", "field", "analytics"}) {
@@ -42,6 +46,14 @@ const ServiceMetrics& service_metrics() {
 void count_store_error(StoreErrorKind kind) noexcept {
   try {
     service_metrics().store_errors.with({kind == StoreErrorKind::unavailable ? "unavailable" : "sql"}).inc();
+  } catch (...) {
+    // Counting must never turn one error into another.
+  }
+}
+
+void count_analytics_engine_failure(std::string_view engine, std::string_view reason) noexcept {
+  try {
+    service_metrics().analytics_engine_failures.with({engine, reason}).inc();
   } catch (...) {
     // Counting must never turn one error into another.
   }

@@ -27,6 +27,10 @@ struct ServiceMetrics {
   // replicas included); kind "unavailable" (the database could not be reached:
   // StoreUnavailable) or "sql" (a statement failed).
   Family<Counter>& store_errors;
+  // contacts_analytics_engine_failures_total{engine, reason}: analytics answered from the store
+  // because the configured engine (spark, hadoop) failed; reason timeout, unavailable,
+  // malformed, error or busy (analytics/engine.h).
+  Family<Counter>& analytics_engine_failures;
 };
 
 // Registered on first use; thread-safe.
@@ -35,6 +39,9 @@ const ServiceMetrics& service_metrics();
 enum class StoreErrorKind { unavailable, sql };
 // Counts one failed store call. Never throws.
 void count_store_error(StoreErrorKind kind) noexcept;
+
+// Counts one analytics engine failure. Never throws.
+void count_analytics_engine_failure(std::string_view engine, std::string_view reason) noexcept;
 
 // "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS" as they are; any other method is
 // "other", so that clients cannot add label values at will.

@@ -96,15 +96,23 @@ std::string_view trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
-std::vector<std::string_view> split_trimmed(std::string_view s, char sep) {
+std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
   size_t start = 0;
   while (start <= s.size()) {
     size_t end = s.find(sep, start);
     if (end == std::string_view::npos) end = s.size();
-    std::string_view part = trim(s.substr(start, end - start));
-    if (!part.empty()) parts.push_back(part);
+    parts.push_back(s.substr(start, end - start));
     start = end + 1;
+  }
+  return parts;
+}
+
+std::vector<std::string_view> split_trimmed(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  for (std::string_view part : split(s, sep)) {
+    part = trim(part);
+    if (!part.empty()) parts.push_back(part);
   }
   return parts;
 }

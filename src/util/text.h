@@ -18,6 +18,9 @@ std::string fold(std::string_view s);
 // `s` without leading and trailing ASCII whitespace.
 std::string_view trim(std::string_view s);
 
+// Splits on `sep`: every part as it is, empty ones included ("" gives one empty part).
+std::vector<std::string_view> split(std::string_view s, char sep);
+
 // Splits on `sep`, trims each part and drops empty parts.
 std::vector<std::string_view> split_trimmed(std::string_view s, char sep);
 

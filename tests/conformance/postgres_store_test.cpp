@@ -97,6 +97,30 @@ TEST_F(PostgresOnly, MigrationsRunOnceWhenSeveralProcessesStartTogether) {
   EXPECT_EQ(idx.int64(0, 0), 1);  // search_folded (migration 2 replaced migration 1's five)
 }
 
+TEST_F(PostgresOnly, StatisticsRefreshOutlivesADeadlockWithAConcurrentIndexBuild) {
+  // The race of an import job's ANALYZE with the search index builder's CREATE INDEX
+  // CONCURRENTLY, made certain: a writer's open transaction holds the build in its first wait
+  // (the table's ShareUpdateExclusiveLock taken); ANALYZE takes its snapshot and waits for
+  // that lock; the writer commits and the build waits for ANALYZE's snapshot. PostgreSQL
+  // cancels ANALYZE (40P01), which used to fail the job.
+  const auto store = backend_->open();
+  pg::ConnHandle writer = pg::connect(url_), builder = pg::connect(url_);
+  pg::exec(writer.get(), "BEGIN");
+  pg::exec(writer.get(), "UPDATE contacts SET first_name = first_name WHERE false");
+  auto build = std::async(std::launch::async, [&] {
+    pg::exec(builder.get(), "CREATE INDEX CONCURRENTLY deadlock_probe ON contacts (first_name)");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto commit = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    pg::exec(writer.get(), "COMMIT");
+  });
+  EXPECT_NO_THROW(store->refresh_statistics());
+  commit.get();
+  build.get();
+  pg::exec(writer.get(), "DROP INDEX deadlock_probe");
+}
+
 TEST_F(PostgresOnly, PoolReopensABrokenConnection) {
   pg::PgPool pool(url_, 1);
   int64_t first_pid = 0;

@@ -39,6 +39,7 @@ MODULES = [
     "test_access_log",
     "test_openapi",
     "test_export",
+    "test_analytics_engines",
     "test_postgres",
     "test_fleet",
     "test_operations",

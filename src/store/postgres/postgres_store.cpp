@@ -9,6 +9,7 @@
 
 #include "store/postgres/postgres_schema.h"
 #include "store/postgres/search_index_builder.h"
+#include "util/log.h"
 #include "util/text.h"
 #include "util/time.h"
 
@@ -528,7 +529,24 @@ uint64_t PostgresStore::estimated_count() const {
 
 void PostgresStore::refresh_statistics() {
   auto lease = pool_->acquire();
-  pg::exec(lease.get(), "ANALYZE contacts");
+  // ANALYZE and the search index builder's CREATE INDEX CONCURRENTLY (after a bulk import)
+  // can wait for each other: ANALYZE for the table's ShareUpdateExclusiveLock, the build for
+  // ANALYZE's transaction; PostgreSQL then cancels ANALYZE (40P01). Fresh statistics are worth
+  // a few more tries, not failing the import job that asked for them.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pg::exec(lease.get(), "ANALYZE contacts");
+      return;
+    } catch (const pg::SqlError& e) {
+      if (e.sqlstate != "40P01") throw;
+      if (attempt == 3) {
+        log_event("warning", "ANALYZE deadlocked with index work three times; statistics are "
+                             "left to autovacuum", e.what());
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+    }
+  }
 }
 
 StoreNotices PostgresStore::wait_for_notices(std::chrono::milliseconds timeout) {
