@@ -140,11 +140,15 @@ constexpr const char* kImportHelp =
     "done, rows/s and the time left; a summary follows (rows, rows/s, new, updated, errors).\n"
     "Exit status 1 when the file was rejected (no usable header), 0 otherwise.\n";
 
+// Prints `help` when the first argument asks for it.
+bool asked_for_help(const std::vector<std::string>& args, const char* help) {
+  if (args.empty() || (args[0] != "--help" && args[0] != "-h")) return false;
+  std::fputs(help, stdout);
+  return true;
+}
+
 int cmd_import(const std::vector<std::string>& args) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::fputs(kImportHelp, stdout);
-    return 0;
-  }
+  if (asked_for_help(args, kImportHelp)) return 0;
   if (args.empty() || args[0].rfind("--", 0) == 0) {
     throw std::invalid_argument("import FILE [--errors PATH] (see import --help)");
   }
@@ -181,11 +185,8 @@ constexpr const char* kExportHelp =
     "  --help               this text\n";
 
 int cmd_export(const std::vector<std::string>& args) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::fputs(kExportHelp, stdout);
-    return 0;
-  }
-  const Settings settings = Settings::from_environment();
+  if (asked_for_help(args, kExportHelp)) return 0;
+  const Settings settings = load_settings();
   bool ddl = false;
   std::string output, location = "/warehouse/contacts";
   std::vector<std::pair<std::string, std::string>> filters;
