@@ -119,24 +119,23 @@ Result exec(PGconn* c, const std::string& sql, const Params& params) {
 }
 
 void append_copy_field(std::string& line, std::string_view value) {
-  for (const char ch : value) {
-    switch (ch) {
-      case '\\':
-        line += "\\\\";
-        break;
-      case '\t':
-        line += "\\t";
-        break;
-      case '\n':
-        line += "\\n";
-        break;
-      case '\r':
-        line += "\\r";
-        break;
-      default:
-        line += ch;
+  // Runs of plain bytes are appended whole: a byte at a time was a quarter of an import's
+  // client time.
+  size_t plain = 0;  // the first byte not appended yet
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char* escaped;
+    switch (value[i]) {
+      case '\\': escaped = "\\\\"; break;
+      case '\t': escaped = "\\t"; break;
+      case '\n': escaped = "\\n"; break;
+      case '\r': escaped = "\\r"; break;
+      default: continue;
     }
+    line.append(value.data() + plain, i - plain);
+    line.append(escaped, 2);
+    plain = i + 1;
   }
+  line.append(value.data() + plain, value.size() - plain);
 }
 
 CopyIn::CopyIn(PGconn* c, const std::string& copy_sql) : conn_(c) {
