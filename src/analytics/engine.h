@@ -50,9 +50,6 @@ class Engine {
   virtual AnalyticsSnapshot compute(uint32_t limit, Clock::time_point deadline) = 0;
 };
 
-// The engine CONTACTS_ANALYTICS_ENGINE names, or nullptr for the store's own ("database").
-std::unique_ptr<Engine> make_engine(const Settings& settings);
-
 // The SQL an engine runs on `database`.`table` (Hive/Spark SQL): the number of rows, and the
 // values of `column` with their counts, non-empty values only, every value whose count ranks
 // within the `limit` highest (ties at the edge included, so that top_values() can order them

@@ -34,8 +34,10 @@ void pause(std::chrono::milliseconds& step, Clock::time_point deadline) {
 
 }  // namespace
 
-Rows livy_statement_rows(const std::string& statement_json) {
-  const json doc = parse_json(statement_json, "statement");
+namespace {
+
+// livy_statement_rows() of a parsed statement.
+Rows statement_rows(const json& doc) {
   try {
     const json& output = doc.at("output");
     const std::string status = output.at("status").get<std::string>();
@@ -60,6 +62,12 @@ Rows livy_statement_rows(const std::string& statement_json) {
   } catch (const json::exception& e) {
     throw EngineError(Failure::malformed, std::string("Livy statement: ") + e.what());
   }
+}
+
+}  // namespace
+
+Rows livy_statement_rows(const std::string& statement_json) {
+  return statement_rows(parse_json(statement_json, "statement"));
 }
 
 LivyEngine::LivyEngine(const Settings& settings)
@@ -151,7 +159,7 @@ Rows LivyEngine::run_statement(int64_t session, const std::string& sql, Clock::t
     for (;;) {
       const json doc = livy_call(url_, "GET", path, "", deadline, &missing);
       const std::string state = state_of(doc);
-      if (state == "available") return livy_statement_rows(doc.dump());
+      if (state == "available") return statement_rows(doc);
       if (state != "waiting" && state != "running") {
         throw EngineError(Failure::error, "Livy statement " + state);
       }
