@@ -141,6 +141,22 @@ class AccessLogSetting(unittest.TestCase):
         self.assertIn(b"CONTACTS_ACCESS_LOG", p.stderr)
 
 
+class ComponentSettings(unittest.TestCase):
+    """Values whose syntax the component using them checks (api/settings_check.h) still stop
+    every command at start, naming the variable and not echoing a secret in the value."""
+
+    def test_a_malformed_redis_url_stops_every_command(self):
+        for command in (["serve"], ["migrate"], ["export", "--output", "x.csv"]):
+            env = harness.import_env(os.path.join(CTX.root, "data-bad-redis"))
+            env["CONTACTS_REDIS_URL"] = "http://user:not-shown-pw@127.0.0.1:1/0"
+            env["CONTACTS_PORT"] = str(harness.free_port())
+            p = subprocess.run([CTX.binary] + command, env=env, capture_output=True, timeout=60,
+                               cwd=CTX.root)
+            self.assertEqual(p.returncode, 1, command)
+            self.assertIn(b"CONTACTS_REDIS_URL: expected redis://", p.stderr, command)
+            self.assertNotIn(b"not-shown-pw", p.stdout + p.stderr, command)
+
+
 def redis_command(port, *words):
     with socket.create_connection((harness.LOOPBACK, port), timeout=5) as s:
         s.sendall(" ".join(words).encode() + b"\r\n")

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <set>
 
+#include "api/api_error.h"
+#include "api/contacts_handlers.h"
 #include "index/index_reader.h"
 #include "index/refresher.h"
 #include "query/params.h"
@@ -199,6 +201,23 @@ TEST_F(StoreAndIndex, ScansStopOnceTheReadsBudgetIsSpent) {
   const deadline::Scope plenty{std::chrono::seconds(60)};
   EXPECT_EQ(reader_->count(filter), 3u);
   EXPECT_NO_THROW(reader_->list(ordered));
+}
+
+// A count that runs past the read budget answers the contract's count-timeout text (contract
+// section 5), as an SQL count cancelled by statement_timeout does.
+TEST_F(StoreAndIndex, ACountPastTheReadBudgetAnswersTheCountTimeout) {
+  const http::Request request;
+  const api::RequestContext ctx{request, QueryParams::parse("title=e"), "http://x"};
+  const deadline::Scope spent{std::chrono::milliseconds(0)};
+  try {
+    api::count_contacts(ctx, *reader_);
+    FAIL() << "the count returned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::count_timeout);
+    EXPECT_EQ(api_error_for(e).detail(),
+              "Error counting contacts. The query may be too complex or timeout. Please try with "
+              "simpler filters.");
+  }
 }
 
 TEST_F(StoreAndIndex, RefresherPicksUpWritesFromTheStore) {
