@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "index/dictionary_merge.h"
 #include "index/pod_buffer.h"
 #include "util/text.h"
 #include "util/worker_thread.h"
@@ -381,10 +382,28 @@ class ColumnMerge {
               SegmentWriter& out)
       : sources_(sources), rows_(rows), out_(out) {}
 
+  // A column of distinct values: merged from the sources' dictionaries (dictionary_merge.h).
   template <class ColumnOf>
-  void text(uint32_t column, ColumnOf column_of, bool with_order, bool with_trigrams = false,
-            bool distinct = true) {
-    DictionaryBuilder dict(distinct);
+  void text(uint32_t column, ColumnOf column_of, bool with_order, bool with_trigrams = false) {
+    std::vector<const Dictionary*> dicts;
+    for (const Segment* s : sources_) dicts.push_back(&column_of(*s).dict);
+    DictionaryMerge merge(std::move(dicts));
+    for (const Ref& r : rows_) merge.use(r.part, column_of(*sources_[r.part]).codes[r.row]);
+    merge.number();
+    std::vector<uint32_t> codes(rows_.size());
+    for (uint32_t i = 0; i < rows_.size(); ++i) {
+      const Ref& r = rows_[i];
+      codes[i] = merge.code(r.part, column_of(*sources_[r.part]).codes[r.row]);
+    }
+    for (const Segment* s : sources_) s->bytes->release(section_id(column, ColumnPart::codes));
+    const std::vector<uint32_t> rank = merge.write(out_, column, codes, with_order, with_trigrams);
+    finish_codes(column, codes, rank);
+  }
+
+  // A column of plain values (meta_data): every row's value under a code of its own.
+  template <class ColumnOf>
+  void plain_text(uint32_t column, ColumnOf column_of) {
+    DictionaryBuilder dict(/*distinct=*/false);
     std::vector<std::vector<uint32_t>> maps = code_maps(column_of);
     std::vector<uint32_t> codes(rows_.size());
     for (uint32_t i = 0; i < rows_.size(); ++i) {
@@ -392,7 +411,7 @@ class ColumnMerge {
       const TextColumn& col = column_of(*sources_[r.part]);
       codes[i] = map_code(dict, maps[r.part], col.dict, col.codes[r.row], i);
     }
-    finish(column, dict, codes, with_order, with_trigrams);
+    finish(column, dict, codes, false);
   }
 
   void keyword_list(uint32_t column) {
@@ -432,8 +451,11 @@ class ColumnMerge {
     return to;
   }
   void finish(uint32_t column, DictionaryBuilder& dict, std::vector<uint32_t>& codes,
-              bool with_order, bool with_trigrams = false) {
-    const std::vector<uint32_t> rank = dict.write(out_, column, with_order, with_trigrams);
+              bool with_order) {
+    finish_codes(column, codes, dict.write(out_, column, with_order));
+  }
+  void finish_codes(uint32_t column, std::vector<uint32_t>& codes,
+                    const std::vector<uint32_t>& rank) {
     add_text_order(out_, column, codes, rank);
     out_.add(section_id(column, ColumnPart::codes), codes);
     std::vector<uint32_t>().swap(codes);
@@ -487,8 +509,7 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
     merge.text(f, [f](const Segment& s) -> const TextColumn& { return s.text[f]; },
                needs_order(static_cast<TextField>(f)), info(static_cast<TextField>(f)).in_search);
   }
-  merge.text(kMetaColumn, [](const Segment& s) -> const TextColumn& { return s.meta_data; }, false,
-             false, /*distinct=*/false);
+  merge.plain_text(kMetaColumn, [](const Segment& s) -> const TextColumn& { return s.meta_data; });
   merge.text(kCompanyAddressColumn,
              [](const Segment& s) -> const TextColumn& { return s.company_address; }, true);
   merge.text(kContactAddressColumn,

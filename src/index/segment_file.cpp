@@ -18,6 +18,7 @@ namespace {
 constexpr char kMagic[8] = {'C', 'T', 'X', 'I', 'N', 'D', 'E', 'X'};
 constexpr uint64_t kHeaderBytes = 4096;
 constexpr uint64_t kAlignment = 64;
+constexpr size_t kPieceBytes = 1 << 20;
 
 struct Header {
   char magic[8];
@@ -187,9 +188,13 @@ bool SegmentBytes::has(uint32_t id) const {
 void SegmentBytes::release(uint32_t id) const {
   if (!has(id)) return;
   const std::span<const std::byte> raw = bytes(id);
+  release_range(raw.data(), raw.size());
+}
+
+void SegmentBytes::release_range(const void* data, size_t size) {
   const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(raw.data()) + page - 1) & ~(page - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(raw.data()) + raw.size()) & ~(page - 1);
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + size) & ~(page - 1);
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
@@ -211,6 +216,7 @@ SegmentWriter::SegmentWriter(const std::string& path) : to_file_(!path.empty()),
 }
 
 SegmentWriter::~SegmentWriter() {
+  if (in_section_) mutex_.unlock();  // a section left unfinished by an exception
   if (fd_ >= 0) ::close(fd_);
   if (body_) XXH3_freeState(static_cast<XXH3_state_t*>(body_));
 }
@@ -228,15 +234,51 @@ void SegmentWriter::write_all(const void* data, size_t size) {
   }
 }
 
-void SegmentWriter::add_bytes(uint32_t id, const void* data, size_t size) {
+void SegmentWriter::pad_to_alignment() {
   static const char kPad[kAlignment] = {};
-  std::lock_guard lock(mutex_);
   if (position_ % kAlignment != 0) write_all(kPad, kAlignment - position_ % kAlignment);
+}
+
+void SegmentWriter::add_bytes(uint32_t id, const void* data, size_t size) {
+  std::lock_guard lock(mutex_);
+  pad_to_alignment();
   table_.push_back({id, 0, position_, size});
   write_all(data, size);
 }
 
+void SegmentWriter::begin_section(uint32_t id) {
+  mutex_.lock();
+  in_section_ = true;
+  pad_to_alignment();
+  table_.push_back({id, 0, position_, 0});
+  piece_.reserve(kPieceBytes);
+}
+
+void SegmentWriter::flush_piece() {
+  write_all(piece_.data(), piece_.size());
+  piece_.clear();
+}
+
+void SegmentWriter::append(const void* data, size_t size) {
+  if (piece_.size() + size > kPieceBytes) flush_piece();
+  if (size >= kPieceBytes) {
+    write_all(data, size);
+    return;
+  }
+  const char* p = static_cast<const char*>(data);
+  piece_.insert(piece_.end(), p, p + size);
+}
+
+void SegmentWriter::end_section() {
+  flush_piece();
+  table_.back().size = position_ - table_.back().offset;
+  in_section_ = false;
+  std::vector<char>().swap(piece_);
+  mutex_.unlock();
+}
+
 std::shared_ptr<const SegmentBytes> SegmentWriter::finish(const SegmentIdentity& identity) {
+  if (in_section_) throw std::logic_error("a segment section was begun and not ended");
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.format_version = kSegmentFormatVersion;

@@ -63,6 +63,9 @@ class SegmentBytes {
   // memfd): after a one-off pass over it, so that it stops counting in this process's memory.
   // The section stays readable.
   void release(uint32_t id) const;
+  // The same for the pages wholly inside [data, data + size), bytes of this segment: a long
+  // pass over a section releases what it has read as it goes.
+  static void release_range(const void* data, size_t size);
   // Size of the mapping (file size).
   size_t size() const { return size_; }
 
@@ -107,11 +110,23 @@ class SegmentWriter {
     add_bytes(id, values.data(), values.size() * sizeof(*values.data()));
   }
   void add_bytes(uint32_t id, const void* data, size_t size);
+  // A section written in pieces, for one too large to hold in memory at once: begin_section,
+  // then append as often as needed, then end_section. The writer is held meanwhile (another
+  // thread's add waits for end_section); this thread adds no other section in between.
+  void begin_section(uint32_t id);
+  void append(const void* data, size_t size);
+  template <class T>
+  void append_value(const T& value) {
+    append(&value, sizeof value);
+  }
+  void end_section();
   // Writes the table and the header, flushes a file to disk (fsync), and maps the result.
   std::shared_ptr<const SegmentBytes> finish(const SegmentIdentity& identity);
 
  private:
   void write_all(const void* data, size_t size);
+  void pad_to_alignment();
+  void flush_piece();
   int fd_ = -1;
   bool to_file_ = false;
   std::mutex mutex_;  // add_bytes'
@@ -119,6 +134,8 @@ class SegmentWriter {
   uint64_t position_ = 0;
   void* body_ = nullptr;  // XXH3 state of every byte written after the header
   std::vector<SegmentBytes::Entry> table_;
+  std::vector<char> piece_;  // begin_section's buffer, written when full
+  bool in_section_ = false;
 };
 
 }  // namespace contacts::index

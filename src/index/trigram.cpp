@@ -221,6 +221,57 @@ TrigramData build_trigrams(std::string_view bytes, std::span<const uint64_t> off
   return data;
 }
 
+namespace detail {
+
+TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> map,
+                           const TrigramView& second, uint32_t second_base, uint32_t second_count,
+                           void (*write)(void*, const uint8_t*, size_t), void* context) {
+  TrigramData out;
+  out.starts.push_back(0);
+  std::vector<uint8_t> list;
+  auto list_of = [](const TrigramView& index, size_t k) -> std::span<const uint8_t> {
+    if (k + 1 >= index.starts.size()) return {};
+    const uint64_t begin = index.starts[k], end = index.starts[k + 1];
+    if (begin > end || end > index.postings.size()) return {};
+    return index.postings.subspan(begin, end - begin);
+  };
+  const uint32_t first_limit = static_cast<uint32_t>(map.size());
+  size_t a = 0, b = 0;
+  while (a < first.keys.size() || b < second.keys.size()) {
+    const uint32_t key = b == second.keys.size() || (a < first.keys.size() && first.keys[a] <= second.keys[b])
+                             ? first.keys[a]
+                             : second.keys[b];
+    list.clear();
+    uint32_t previous = 0;  // 1 + the last value written, 0 before the first
+    auto put = [&](uint32_t value) {
+      const uint32_t g = gap(value, previous);
+      const size_t at = list.size();
+      list.resize(at + varint_size(g));
+      put_varint(list.data() + at, g);
+      previous = value + 1;
+    };
+    if (a < first.keys.size() && first.keys[a] == key) {
+      PostingCursor cursor(list_of(first, a), first_limit);
+      for (uint32_t v = 0; cursor.next(v);) {
+        if (map[v] != kDropped) put(map[v]);
+      }
+      ++a;
+    }
+    if (b < second.keys.size() && second.keys[b] == key) {
+      PostingCursor cursor(list_of(second, b), second_count);
+      for (uint32_t v = 0; cursor.next(v);) put(second_base + v);
+      ++b;
+    }
+    if (list.empty()) continue;
+    write(context, list.data(), list.size());
+    out.keys.push_back(key);
+    out.starts.push_back(out.starts.back() + list.size());
+  }
+  return out;
+}
+
+}  // namespace detail
+
 TrigramView view_of(const TrigramData& data) { return {data.keys, data.starts, data.postings}; }
 
 uint64_t lookup_cost(const TrigramView& index, std::string_view term) {

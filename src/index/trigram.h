@@ -43,6 +43,17 @@ struct TrigramView {
 // end of bytes, std::length_error when n >= 2^32 - 1.
 TrigramData build_trigrams(std::string_view bytes, std::span<const uint64_t> offsets);
 
+// The postings of a dictionary merged from two (index/dictionary_merge.h): value i of `first`
+// becomes map[i] (kDropped: gone; the kept ones in increasing order), value j of `second`
+// becomes second_base + j (above every mapped value). For each trigram of either, in key order,
+// the list is first's mapped values then second's; empty lists are left out. The postings go
+// to `write` in pieces, in order; keys and starts are returned (postings empty).
+inline constexpr uint32_t kDropped = UINT32_MAX;
+template <class Write>
+TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> map,
+                           const TrigramView& second, uint32_t second_base, uint32_t second_count,
+                           Write write);
+
 // A view of `data`, valid while `data` lives unchanged.
 TrigramView view_of(const TrigramData& data);
 
@@ -67,5 +78,24 @@ void match_contains(const TrigramView& index, std::string_view bytes,
 std::vector<uint32_t> scan_values_containing(std::string_view bytes,
                                              std::span<const uint64_t> offsets,
                                              std::string_view term);
+
+namespace detail {
+// merge_trigrams without the template: `write` gets each finished list.
+TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> map,
+                           const TrigramView& second, uint32_t second_base, uint32_t second_count,
+                           void (*write)(void*, const uint8_t*, size_t), void* context);
+}  // namespace detail
+
+template <class Write>
+TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> map,
+                           const TrigramView& second, uint32_t second_base, uint32_t second_count,
+                           Write write) {
+  return detail::merge_trigrams(
+      first, map, second, second_base, second_count,
+      [](void* context, const uint8_t* data, size_t size) {
+        (*static_cast<Write*>(context))(data, size);
+      },
+      &write);
+}
 
 }  // namespace contacts::index
