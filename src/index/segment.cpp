@@ -74,8 +74,13 @@ std::vector<uint32_t> order_by_rank(std::span<const uint32_t> codes,
   return order;
 }
 
-// Rows by (value, row); null values (kNullNumber) last, in row order. Sorts (key, row) pairs
-// where the key maps values to unsigned order, nulls (INT64_MIN, never a value) to the top:
+// A number as an unsigned sort key: INT64_MIN + 1 .. INT64_MAX -> 0 .. UINT64_MAX - 1; null
+// (kNullNumber, INT64_MIN, never a value) -> UINT64_MAX, after every value.
+uint64_t number_key(int64_t v) {
+  return v == kNullNumber ? UINT64_MAX : (static_cast<uint64_t>(v) ^ (uint64_t{1} << 63)) - 1;
+}
+
+// Rows by (value, row); null values (kNullNumber) last, in row order. Sorts (key, row) pairs:
 // no indirection through `values` while sorting.
 std::vector<uint32_t> order_by_number(std::span<const int64_t> values) {
   struct Entry {
@@ -84,19 +89,78 @@ std::vector<uint32_t> order_by_number(std::span<const int64_t> values) {
   };
   PodBuffer<Entry> entries;
   Entry* e = entries.extend(values.size());
-  for (uint32_t r = 0; r < values.size(); ++r) {
-    const int64_t v = values[r];
-    // INT64_MIN + 1 .. INT64_MAX -> 0 .. UINT64_MAX - 1; null -> UINT64_MAX.
-    e[r] = {v == kNullNumber ? UINT64_MAX
-                             : (static_cast<uint64_t>(v) ^ (uint64_t{1} << 63)) - 1,
-            r};
-  }
+  for (uint32_t r = 0; r < values.size(); ++r) e[r] = {number_key(values[r]), r};
   std::sort(e, e + values.size(), [](const Entry& a, const Entry& b) {
     return a.key != b.key ? a.key < b.key : a.row < b.row;
   });
   std::vector<uint32_t> order(values.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = e[i].row;
   return order;
+}
+
+// Per source of a merge: its row -> the merged segment's row, kNoRow for rows left out.
+using MergedRows = std::vector<std::vector<uint32_t>>;
+
+// Writes as section `id` the merged segment's rows in (key, row) order, by merging the
+// sources' own orders of that key (`orders`, one per source): a source's rows keep their
+// relative order in the merged segment, so its kept rows, in its order, are already in
+// (key, merged row) order. key(part, source row, merged row) must agree with each source's
+// order. Streams the result: no memory but the merge's heads.
+template <class Key>
+void merge_orders(SegmentWriter& out, uint32_t id,
+                  const std::vector<std::span<const uint32_t>>& orders, const MergedRows& merged,
+                  Key key) {
+  struct Head {
+    size_t at = 0;
+    uint64_t key = 0;
+    uint32_t row = kNoRow;  // merged row; kNoRow once the source is done
+  };
+  std::vector<Head> heads(orders.size());
+  auto advance = [&](size_t p) {
+    Head& h = heads[p];
+    const auto order = orders[p];
+    const std::vector<uint32_t>& to = merged[p];
+    while (h.at < order.size() && to[order[h.at]] == kNoRow) ++h.at;
+    h.row = h.at < order.size() ? to[order[h.at]] : kNoRow;
+    if (h.row != kNoRow) h.key = key(p, order[h.at], h.row);
+  };
+  for (size_t p = 0; p < heads.size(); ++p) advance(p);
+  std::vector<uint32_t> piece;
+  piece.reserve(16384);
+  out.begin_section(id);
+  for (;;) {
+    size_t best = heads.size();
+    for (size_t p = 0; p < heads.size(); ++p) {
+      const Head& h = heads[p];
+      if (h.row == kNoRow) continue;
+      if (best == heads.size() || h.key < heads[best].key ||
+          (h.key == heads[best].key && h.row < heads[best].row)) {
+        best = p;
+      }
+    }
+    if (best == heads.size()) break;
+    piece.push_back(heads[best].row);
+    if (piece.size() == piece.capacity()) {
+      out.append(piece.data(), piece.size() * sizeof(uint32_t));
+      piece.clear();
+    }
+    ++heads[best].at;
+    advance(best);
+  }
+  out.append(piece.data(), piece.size() * sizeof(uint32_t));
+  out.end_section();
+}
+
+// The sort orders of `key` of every source, or nothing when one lacks it.
+std::optional<std::vector<std::span<const uint32_t>>> orders_of(
+    const std::vector<const Segment*>& sources, SortKey key) {
+  std::vector<std::span<const uint32_t>> orders;
+  for (const Segment* s : sources) {
+    const auto order = s->sort_orders[static_cast<size_t>(key)];
+    if (order.size() != s->rows) return std::nullopt;
+    orders.push_back(order);
+  }
+  return orders;
 }
 
 // Writes the sort order of key `key` over a number column (a number field, or updated_at).
@@ -379,8 +443,8 @@ constexpr ColumnPart kDictionaryParts[] = {
 class ColumnMerge {
  public:
   ColumnMerge(const std::vector<const Segment*>& sources, const std::vector<Ref>& rows,
-              SegmentWriter& out)
-      : sources_(sources), rows_(rows), out_(out) {}
+              const MergedRows& merged, SegmentWriter& out)
+      : sources_(sources), rows_(rows), merged_(merged), out_(out) {}
 
   // A column of distinct values: merged from the sources' dictionaries (dictionary_merge.h).
   template <class ColumnOf>
@@ -456,7 +520,23 @@ class ColumnMerge {
   }
   void finish_codes(uint32_t column, std::vector<uint32_t>& codes,
                     const std::vector<uint32_t>& rank) {
-    add_text_order(out_, column, codes, rank);
+    const auto field = static_cast<TextField>(column);
+    std::optional<std::vector<std::span<const uint32_t>>> orders;
+    if (column < kTextFieldCount && !rank.empty() && has_sort_order(field)) {
+      orders = orders_of(sources_, sort_key_of(field));
+    }
+    if (orders) {
+      // Rows by (rank of their code, row), the empty code last: the sources' orders merged.
+      const uint32_t order_id = kSortOrders + static_cast<uint32_t>(sort_key_of(field));
+      merge_orders(out_, order_id, *orders, merged_,
+                   [&](size_t, uint32_t, uint32_t row) -> uint64_t {
+                     const uint32_t code = codes[row];
+                     return code == 0 ? UINT64_MAX : rank[code];
+                   });
+      for (const Segment* s : sources_) s->bytes->release(order_id);
+    } else {
+      add_text_order(out_, column, codes, rank);
+    }
     out_.add(section_id(column, ColumnPart::codes), codes);
     std::vector<uint32_t>().swap(codes);
     for (const Segment* s : sources_) {
@@ -466,6 +546,7 @@ class ColumnMerge {
 
   const std::vector<const Segment*>& sources_;
   const std::vector<Ref>& rows_;
+  const MergedRows& merged_;
   SegmentWriter& out_;
 };
 
@@ -476,35 +557,40 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
                                               const std::string& path,
                                               const SegmentIdentity& identity) {
   SegmentWriter out(path);
-  auto gather = [&](uint32_t id, auto column_of) {
-    std::vector<int64_t> values(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) {
-      values[i] = column_of(*sources[rows[i].part])[rows[i].row];
+  MergedRows merged(sources.size());
+  for (size_t p = 0; p < sources.size(); ++p) merged[p].assign(sources[p]->rows, kNoRow);
+  for (uint32_t i = 0; i < rows.size(); ++i) merged[rows[i].part][rows[i].row] = i;
+  // A column of numbers, streamed across, and its order under `key` (none for ids): the
+  // sources' orders merged, or sorted afresh when a source has none.
+  auto numbers = [&](uint32_t id, std::optional<SortKey> key, uint32_t order_id, auto column_of) {
+    if (key) {
+      if (const auto orders = orders_of(sources, *key)) {
+        merge_orders(out, order_id, *orders, merged, [&](size_t p, uint32_t row, uint32_t) {
+          return number_key(column_of(*sources[p])[row]);
+        });
+      } else {
+        std::vector<int64_t> values(rows.size());
+        for (size_t i = 0; i < rows.size(); ++i) values[i] = column_of(*sources[rows[i].part])[rows[i].row];
+        out.add(order_id, order_by_number(values));
+      }
+      for (const Segment* s : sources) s->bytes->release(order_id);
     }
+    out.begin_section(id);
+    for (const Ref& r : rows) out.append_value(column_of(*sources[r.part])[r.row]);
+    out.end_section();
     for (const Segment* s : sources) s->bytes->release(id);
-    return values;
   };
-  {
-    const std::vector<int64_t> created =
-        gather(kCreatedAt, [](const Segment& s) { return s.created_at_us; });
-    out.add(kCreatedOrder, order_by_number(created));
-    out.add(kCreatedAt, created);
-  }
-  out.add(kIds, gather(kIds, [](const Segment& s) { return s.ids; }));
-  {
-    const auto updated = gather(kUpdatedAt, [](const Segment& s) { return s.updated_at_us; });
-    add_number_order(out, SortKey::updated_at, updated);
-    out.add(kUpdatedAt, updated);
-  }
+  numbers(kCreatedAt, SortKey::created_at, kCreatedOrder,
+          [](const Segment& s) { return s.created_at_us; });
+  numbers(kIds, std::nullopt, 0, [](const Segment& s) { return s.ids; });
+  numbers(kUpdatedAt, SortKey::updated_at, kSortOrders + static_cast<uint32_t>(SortKey::updated_at),
+          [](const Segment& s) { return s.updated_at_us; });
   for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
-    const auto values = gather(kNumbers + f, [f](const Segment& s) { return s.numbers[f]; });
-    add_number_order(out, sort_key_of(static_cast<NumberField>(f)), values);
-    out.add(kNumbers + f, values);
+    const SortKey key = sort_key_of(static_cast<NumberField>(f));
+    numbers(kNumbers + f, key, kSortOrders + static_cast<uint32_t>(key),
+            [f](const Segment& s) { return s.numbers[f]; });
   }
-  for (const Segment* s : sources) {
-    for (uint32_t k = 0; k < kSortKeyCount; ++k) s->bytes->release(kSortOrders + k);
-  }
-  ColumnMerge merge(sources, rows, out);
+  ColumnMerge merge(sources, rows, merged, out);
   for (uint32_t f = 0; f < kTextFieldCount; ++f) {
     merge.text(f, [f](const Segment& s) -> const TextColumn& { return s.text[f]; },
                needs_order(static_cast<TextField>(f)), info(static_cast<TextField>(f)).in_search);

@@ -29,12 +29,16 @@ std::string random_value(std::mt19937_64& rng, int n_distinct) {
 Contact random_contact(std::mt19937_64& rng, int64_t id, int n_distinct) {
   Contact c;
   c.id = id;
-  c.created_at_us = 1'700'000'000'000'000 + id;
-  c.updated_at_us = c.created_at_us;
+  c.created_at_us = 1'700'000'000'000'000 + id % 97;
   c.values[TextField::email] = random_value(rng, n_distinct);
   c.values[TextField::title] = random_value(rng, 40);
   c.values[TextField::person_linkedin_url] = random_value(rng, n_distinct);
   c.values[TextField::mobile_phone] = std::to_string(rng() % 3000);
+  c.values[TextField::country] = random_value(rng, 5);
+  if (rng() % 5 != 0) c.values.numbers[0] = static_cast<int64_t>(rng() % 50) - 10;
+  if (rng() % 2 != 0) c.values.numbers[1] = static_cast<int64_t>(rng() % 4);
+  c.updated_at_us = c.created_at_us + static_cast<int64_t>(rng() % 100);
+  c.created_at_us -= static_cast<int64_t>(rng() % 3) * 1000;
   return c;
 }
 
@@ -75,6 +79,13 @@ TEST_P(DictionaryMergeTest, MergedColumnsMatchAFreshBuild) {
   const auto merged = index::merge_segments(sources, rows, "", {1, 2, 0});
   const auto fresh = fresh_builder.finish("", {1, 2, 0});
   ASSERT_EQ(merged->rows, fresh->rows);
+  // Presorted row orders, merged from the sources' orders, are exactly a fresh build's.
+  for (size_t k = 0; k < kSortKeyCount; ++k) {
+    const auto m = merged->sort_orders[k];
+    const auto x = fresh->sort_orders[k];
+    ASSERT_EQ(std::vector<uint32_t>(m.begin(), m.end()), std::vector<uint32_t>(x.begin(), x.end()))
+        << "sort key " << k;
+  }
 
   for (TextField f : {TextField::email, TextField::title, TextField::person_linkedin_url,
                       TextField::mobile_phone}) {
