@@ -116,6 +116,11 @@ http::Response Telemetry::metrics_response() const {
     out.family("contacts_index_data_version", "The store data_version the read index shows.",
                "gauge");
     out.sample("contacts_index_data_version").value(snapshot->data_version);
+    out.family("contacts_index_parts",
+               "Segments the read index stacks: its base and the deltas since, until a "
+               "compaction merges them.",
+               "gauge");
+    out.sample("contacts_index_parts").value(uint64_t{snapshot->parts.size()});
   }
   if (sources_.freshness) {
     out.family("contacts_published_data_version",
