@@ -219,6 +219,39 @@ TEST_P(StoreConformance, ScanIsInIdOrderAndOnlyNewerThanSinceVersion) {
   EXPECT_TRUE(all(store_->data_version()).empty());
 }
 
+// A few rows changed in a large table (the reads of a refresh after a small write), and most
+// of it changed (after a re-import): the same rows either way, in id order, newest values.
+TEST_P(StoreConformance, ScanSinceReadsSmallAndLargeChangesAlike) {
+  Rows rows;
+  for (int i = 0; i < 400; ++i) rows.push_back(person("P" + std::to_string(i), "p" + std::to_string(i) + "@x.com"));
+  store_->upsert_batch(rows, 1);
+  const uint64_t v1 = store_->data_version();
+  EXPECT_TRUE(all(v1).empty());
+  Rows few;
+  for (int i : {397, 3, 150, 151}) few.push_back(person("Q" + std::to_string(i), "P" + std::to_string(i) + "@x.com"));
+  few.push_back(person("New", "new@x.com"));
+  store_->upsert_batch(few, 2);
+  std::vector<std::string> names;
+  std::vector<int64_t> ids;
+  for (const auto& c : all(v1)) {
+    names.push_back(c.values[TextField::first_name]);
+    ids.push_back(c.id);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"Q3", "Q150", "Q151", "Q397", "New"}));
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  const uint64_t v2 = store_->data_version();
+  Rows most;
+  for (int i = 0; i < 390; ++i) most.push_back(person("R" + std::to_string(i), "p" + std::to_string(i) + "@x.com"));
+  store_->upsert_batch(most, 3);
+  const auto changed = all(v2);
+  ASSERT_EQ(changed.size(), 390u);
+  for (size_t i = 0; i < changed.size(); ++i) {
+    EXPECT_EQ(changed[i].values[TextField::first_name], "R" + std::to_string(i));
+    if (i > 0) EXPECT_LT(changed[i - 1].id, changed[i].id);
+  }
+  EXPECT_EQ(all(v1).size(), 392u);  // the 390, and P397 and the new one of the second write
+}
+
 TEST_P(StoreConformance, ScanStreamsManyRows) {
   Rows rows;
   for (int i = 0; i < 5000; ++i) rows.push_back(person("P" + std::to_string(i), ""));

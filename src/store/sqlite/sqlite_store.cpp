@@ -433,12 +433,9 @@ UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64
 
 void SqliteStore::scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const {
   auto db = sqlite::open_database(path_, /*read_only=*/true);
-  sqlite::Statement st(db.get(), "SELECT id," + column_list() +
-                                     ",created_at,updated_at FROM contacts WHERE version > ? "
-                                     "ORDER BY id");
-  st.bind(1, static_cast<int64_t>(since_version));
+  const std::string select = "SELECT id," + column_list() + ",created_at,updated_at FROM contacts ";
   Contact c;  // reused: its strings keep their memory unless `fn` moves them out
-  while (st.step()) {
+  auto emit = [&](sqlite::Statement& st) {
     int col = 0;
     c.id = st.column_int(col++);
     for (auto& v : c.values.text) v = st.column_text(col++);
@@ -450,7 +447,42 @@ void SqliteStore::scan(uint64_t since_version, const std::function<void(Contact&
     c.created_at_us = st.column_int(col++);
     c.updated_at_us = st.column_int(col++);
     fn(std::move(c));
+  };
+  // One read transaction: every statement below sees the same snapshot.
+  sqlite::exec(db.get(), "BEGIN");
+  struct Rollback {
+    sqlite3* db;
+    ~Rollback() { sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr); }
+  } end{db.get()};
+  std::vector<int64_t> ids;
+  if (since_version > 0) {
+    // The changed rows' ids from the version index (a refresh after a write reads only
+    // them). Left to the planner, `version > ? ORDER BY id` scans the whole table in id order:
+    // 2.7 s at 10M rows for a 1,000-row delta.
+    sqlite::Statement changed(db.get(), "SELECT id FROM contacts INDEXED BY contacts_version "
+                                        "WHERE version > ?");
+    changed.bind(1, static_cast<int64_t>(since_version));
+    while (changed.step()) ids.push_back(changed.column_int(0));
+    sqlite::Statement span(db.get(), "SELECT (SELECT min(id) FROM contacts), (SELECT max(id) FROM contacts)");
+    span.step();
+    const uint64_t id_range = static_cast<uint64_t>(span.column_int(1) - span.column_int(0)) + 1;
+    if (ids.empty()) return;
+    if (ids.size() * uint64_t{4} < id_range) {
+      // A small share of the table: each row fetched by id, in id order.
+      std::sort(ids.begin(), ids.end());
+      sqlite::Statement one(db.get(), select + "WHERE id = ?");
+      for (const int64_t id : ids) {
+        one.reset();
+        one.bind(1, id);
+        if (one.step()) emit(one);
+      }
+      return;
+    }
   }
+  // The whole table, or most of it: one pass in id order.
+  sqlite::Statement st(db.get(), select + "WHERE version > ? ORDER BY id");
+  st.bind(1, static_cast<int64_t>(since_version));
+  while (st.step()) emit(st);
 }
 
 uint64_t SqliteStore::data_version() const {
