@@ -15,8 +15,11 @@ For each size N of --rows (default 1,000,000 and 10,000,000) and each store of -
   4. freshness: a CSV of 1,000 new rows (seed 12) uploaded as an admin; from the job status
      answer that says `completed` until GET /api/contacts/?email=<a new row's e-mail> finds
      it (on postgresql also uploaded to a second serve instance, read on the first);
-  5. reads during writes: Q1 (contacts-bench, one client) while an HTTP import of 5% of N
-     new rows (seed 13) runs; its p99, the peak VmRSS and VmHWM after.
+  5. reads during writes: Q1 (contacts-bench, one client) while an HTTP import of 15% of N
+     new rows (seed 13) runs; its p99, the peak VmRSS and VmHWM after;
+  6. the compaction that import calls for (above the index's 1/8 ratio): Q1 until
+     /metrics says contacts_index_parts 1; the time, Q1's p99, peak VmRSS, VmHWM over the
+     steady RSS.
 Free disk is checked (shutil.disk_usage) before anything is generated or imported.
 
 Usage (what `make bench-scale` runs, plus BENCH_SCALE_ARGS):
