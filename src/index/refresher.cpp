@@ -193,9 +193,10 @@ void Refresher::run() {
       if (version != reader_.snapshot()->data_version) {
         // A refresh reads only what changed, so it runs at once when asked (an import
         // finished elsewhere) or when writes settled for one interval; during a long import
-        // every few seconds, so that a job's delta is read in pieces rather than at its end.
+        // every options_.during_writes, so that a job's delta is read in pieces rather than
+        // at its end.
         if (changed_since == std::chrono::steady_clock::time_point::min()) changed_since = now;
-        if (urgent || version == last_seen || now - changed_since > std::chrono::seconds(5)) {
+        if (urgent || version == last_seen || now - changed_since >= options_.during_writes) {
           refresh(/*writes_ongoing=*/!urgent && version != last_seen);
           changed_since = std::chrono::steady_clock::time_point::min();
         }
