@@ -142,13 +142,12 @@ std::shared_ptr<const Snapshot> stack_delta_files(const Store& store, std::share
   return snap;
 }
 
-// Builds the base from the store in one pass: contacts are handed to the builder in batches
-// that it spreads over two cores, then written column by column, also on two cores.
 // Adds every contact of `store` with version > `since` to `builder`, in batches that the
 // builder spreads over two cores. Contacts are swapped into batches that go back and forth
 // with the builder, and the scan gets the swapped-out strings back to fill: no memory is
-// allocated for a row.
-void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder) {
+// allocated for a row. After each batch, `after_batch` may finish the builder's rows so far.
+template <class AfterBatch>
+void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder, AfterBatch after_batch) {
   constexpr size_t kBatchRows = 4096;
   std::vector<Contact> batch(kBatchRows);
   size_t filled = 0;
@@ -158,6 +157,7 @@ void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder) {
       batch = builder.add_batch(std::move(batch));
       batch.resize(kBatchRows);
       filled = 0;
+      after_batch();
     }
   });
   if (filled > 0) {
@@ -166,20 +166,72 @@ void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder) {
   }
 }
 
+void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder) {
+  scan_into(store, since, builder, [] {});
+}
+
+std::atomic<uint32_t> g_base_chunk_rows{kBaseChunkRows};
+
+// One segment of `first`'s rows then `second`'s (every row live, ids of `second` above
+// those of `first`), written into `path`.
+std::shared_ptr<const Segment> append_segments(const Segment& first, const Segment& second,
+                                               const std::string& path,
+                                               const SegmentIdentity& identity) {
+  std::vector<Ref> rows;
+  rows.reserve(size_t{first.rows} + second.rows);
+  for (uint32_t r = 0; r < first.rows; ++r) rows.push_back({0, r});
+  for (uint32_t r = 0; r < second.rows; ++r) rows.push_back({1, r});
+  return merge_segments({&first, &second}, rows, path, identity);
+}
+
+// Builds the base from the store in one pass: contacts are handed to the builder in batches
+// that it spreads over two cores, then written column by column, also on two cores. The
+// builder holds its rows in memory (about 0.55 KB a contact), so a store of more than
+// g_base_chunk_rows contacts is built in chunks of that many: each chunk is written to a
+// temporary file and merged into the chunks before it (merge_segments, which holds 32-bit
+// arrays of a column, not its values): memory stays that of one chunk at any size.
 std::shared_ptr<const Segment> build_base(const Store& store, const std::string& dir) {
   const SegmentIdentity identity{store.store_id(), store.data_version(), 0};
   const auto start = std::chrono::steady_clock::now();
+  const uint32_t chunk_rows = std::max<uint32_t>(g_base_chunk_rows.load(), 1);
+  std::shared_ptr<const Segment> built;  // the chunks finished so far, merged
+  std::vector<std::string> temporaries;
+  struct Cleanup {
+    std::vector<std::string>& files;
+    ~Cleanup() {
+      std::error_code ec;
+      for (const std::string& f : files) fs::remove(f, ec);
+    }
+  } cleanup{temporaries};
+  // A temporary file of `dir` (the mapping stays readable once it is removed), or memory.
+  auto temporary = [&] {
+    if (dir.empty()) return std::string();
+    temporaries.push_back(temp_path(dir));
+    return temporaries.back();
+  };
   SegmentBuilder builder;
-  scan_into(store, 0, builder);
-  const double scan_s = seconds_since(start);
-  const uint32_t rows = builder.rows();
-  auto base = write_into_base(dir, [&](const std::string& path) {
-    return builder.finish(path, identity);
+  uint32_t chunks = 0;
+  auto finish_chunk = [&] {
+    auto chunk = builder.finish(temporary(), identity);
+    built = built ? append_segments(*built, *chunk, temporary(), identity) : std::move(chunk);
+    ++chunks;
+  };
+  scan_into(store, 0, builder, [&] {
+    if (builder.rows() >= chunk_rows) finish_chunk();
   });
-  char text[160];
+  const double scan_s = seconds_since(start);
+  uint32_t rows = builder.rows() + (built ? built->rows : 0);
+  auto base = write_into_base(dir, [&](const std::string& path) {
+    if (!built) return builder.finish(path, identity);
+    if (builder.rows() == 0) return append_segments(*built, *SegmentBuilder().finish("", identity), path, identity);
+    ++chunks;
+    return append_segments(*built, *builder.finish(temporary(), identity), path, identity);
+  });
+  char text[200];
   std::snprintf(text, sizeof text,
-                "index base built from the store: %u contacts, scan %.1f s, writing %.1f s", rows,
-                scan_s, seconds_since(start) - scan_s);
+                "index base built from the store: %u contacts, scan %.1f s, writing %.1f s%s",
+                rows, scan_s, seconds_since(start) - scan_s,
+                chunks > 1 ? (" (" + std::to_string(chunks) + " chunks merged)").c_str() : "");
   log_event("info", text);
   return base;
 }
@@ -187,6 +239,8 @@ std::shared_ptr<const Segment> build_base(const Store& store, const std::string&
 }  // namespace
 
 std::string base_path(const std::string& dir) { return (fs::path(dir) / kBaseName).string(); }
+
+void set_base_chunk_rows(uint32_t rows) { g_base_chunk_rows = rows == 0 ? kBaseChunkRows : rows; }
 
 std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir) {
   const auto start = std::chrono::steady_clock::now();

@@ -14,12 +14,19 @@ namespace contacts::index {
 // Where the base of `dir` (a snapshot directory, e.g. CONTACTS_DATA_DIR/index) lives.
 std::string base_path(const std::string& dir);
 
+// A base built from the store holds at most this many contacts in memory at once (about
+// 0.55 KB each); a larger store is built in chunks merged one into the next. 12M: a 10M-row
+// store is built in one go, 50M rows in five chunks within ~7 GB.
+inline constexpr uint32_t kBaseChunkRows = 12'000'000;
+// Tests: a smaller chunk, to build several (0 = kBaseChunkRows).
+void set_base_chunk_rows(uint32_t rows);
+
 // The snapshot to start serving from. With a `dir`, the persisted base when it is usable: a
 // readable, uncorrupted file of this format, from this store (Store::store_id) and not newer
 // than it; otherwise (logged with the reason) the base is built from the store and persisted.
 // Without a `dir`, built in memory. Either way the rows written since the base are stacked
 // on it. A base is built in one pass over the store, on two cores, holding its columns in
-// memory until written. Throws what the store throws.
+// memory until written (in chunks of kBaseChunkRows). Throws what the store throws.
 std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir);
 
 // `snap` with the rows written since its data_version stacked on it as a new delta, or

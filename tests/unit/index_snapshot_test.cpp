@@ -270,6 +270,25 @@ TEST_F(PersistedBase, BuiltFromTheStoreOnTwoCoresAnswersLikeOneBuild) {
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(in_memory, rng, 15));
 }
 
+// A store larger than a chunk is built chunk by chunk, each merged into the ones before: the
+// same answers, one base file, no temporary file left.
+TEST_F(PersistedBase, BuiltInChunksAnswersLikeOneBuild) {
+  std::mt19937_64 rng(29);
+  update_and_add(rng, 40, 9000, 1'900'000'000'000'000);
+  index::set_base_chunk_rows(4096);  // checked after each batch of 4,096 contacts
+  struct Reset {
+    ~Reset() { index::set_base_chunk_rows(0); }
+  } reset;
+  index::IndexReader chunked(index::open_snapshot(*store_, snapshots()));
+  EXPECT_GT(chunked.snapshot()->rows, 2 * 4096u) << "three chunks at least";
+  EXPECT_EQ(chunked.snapshot()->parts.size(), 1u);
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(chunked, rng, 25));
+  EXPECT_EQ(std::distance(fs::directory_iterator(snapshots()), fs::directory_iterator()), 1)
+      << "only base.seg is left";
+  index::IndexReader in_memory(index::open_snapshot(*store_, ""));
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(in_memory, rng, 10));
+}
+
 // Every section of a segment built in batches on two cores equals the one built row by row.
 TEST_F(PersistedBase, BatchesOnTwoCoresBuildTheSameSegmentAsRowByRow) {
   std::vector<Contact> contacts;
