@@ -121,6 +121,23 @@ TEST_F(PostgresOnly, StatisticsRefreshOutlivesADeadlockWithAConcurrentIndexBuild
   pg::exec(writer.get(), "DROP INDEX deadlock_probe");
 }
 
+// An index build holds the table's ShareUpdateExclusiveLock for minutes after a bulk import:
+// a job's statistics refresh skips ANALYZE then, instead of waiting for the build to end.
+TEST_F(PostgresOnly, StatisticsRefreshDoesNotWaitForAnIndexBuildsLock) {
+  const auto store = backend_->open();
+  pg::ConnHandle build = pg::connect(url_);
+  pg::exec(build.get(), "BEGIN");
+  pg::exec(build.get(), "LOCK TABLE contacts IN SHARE UPDATE EXCLUSIVE MODE");
+  auto release = std::async(std::launch::async, [&] {  // a waiting ANALYZE would take 3 s
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    pg::exec(build.get(), "COMMIT");
+  });
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_NO_THROW(store->refresh_statistics());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  release.get();
+}
+
 TEST_F(PostgresOnly, PoolReopensABrokenConnection) {
   pg::PgPool pool(url_, 1);
   int64_t first_pid = 0;
