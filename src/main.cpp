@@ -405,7 +405,7 @@ int cmd_serve(const std::vector<std::string>& args) {
   api::ImportEndpoints imports(settings, store, freshness, [&runner] {
     if (runner) runner->notify();
   });
-  const api::Telemetry telemetry(settings.access_log, {&store, &reader, &freshness});
+  const api::Telemetry telemetry(settings.access_log, {&store, &reader, &freshness, &refresher});
   api::App app(settings, router, freshness, authenticator, imports, *cache,
                [&store] { store.data_version(); }, &telemetry);
   http::ServerOptions options;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "index/index_reader.h"
+#include "index/refresher.h"
 #include "metrics/process_stats.h"
 #include "metrics/service_metrics.h"
 #include "util/json_writer.h"
@@ -121,6 +122,15 @@ http::Response Telemetry::metrics_response() const {
                "compaction merges them.",
                "gauge");
     out.sample("contacts_index_parts").value(uint64_t{snapshot->parts.size()});
+  }
+  if (sources_.refresher) {
+    out.family("contacts_index_compactions_total",
+               "Compactions of the read index's deltas into a new base.", "counter");
+    out.sample("contacts_index_compactions_total").value(sources_.refresher->compactions());
+    out.family("contacts_index_compaction_pending",
+               "1 while a compaction runs or waits for writes to settle, else 0.", "gauge");
+    out.sample("contacts_index_compaction_pending")
+        .value(uint64_t{sources_.refresher->compaction_pending() ? 1u : 0u});
   }
   if (sources_.freshness) {
     out.family("contacts_published_data_version",

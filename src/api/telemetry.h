@@ -12,6 +12,7 @@
 
 namespace contacts::index {
 class IndexReader;
+class Refresher;
 }  // namespace contacts::index
 
 namespace contacts::api {
@@ -21,6 +22,7 @@ struct ScrapeSources {
   const Store* store = nullptr;               // import jobs by state
   const index::IndexReader* index = nullptr;  // rows and data_version of the read index
   const Freshness* freshness = nullptr;       // the published data_version
+  const index::Refresher* refresher = nullptr;  // compactions of the read index
 };
 
 // Thread-safe.

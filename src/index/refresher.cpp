@@ -137,6 +137,11 @@ void Refresher::compact_now() {
   stop_cv_.notify_all();
 }
 
+bool Refresher::compaction_pending() const {
+  std::lock_guard lock(stop_mutex_);
+  return compacting_ || compact_wanted_ || compaction_deferred_;
+}
+
 uint64_t Refresher::compactions() const {
   std::lock_guard lock(stop_mutex_);
   return compactions_;

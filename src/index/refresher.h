@@ -54,6 +54,8 @@ class Refresher {
   void compact_now();
   // Number of compactions finished (tests and metrics).
   uint64_t compactions() const;
+  // Whether a compaction runs now, or is asked for and waits for writes to settle (metrics).
+  bool compaction_pending() const;
 
  private:
   void run();

@@ -78,7 +78,8 @@ class MetricsPage(MetricsTest):
             "contacts_import_rows_total": "counter", "contacts_import_jobs": "gauge",
             "contacts_store_errors_total": "counter", "contacts_store_up": "gauge",
             "contacts_index_rows": "gauge", "contacts_index_data_version": "gauge",
-            "contacts_index_parts": "gauge",
+            "contacts_index_parts": "gauge", "contacts_index_compactions_total": "counter",
+            "contacts_index_compaction_pending": "gauge",
             "contacts_published_data_version": "gauge",
             "process_start_time_seconds": "gauge", "process_cpu_seconds_total": "counter",
             "process_resident_memory_bytes": "gauge", "process_open_fds": "gauge",
@@ -111,6 +112,7 @@ class MetricsPage(MetricsTest):
         # A 7-row import is stacked as a delta (small deltas may be merged into one), far below
         # what asks for a compaction into the base.
         self.assertGreaterEqual(after.get("contacts_index_parts"), 2)
+        self.assertEqual(after.get("contacts_index_compaction_pending"), 0)
         self.assertGreater(after.get("contacts_published_data_version"),
                            before.get("contacts_published_data_version"))
 

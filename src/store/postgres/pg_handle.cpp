@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <exception>
+#include <optional>
 #include <stdexcept>
 
 #include <poll.h>
@@ -116,6 +118,36 @@ Result exec(PGconn* c, const std::string& sql, const Params& params) {
                  PQexecParams(c, sql.c_str(), params.size(), nullptr, values.data(), nullptr,
                               nullptr, /*resultFormat=*/0),
                  first_words(sql));
+}
+
+void for_each_row(PGconn* c, const std::string& sql, const Params& params,
+                  const std::function<void(const Result&)>& row) {
+  const std::vector<const char*> values = params.pointers();
+  if (PQsendQueryParams(c, sql.c_str(), params.size(), nullptr, values.data(), nullptr, nullptr,
+                        /*resultFormat=*/0) != 1) {
+    throw_pg_error(c, first_words(sql));
+  }
+  PQsetSingleRowMode(c);  // refused only when not right after the send: rows then come in one result
+  std::optional<Result> failure;
+  bool stopped = false;  // `row` threw: the remaining results are drained, then it is rethrown
+  std::exception_ptr thrown;
+  while (PGresult* raw = PQgetResult(c)) {
+    Result r(raw);
+    const ExecStatusType status = PQresultStatus(raw);
+    if (status == PGRES_SINGLE_TUPLE || (status == PGRES_TUPLES_OK && r.rows() > 0)) {
+      if (stopped || failure) continue;
+      try {
+        row(r);
+      } catch (...) {
+        stopped = true;
+        thrown = std::current_exception();
+      }
+    } else if (status != PGRES_TUPLES_OK && !failure) {
+      failure.emplace(std::move(r));
+    }
+  }
+  if (thrown) std::rethrow_exception(thrown);
+  if (failure) throw_pg_error(c, first_words(sql), failure->raw());
 }
 
 void append_copy_field(std::string& line, std::string_view value) {

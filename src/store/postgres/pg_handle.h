@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -90,6 +91,13 @@ Result exec(PGconn* c, const char* sql);
 inline Result exec(PGconn* c, const std::string& sql) { return exec(c, sql.c_str()); }
 // Runs one parameterised statement. Throws on failure.
 Result exec(PGconn* c, const std::string& sql, const Params& params);
+
+// Runs one parameterised query in libpq's single-row mode: `row` gets each row (a Result of
+// one row) as it arrives, so the server sends the next rows while the caller handles this
+// one (a cursor's FETCH leaves one side idle while the other works). Throws on failure, after
+// the connection has been drained (usable again, its transaction aborted).
+void for_each_row(PGconn* c, const std::string& sql, const Params& params,
+                  const std::function<void(const Result&)>& row);
 
 // Appends `value` to a COPY text-format line, escaping backslash, tab, newline and CR.
 void append_copy_field(std::string& line, std::string_view value);

@@ -18,7 +18,6 @@ namespace {
 
 // Taken (per transaction) by migrate(): any 64-bit constant unique to this application.
 constexpr int64_t kMigrationLockKey = 0x636f6e7461637473;  // "contacts"
-constexpr int kScanFetchRows = 2000;
 constexpr const char* kJobsChannel = "contacts_import_jobs";
 // Payload: the data_version a finished job recorded.
 constexpr const char* kPublishedChannel = "contacts_data_published";
@@ -70,7 +69,7 @@ std::string merge_sql() {
 }
 
 std::string scan_sql() {
-  return "DECLARE contacts_scan NO SCROLL CURSOR FOR SELECT " + pg::contact_select_columns(true) +
+  return "SELECT " + pg::contact_select_columns(true) +
          " FROM contacts WHERE version > $1::bigint ORDER BY id";
 }
 
@@ -488,13 +487,10 @@ void PostgresStore::scan(uint64_t since_version, const std::function<void(Contac
   auto lease = pool_->acquire();
   PGconn* c = lease.get();
   pg::Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  pg::exec(c, kScanSql, pg::Params().add(static_cast<int64_t>(since_version)));
-  const std::string fetch = "FETCH " + std::to_string(kScanFetchRows) + " FROM contacts_scan";
-  for (;;) {
-    const pg::Result r = pg::exec(c, fetch);
-    for (int row = 0; row < r.rows(); ++row) fn(pg::read_contact(r, row));
-    if (r.rows() < kScanFetchRows) break;
-  }
+  // Rows stream in as the server produces them (single-row mode): at 1M rows a cursor's
+  // batches left the server and this thread waiting on each other in turn.
+  pg::for_each_row(c, kScanSql, pg::Params().add(static_cast<int64_t>(since_version)),
+                   [&](const pg::Result& r) { fn(pg::read_contact(r, 0)); });
   tx.commit();
 }
 
