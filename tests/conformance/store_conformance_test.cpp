@@ -247,7 +247,9 @@ TEST_P(StoreConformance, ScanSinceReadsSmallAndLargeChangesAlike) {
   ASSERT_EQ(changed.size(), 390u);
   for (size_t i = 0; i < changed.size(); ++i) {
     EXPECT_EQ(changed[i].values[TextField::first_name], "R" + std::to_string(i));
-    if (i > 0) EXPECT_LT(changed[i - 1].id, changed[i].id);
+    if (i > 0) {
+      EXPECT_LT(changed[i - 1].id, changed[i].id);
+    }
   }
   EXPECT_EQ(all(v1).size(), 392u);  // the 390, and P397 and the new one of the second write
 }
