@@ -70,6 +70,28 @@ void Refresher::refresh(bool writes_ongoing) {
   ::malloc_trim(0);
 }
 
+void Refresher::fold_idle_deltas() {
+  std::lock_guard lock(build_mutex_);
+  const auto snap = reader_.snapshot();
+  if (snap->parts.size() <= options_.max_deltas + 1) return;
+  {
+    std::lock_guard stop(stop_mutex_);
+    if (compacting_ || compact_wanted_) return;
+  }
+  const uint64_t base = snap->parts[0].segment->rows;
+  if (snap->delta_rows() >= options_.compact_min_rows &&
+      snap->delta_rows() >= options_.compact_ratio * base) {
+    maybe_schedule_compaction(*snap, false);
+    return;
+  }
+  // Deltas stacked while a compaction ran (it leaves them on top of the new base) or while
+  // writes went on: merged into one now that the store is quiet, so that reads do not walk
+  // dozens of parts until the next write.
+  reader_.replace(merge_deltas(*snap, options_.snapshot_dir, store_.store_id()));
+  if (on_swap_) on_swap_();
+  ::malloc_trim(0);
+}
+
 void Refresher::maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing) {
   const uint64_t base = snap.parts[0].segment->rows;
   const uint64_t delta = snap.delta_rows();
@@ -212,6 +234,7 @@ void Refresher::run() {
           deferred = std::exchange(compaction_deferred_, false);
         }
         if (deferred) maybe_schedule_compaction(*reader_.snapshot(), false);
+        fold_idle_deltas();
       }
       last_seen = version;
       if (failing) log_event("info", "index refresh works again");

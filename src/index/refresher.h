@@ -65,6 +65,10 @@ class Refresher {
   // Asks for a compaction when the deltas have grown (deferred while writes are ongoing,
   // unless there are too many deltas).
   void maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing);
+  // When the store is quiet and more than max_deltas deltas are stacked (left by a long
+  // import, or stacked during a compaction): merges them into one, or asks for a compaction
+  // when they are large enough for one.
+  void fold_idle_deltas();
   // Merges the current snapshot into a new base and installs it; returns the snapshot merged.
   // Call with compacting_ set.
   std::shared_ptr<const Snapshot> compact();

@@ -530,6 +530,28 @@ TEST_F(IncrementalIndex, ManySmallDeltasAreMergedIntoOne) {
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
 }
 
+// Deltas left stacked when writes stop (as a compaction leaves those stacked while it ran)
+// are merged into one once the store is quiet, without another write to trigger it.
+TEST_F(IncrementalIndex, DeltasLeftStackedAreMergedWhenTheStoreIsQuiet) {
+  index::IndexReader reader(index::open_snapshot(*store_, ""));
+  std::mt19937_64 rng(31);
+  for (int i = 0; i < 8; ++i) {
+    update_and_add(rng, 2, 1, 1'900'000'000'000'000 + i);
+    reader.replace(index::catch_up(*store_, *reader.snapshot()));
+  }
+  ASSERT_EQ(reader.snapshot()->parts.size(), 9u);
+  index::RefreshOptions options;
+  options.interval = std::chrono::milliseconds(20);
+  options.max_deltas = 3;
+  options.compact_min_rows = 1'000'000;  // no compaction
+  index::Refresher refresher(*store_, reader, options);
+  for (int i = 0; i < 250 && reader.snapshot()->parts.size() > 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(reader.snapshot()->parts.size(), 2u) << "the base and one merged delta";
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+}
+
 using testing_support::icu_compare;
 
 }  // namespace
