@@ -252,6 +252,16 @@ TEST_P(StoreConformance, ScanSinceReadsSmallAndLargeChangesAlike) {
     }
   }
   EXPECT_EQ(all(v1).size(), 392u);  // the 390, and P397 and the new one of the second write
+  // Rows appended at the end (an import of new contacts): read from the first of them on.
+  const uint64_t v3 = store_->data_version();
+  Rows fresh;
+  for (int i = 0; i < 50; ++i) fresh.push_back(person("N" + std::to_string(i), "n" + std::to_string(i) + "@x.com"));
+  store_->upsert_batch(fresh, 4);
+  const auto appended = all(v3);
+  ASSERT_EQ(appended.size(), 50u);
+  for (size_t i = 0; i < appended.size(); ++i) {
+    EXPECT_EQ(appended[i].values[TextField::first_name], "N" + std::to_string(i));
+  }
 }
 
 TEST_P(StoreConformance, ScanStreamsManyRows) {

@@ -459,6 +459,7 @@ void SqliteStore::scan(uint64_t since_version, const std::function<void(Contact&
     ~Rollback() { sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr); }
   } end{db.get()};
   std::vector<int64_t> ids;
+  int64_t from_id = INT64_MIN;  // the one pass below starts at this id
   if (since_version > 0) {
     // The changed rows' ids from the version index (a refresh after a write reads only
     // them). Left to the planner, `version > ? ORDER BY id` scans the whole table in id order:
@@ -467,25 +468,35 @@ void SqliteStore::scan(uint64_t since_version, const std::function<void(Contact&
                                         "WHERE version > ?");
     changed.bind(1, static_cast<int64_t>(since_version));
     while (changed.step()) ids.push_back(changed.column_int(0));
-    sqlite::Statement span(db.get(), "SELECT (SELECT min(id) FROM contacts), (SELECT max(id) FROM contacts)");
-    span.step();
-    const uint64_t id_range = static_cast<uint64_t>(span.column_int(1) - span.column_int(0)) + 1;
     if (ids.empty()) return;
-    if (ids.size() * uint64_t{4} < id_range) {
-      // A small share of the table: each row fetched by id, in id order.
-      std::sort(ids.begin(), ids.end());
-      sqlite::Statement one(db.get(), select + "WHERE id = ?");
-      for (const int64_t id : ids) {
-        one.reset();
-        one.bind(1, id);
-        if (one.step()) emit(one);
+    std::sort(ids.begin(), ids.end());
+    sqlite::Statement last(db.get(), "SELECT max(id) FROM contacts");
+    last.step();
+    // Rows from the first changed id to the end, about: new rows are appended there, so an
+    // import's delta is usually that whole range, read in one pass from its first id.
+    const uint64_t tail = static_cast<uint64_t>(last.column_int(0) - ids.front()) + 1;
+    from_id = ids.front();
+    if (tail > ids.size() * uint64_t{3}) {
+      // Scattered changes (updates): each row fetched by id, in id order, when that reads
+      // fewer pages than the pass (a lookup costs a few times a row of a pass).
+      sqlite::Statement span(db.get(), "SELECT min(id) FROM contacts");
+      span.step();
+      const uint64_t rows = static_cast<uint64_t>(last.column_int(0) - span.column_int(0)) + 1;
+      if (ids.size() * uint64_t{4} < rows) {
+        sqlite::Statement one(db.get(), select + "WHERE id = ?");
+        for (const int64_t id : ids) {
+          one.reset();
+          one.bind(1, id);
+          if (one.step()) emit(one);
+        }
+        return;
       }
-      return;
     }
   }
-  // The whole table, or most of it: one pass in id order.
-  sqlite::Statement st(db.get(), select + "WHERE version > ? ORDER BY id");
-  st.bind(1, static_cast<int64_t>(since_version));
+  // One pass in id order from `from_id`: the whole table, or the range the changes are in.
+  sqlite::Statement st(db.get(), select + "WHERE id >= ? AND version > ? ORDER BY id");
+  st.bind(1, from_id);
+  st.bind(2, static_cast<int64_t>(since_version));
   while (st.step()) emit(st);
 }
 
