@@ -219,12 +219,20 @@ TEST_P(StoreConformance, ScanIsInIdOrderAndOnlyNewerThanSinceVersion) {
   EXPECT_TRUE(all(store_->data_version()).empty());
 }
 
-// A few rows changed in a large table (the reads of a refresh after a small write), and most
-// of it changed (after a re-import): the same rows either way, in id order, newest values.
-TEST_P(StoreConformance, ScanSinceReadsSmallAndLargeChangesAlike) {
+// People NAME0, NAME1, ... with e-mails email0@x.com, ... (NAME and email prefixes given).
+Rows numbered_people(const std::string& name, const std::string& email, int n) {
   Rows rows;
-  for (int i = 0; i < 400; ++i) rows.push_back(person("P" + std::to_string(i), "p" + std::to_string(i) + "@x.com"));
-  store_->upsert_batch(rows, 1);
+  for (int i = 0; i < n; ++i) {
+    rows.push_back(person(name + std::to_string(i), email + std::to_string(i) + "@x.com"));
+  }
+  return rows;
+}
+
+// A few rows changed in a large table (the reads of a refresh after a small write), most of
+// it changed (after a re-import), rows appended (an import of new contacts): the same rows
+// each way, in id order, with their newest values.
+TEST_P(StoreConformance, ScanSinceReadsSmallAndLargeChangesAlike) {
+  store_->upsert_batch(numbered_people("P", "p", 400), 1);
   const uint64_t v1 = store_->data_version();
   EXPECT_TRUE(all(v1).empty());
   Rows few;
@@ -239,29 +247,24 @@ TEST_P(StoreConformance, ScanSinceReadsSmallAndLargeChangesAlike) {
   }
   EXPECT_EQ(names, (std::vector<std::string>{"Q3", "Q150", "Q151", "Q397", "New"}));
   EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
-  const uint64_t v2 = store_->data_version();
-  Rows most;
-  for (int i = 0; i < 390; ++i) most.push_back(person("R" + std::to_string(i), "p" + std::to_string(i) + "@x.com"));
-  store_->upsert_batch(most, 3);
-  const auto changed = all(v2);
-  ASSERT_EQ(changed.size(), 390u);
-  for (size_t i = 0; i < changed.size(); ++i) {
-    EXPECT_EQ(changed[i].values[TextField::first_name], "R" + std::to_string(i));
-    if (i > 0) {
-      EXPECT_LT(changed[i - 1].id, changed[i].id);
+  // Each later write's rows, read back since the version before it: `name` 0..n-1 in order.
+  auto expect_read_back = [&](uint64_t since, const std::string& name, size_t n) {
+    const auto changed = all(since);
+    ASSERT_EQ(changed.size(), n);
+    for (size_t i = 0; i < changed.size(); ++i) {
+      EXPECT_EQ(changed[i].values[TextField::first_name], name + std::to_string(i));
+      if (i > 0) {
+        EXPECT_LT(changed[i - 1].id, changed[i].id);
+      }
     }
-  }
+  };
+  const uint64_t v2 = store_->data_version();
+  store_->upsert_batch(numbered_people("R", "p", 390), 3);
+  ASSERT_NO_FATAL_FAILURE(expect_read_back(v2, "R", 390));
   EXPECT_EQ(all(v1).size(), 392u);  // the 390, and P397 and the new one of the second write
-  // Rows appended at the end (an import of new contacts): read from the first of them on.
   const uint64_t v3 = store_->data_version();
-  Rows fresh;
-  for (int i = 0; i < 50; ++i) fresh.push_back(person("N" + std::to_string(i), "n" + std::to_string(i) + "@x.com"));
-  store_->upsert_batch(fresh, 4);
-  const auto appended = all(v3);
-  ASSERT_EQ(appended.size(), 50u);
-  for (size_t i = 0; i < appended.size(); ++i) {
-    EXPECT_EQ(appended[i].values[TextField::first_name], "N" + std::to_string(i));
-  }
+  store_->upsert_batch(numbered_people("N", "n", 50), 4);
+  ASSERT_NO_FATAL_FAILURE(expect_read_back(v3, "N", 50));
 }
 
 TEST_P(StoreConformance, ScanStreamsManyRows) {
