@@ -78,9 +78,7 @@ void Refresher::fold_idle_deltas() {
     std::lock_guard stop(stop_mutex_);
     if (compacting_ || compact_wanted_) return;
   }
-  const uint64_t base = snap->parts[0].segment->rows;
-  if (snap->delta_rows() >= options_.compact_min_rows &&
-      snap->delta_rows() >= options_.compact_ratio * base) {
+  if (deltas_due_for_compaction(*snap)) {
     maybe_schedule_compaction(*snap, false);
     return;
   }
@@ -92,13 +90,15 @@ void Refresher::fold_idle_deltas() {
   ::malloc_trim(0);
 }
 
-void Refresher::maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing) {
-  const uint64_t base = snap.parts[0].segment->rows;
+bool Refresher::deltas_due_for_compaction(const Snapshot& snap) const {
   const uint64_t delta = snap.delta_rows();
+  return delta >= options_.compact_min_rows &&
+         delta >= options_.compact_ratio * snap.parts[0].segment->rows;
+}
+
+void Refresher::maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing) {
   const bool many = snap.parts.size() > options_.max_deltas + 1;
-  if (!many && (delta < options_.compact_min_rows || delta < options_.compact_ratio * base)) {
-    return;
-  }
+  if (!many && !deltas_due_for_compaction(snap)) return;
   {
     std::lock_guard lock(stop_mutex_);
     if (compacting_) return;

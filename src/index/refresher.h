@@ -65,6 +65,8 @@ class Refresher {
   // Asks for a compaction when the deltas have grown (deferred while writes are ongoing,
   // unless there are too many deltas).
   void maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing);
+  // Whether the deltas hold enough rows for a compaction (compact_min_rows, compact_ratio).
+  bool deltas_due_for_compaction(const Snapshot& snap) const;
   // When the store is quiet and more than max_deltas deltas are stacked (left by a long
   // import, or stacked during a compaction): merges them into one, or asks for a compaction
   // when they are large enough for one.

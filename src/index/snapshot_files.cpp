@@ -195,37 +195,51 @@ std::shared_ptr<const Segment> build_base(const Store& store, const std::string&
   const auto start = std::chrono::steady_clock::now();
   const uint32_t chunk_rows = std::max<uint32_t>(g_base_chunk_rows.load(), 1);
   std::shared_ptr<const Segment> built;  // the chunks finished so far, merged
-  std::vector<std::string> temporaries;
+  std::string built_path;                // its temporary file ("" in memory)
   struct Cleanup {
-    std::vector<std::string>& files;
+    std::string& path;
     ~Cleanup() {
       std::error_code ec;
-      for (const std::string& f : files) fs::remove(f, ec);
+      if (!path.empty()) fs::remove(path, ec);
     }
-  } cleanup{temporaries};
-  // A temporary file of `dir` (the mapping stays readable once it is removed), or memory.
-  auto temporary = [&] {
-    if (dir.empty()) return std::string();
-    temporaries.push_back(temp_path(dir));
-    return temporaries.back();
+  } cleanup{built_path};
+  // A temporary file of `dir` (a mapping stays readable once its file is removed), or memory.
+  auto temporary = [&] { return dir.empty() ? std::string() : temp_path(dir); };
+  auto remove = [](const std::string& path) {
+    std::error_code ec;
+    if (!path.empty()) fs::remove(path, ec);
   };
   SegmentBuilder builder;
   uint32_t chunks = 0;
+  // The builder's rows become a chunk, merged into the ones before; the files superseded are
+  // removed at once, so the disk holds one merged copy and one chunk, not every step.
   auto finish_chunk = [&] {
-    auto chunk = builder.finish(temporary(), identity);
-    built = built ? append_segments(*built, *chunk, temporary(), identity) : std::move(chunk);
+    const std::string chunk_path = temporary();
+    auto chunk = builder.finish(chunk_path, identity);
     ++chunks;
+    if (!built) {
+      built = std::move(chunk);
+      built_path = chunk_path;
+      return;
+    }
+    const std::string merged_path = temporary();
+    built = append_segments(*built, *chunk, merged_path, identity);
+    remove(chunk_path);
+    remove(built_path);
+    built_path = merged_path;
   };
   scan_into(store, 0, builder, [&] {
     if (builder.rows() >= chunk_rows) finish_chunk();
   });
   const double scan_s = seconds_since(start);
-  uint32_t rows = builder.rows() + (built ? built->rows : 0);
+  const uint32_t rows = builder.rows() + (built ? built->rows : 0);
   auto base = write_into_base(dir, [&](const std::string& path) {
     if (!built) return builder.finish(path, identity);
-    if (builder.rows() == 0) return append_segments(*built, *SegmentBuilder().finish("", identity), path, identity);
-    ++chunks;
-    return append_segments(*built, *builder.finish(temporary(), identity), path, identity);
+    if (builder.rows() > 0) finish_chunk();
+    // The merged chunks are a finished, synced segment file: renamed, not written again.
+    if (!path.empty()) fs::rename(built_path, path);
+    built_path.clear();
+    return built;
   });
   char text[200];
   std::snprintf(text, sizeof text,

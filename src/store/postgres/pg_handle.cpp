@@ -129,17 +129,15 @@ void for_each_row(PGconn* c, const std::string& sql, const Params& params,
   }
   PQsetSingleRowMode(c);  // refused only when not right after the send: rows then come in one result
   std::optional<Result> failure;
-  bool stopped = false;  // `row` threw: the remaining results are drained, then it is rethrown
-  std::exception_ptr thrown;
+  std::exception_ptr thrown;  // what `row` threw: the remaining results are drained first
   while (PGresult* raw = PQgetResult(c)) {
     Result r(raw);
     const ExecStatusType status = PQresultStatus(raw);
     if (status == PGRES_SINGLE_TUPLE || (status == PGRES_TUPLES_OK && r.rows() > 0)) {
-      if (stopped || failure) continue;
+      if (thrown || failure) continue;
       try {
         row(r);
       } catch (...) {
-        stopped = true;
         thrown = std::current_exception();
       }
     } else if (status != PGRES_TUPLES_OK && !failure) {
