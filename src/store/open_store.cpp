@@ -5,11 +5,13 @@
 
 namespace contacts {
 
-std::unique_ptr<Store> open_store(const Settings& settings) {
+std::unique_ptr<Store> open_store(const Settings& settings, StoreUser user) {
   if (!settings.database_url.empty()) {
     return std::make_unique<PostgresStore>(settings.database_url, settings.database_pool_size);
   }
-  return std::make_unique<SqliteStore>(settings.data_dir);
+  SqliteOptions options;
+  if (user == StoreUser::server) options.write_cache_bytes = int64_t{32} << 20;
+  return std::make_unique<SqliteStore>(settings.data_dir, options);
 }
 
 const char* store_kind(const Settings& settings) {

@@ -215,7 +215,12 @@ class SqliteStore::Bulk final : public BulkImport {
       throw;
     }
   }
-  ~Bulk() override = default;
+  ~Bulk() override {
+    // The job's pages stay in the writing connection's cache otherwise: memory a server would
+    // keep for nothing until the next import.
+    std::lock_guard lock(store_.write_mutex_);
+    sqlite3_db_release_memory(store_.write_db_.get());
+  }
 
   UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
                             const JobCheckpoint* checkpoint) override {
@@ -242,14 +247,16 @@ SqliteStore::SqliteStore(const std::string& data_dir, SqliteOptions options) {
   std::filesystem::create_directories(data_dir);
   path_ = (std::filesystem::path(data_dir) / "contacts.db").string();
   write_db_ = sqlite::open_database(path_);
-  // A 128 MiB page cache holds the e-mail index of a few million contacts for updates. The
-  // WAL is checkpointed beside the writer (sqlite/wal_checkpointer.h).
+  // The WAL is checkpointed beside the writer (sqlite/wal_checkpointer.h).
   int64_t page_size = 4096;
   {
     sqlite::Statement st(write_db_.get(), "PRAGMA page_size");
     if (st.step()) page_size = st.column_int(0);
   }
-  sqlite::exec(write_db_.get(), "PRAGMA cache_size=-131072;");
+  sqlite::exec(write_db_.get(),
+               ("PRAGMA cache_size=-" +
+                std::to_string(std::max<int64_t>(1024, options.write_cache_bytes >> 10)) + ";")
+                   .c_str());
   sqlite::exec(write_db_.get(), "BEGIN IMMEDIATE;");
   try {
     sqlite::exec(write_db_.get(), schema_sql().c_str());
@@ -434,9 +441,9 @@ UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64
 void SqliteStore::scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const {
   auto db = sqlite::open_database(path_, /*read_only=*/true);
   // A scan reads each page once, or fetches rows by id through the OS's page cache: a small
-  // page cache of its own (16 MiB, not the 64 MiB of the connections that answer queries)
+  // page cache of its own (8 MiB, not the 64 MiB of the connections that answer queries)
   // keeps a refresh's memory down while an import runs beside it.
-  sqlite::exec(db.get(), "PRAGMA cache_size=-16384;");
+  sqlite::exec(db.get(), "PRAGMA cache_size=-8192;");
   const std::string select = "SELECT id," + column_list() + ",created_at,updated_at FROM contacts ";
   Contact c;  // reused: its strings keep their memory unless `fn` moves them out
   auto emit = [&](sqlite::Statement& st) {
