@@ -365,7 +365,9 @@ std::vector<Contact> SegmentBuilder::add_batch(std::vector<Contact>&& batch) {
 }
 
 std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
-                                                      const SegmentIdentity& identity) {
+                                                      const SegmentIdentity& identity,
+                                                      Finish what) {
+  const bool whole = what == Finish::whole;
   columns_->helper.wait();
   std::unique_ptr<Columns> taken = std::exchange(columns_, std::make_unique<Columns>());
   Columns& s = *taken;
@@ -380,8 +382,8 @@ std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
     if (work < kTextFieldCount) {
       const uint32_t f = static_cast<uint32_t>(work);
       const auto field = static_cast<TextField>(f);
-      const std::vector<uint32_t> rank =
-          s.dicts[f].write(out, f, needs_order(field), info(field).in_search);
+      const std::vector<uint32_t> rank = s.dicts[f].write(out, f, whole && needs_order(field),
+                                                          whole && info(field).in_search);
       add_text_order(out, f, s.codes[f], rank);
       put(section_id(f, ColumnPart::codes), s.codes[f]);
       return;
@@ -393,17 +395,17 @@ std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
         return;
       case kCompanyAddressColumn:
         put(section_id(kCompanyAddressColumn, ColumnPart::codes), s.company_address_codes);
-        s.company_address.write(out, kCompanyAddressColumn, true);
+        s.company_address.write(out, kCompanyAddressColumn, whole);
         return;
       case kContactAddressColumn:
         put(section_id(kContactAddressColumn, ColumnPart::codes), s.contact_address_codes);
-        s.contact_address.write(out, kContactAddressColumn, true);
+        s.contact_address.write(out, kContactAddressColumn, whole);
         return;
       case kKeywordListColumn:
         s.keyword_start.push_back(static_cast<uint32_t>(s.keyword_codes.size()));
         put(section_id(kKeywordListColumn, ColumnPart::row_start), s.keyword_start);
         put(section_id(kKeywordListColumn, ColumnPart::codes), s.keyword_codes);
-        s.keywords.write(out, kKeywordListColumn, true);
+        s.keywords.write(out, kKeywordListColumn, whole);
         return;
       case kFixedWork:
         out.add(kCreatedOrder, order_by_number(s.created_at_us));
@@ -411,12 +413,12 @@ std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
         put(kCreatedAt, s.created_at_us);
         return;
       case kFixedWork + 1:
-        add_number_order(out, SortKey::updated_at, s.updated_at_us);
+        if (whole) add_number_order(out, SortKey::updated_at, s.updated_at_us);
         put(kUpdatedAt, s.updated_at_us);
         return;
       default: {  // a number field
         const uint32_t f = static_cast<uint32_t>(work - kFixedWork - 2);
-        add_number_order(out, sort_key_of(static_cast<NumberField>(f)), s.numbers[f]);
+        if (whole) add_number_order(out, sort_key_of(static_cast<NumberField>(f)), s.numbers[f]);
         put(kNumbers + f, s.numbers[f]);
       }
     }
@@ -555,7 +557,8 @@ class ColumnMerge {
 std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>& sources,
                                               const std::vector<Ref>& rows,
                                               const std::string& path,
-                                              const SegmentIdentity& identity) {
+                                              const SegmentIdentity& identity,
+                                              MergeThreads threads) {
   SegmentWriter out(path);
   MergedRows merged(sources.size());
   for (size_t p = 0; p < sources.size(); ++p) merged[p].assign(sources[p]->rows, kNoRow);
@@ -580,27 +583,57 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
     out.end_section();
     for (const Segment* s : sources) s->bytes->release(id);
   };
-  numbers(kCreatedAt, SortKey::created_at, kCreatedOrder,
-          [](const Segment& s) { return s.created_at_us; });
-  numbers(kIds, std::nullopt, 0, [](const Segment& s) { return s.ids; });
-  numbers(kUpdatedAt, SortKey::updated_at, kSortOrders + static_cast<uint32_t>(SortKey::updated_at),
-          [](const Segment& s) { return s.updated_at_us; });
-  for (uint32_t f = 0; f < kNumberFieldCount; ++f) {
-    const SortKey key = sort_key_of(static_cast<NumberField>(f));
-    numbers(kNumbers + f, key, kSortOrders + static_cast<uint32_t>(key),
-            [f](const Segment& s) { return s.numbers[f]; });
-  }
   ColumnMerge merge(sources, rows, merged, out);
-  for (uint32_t f = 0; f < kTextFieldCount; ++f) {
-    merge.text(f, [f](const Segment& s) -> const TextColumn& { return s.text[f]; },
-               needs_order(static_cast<TextField>(f)), info(static_cast<TextField>(f)).in_search);
+  // The columns, each a job of its own (the same ids as SegmentBuilder::finish's work): text
+  // and list columns below kFixedWork, then ids and created_at, updated_at, the numbers.
+  auto job = [&](size_t work) {
+    if (work < kTextFieldCount) {
+      const uint32_t f = static_cast<uint32_t>(work);
+      merge.text(f, [f](const Segment& s) -> const TextColumn& { return s.text[f]; },
+                 needs_order(static_cast<TextField>(f)), info(static_cast<TextField>(f)).in_search);
+      return;
+    }
+    switch (work) {
+      case kMetaColumn:
+        merge.plain_text(kMetaColumn,
+                         [](const Segment& s) -> const TextColumn& { return s.meta_data; });
+        return;
+      case kCompanyAddressColumn:
+        merge.text(kCompanyAddressColumn,
+                   [](const Segment& s) -> const TextColumn& { return s.company_address; }, true);
+        return;
+      case kContactAddressColumn:
+        merge.text(kContactAddressColumn,
+                   [](const Segment& s) -> const TextColumn& { return s.contact_address; }, true);
+        return;
+      case kKeywordListColumn:
+        merge.keyword_list(kKeywordListColumn);
+        return;
+      case kFixedWork:
+        numbers(kCreatedAt, SortKey::created_at, kCreatedOrder,
+                [](const Segment& s) { return s.created_at_us; });
+        numbers(kIds, std::nullopt, 0, [](const Segment& s) { return s.ids; });
+        return;
+      case kFixedWork + 1:
+        numbers(kUpdatedAt, SortKey::updated_at,
+                kSortOrders + static_cast<uint32_t>(SortKey::updated_at),
+                [](const Segment& s) { return s.updated_at_us; });
+        return;
+      default: {
+        const uint32_t f = static_cast<uint32_t>(work - kFixedWork - 2);
+        const SortKey key = sort_key_of(static_cast<NumberField>(f));
+        numbers(kNumbers + f, key, kSortOrders + static_cast<uint32_t>(key),
+                [f](const Segment& s) { return s.numbers[f]; });
+      }
+    }
+  };
+  const auto schedule = write_schedule();
+  if (threads == MergeThreads::two) {
+    WorkerThread helper;
+    run_on_both(helper, schedule.size(), [&](size_t i) { job(schedule[i]); });
+  } else {
+    for (const size_t work : schedule) job(work);
   }
-  merge.plain_text(kMetaColumn, [](const Segment& s) -> const TextColumn& { return s.meta_data; });
-  merge.text(kCompanyAddressColumn,
-             [](const Segment& s) -> const TextColumn& { return s.company_address; }, true);
-  merge.text(kContactAddressColumn,
-             [](const Segment& s) -> const TextColumn& { return s.contact_address; }, true);
-  merge.keyword_list(kKeywordListColumn);
   SegmentIdentity id = identity;
   id.rows = rows.size();
   return load_segment(out.finish(id));

@@ -72,10 +72,15 @@ class SegmentBuilder {
   // caller to refill (its strings keep their memory). For large builds (the base).
   std::vector<Contact> add_batch(std::vector<Contact>&& batch);
   uint32_t rows() const;
+  // What finish writes: a `whole` segment, for readers; or a `piece` of one, for
+  // merge_segments only: its values, rows and created_at order, without the collation orders,
+  // sort orders and trigram postings that the merge builds once for all its pieces anyway.
+  enum class Finish { whole, piece };
   // Writes the segment into `path` (a file the caller renames into place), or anonymous
   // memory when `path` is empty, and loads it; large segments are written on two cores.
   // Leaves the builder empty.
-  std::shared_ptr<const Segment> finish(const std::string& path, const SegmentIdentity& identity);
+  std::shared_ptr<const Segment> finish(const std::string& path, const SegmentIdentity& identity,
+                                        Finish what = Finish::whole);
 
  private:
   struct Columns;
@@ -88,13 +93,18 @@ struct Ref {
   uint32_t row;
 };
 
+// How many columns merge_segments works on at once: `one` keeps the memory of one column (a
+// compaction of the whole base); `two`, on two cores, twice that for half the time (a delta).
+enum class MergeThreads { one, two };
+
 // One segment holding `rows` (rows of `sources`, in ascending id order), written column by
-// column into `path` ("" = anonymous memory): memory holds one column at a time, and each
-// source column's pages are released from this process once read.
+// column into `path` ("" = anonymous memory): memory holds one column at a time (two with
+// MergeThreads::two), and each source column's pages are released from this process once read.
 std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>& sources,
                                               const std::vector<Ref>& rows,
                                               const std::string& path,
-                                              const SegmentIdentity& identity);
+                                              const SegmentIdentity& identity,
+                                              MergeThreads threads = MergeThreads::one);
 
 // The segment in `bytes`. Throws SegmentFileError when a section is missing or inconsistent.
 std::shared_ptr<const Segment> load_segment(std::shared_ptr<const SegmentBytes> bytes);

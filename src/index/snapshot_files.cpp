@@ -166,11 +166,8 @@ void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder, Afte
   }
 }
 
-void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder) {
-  scan_into(store, since, builder, [] {});
-}
-
 std::atomic<uint32_t> g_base_chunk_rows{kBaseChunkRows};
+std::atomic<uint32_t> g_delta_piece_rows{kDeltaPieceRows};
 
 // One segment of `first`'s rows then `second`'s (every row live, ids of `second` above
 // those of `first`), written into `path`.
@@ -256,6 +253,10 @@ std::string base_path(const std::string& dir) { return (fs::path(dir) / kBaseNam
 
 void set_base_chunk_rows(uint32_t rows) { g_base_chunk_rows = rows == 0 ? kBaseChunkRows : rows; }
 
+void set_delta_piece_rows(uint32_t rows) {
+  g_delta_piece_rows = rows == 0 ? kDeltaPieceRows : rows;
+}
+
 std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::string& dir) {
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<const Segment> base;
@@ -306,12 +307,49 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
   if (version < snap.data_version) {  // the store went back (re-created): start over
     return build_snapshot(store);
   }
+  const SegmentIdentity identity{store.store_id(), version, 0};
+  // The rows of a long import are built in pieces of g_delta_piece_rows, each written to a
+  // temporary file of `dir` (memory without one) without orders or postings, then merged into
+  // the delta (merge_segments: a column at a time, which orders and indexes the values once):
+  // a refresh holds one piece's rows and one column's values, not the job's rows. On a large
+  // snapshot a piece grows to 1/64 of it (a few % of its steady memory; fewer pieces to merge).
+  struct Pieces {
+    std::vector<std::shared_ptr<const Segment>> segments;
+    std::vector<std::string> paths;
+    ~Pieces() {
+      std::error_code ec;
+      for (const std::string& path : paths) {
+        if (!path.empty()) fs::remove(path, ec);
+      }
+    }
+  } pieces;
   SegmentBuilder builder;
-  scan_into(store, snap.data_version, builder);
-  if (builder.rows() == 0) return stack(snap, builder.finish("", {store.store_id(), version, 0}));
+  auto finish_piece = [&] {
+    pieces.paths.push_back(dir.empty() ? std::string() : temp_path(dir));
+    pieces.segments.push_back(
+        builder.finish(pieces.paths.back(), identity, SegmentBuilder::Finish::piece));
+  };
+  const uint32_t piece_rows = std::max<uint32_t>({g_delta_piece_rows.load(), snap.rows / 64, 1});
+  scan_into(store, snap.data_version, builder, [&] {
+    if (builder.rows() >= piece_rows) finish_piece();
+  });
+  if (builder.rows() == 0 && pieces.segments.empty()) {
+    return stack(snap, builder.finish("", identity));
+  }
   auto delta = write_into(dir, delta_path(dir, snap.data_version, version),
                           [&](const std::string& path) {
-                            return builder.finish(path, {store.store_id(), version, 0});
+                            if (pieces.segments.empty()) return builder.finish(path, identity);
+                            if (builder.rows() > 0) finish_piece();
+                            std::vector<const Segment*> sources;
+                            std::vector<Ref> rows;
+                            for (uint32_t p = 0; p < pieces.segments.size(); ++p) {
+                              sources.push_back(pieces.segments[p].get());
+                              for (uint32_t r = 0; r < pieces.segments[p]->rows; ++r) {
+                                rows.push_back({p, r});
+                              }
+                            }
+                            return merge_segments(sources, rows, path, identity,
+                                                  MergeThreads::two);
                           });
   return stack(snap, std::move(delta));
 }
@@ -320,7 +358,9 @@ std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::st
                                              uint64_t store_id) {
   const uint64_t since = snap.parts.size() > 1 ? snap.parts[1].since : snap.data_version;
   auto merged = write_into(dir, delta_path(dir, since, snap.data_version),
-                           [&](const std::string& path) { return merge_parts(snap, 1, path, store_id); });
+                           [&](const std::string& path) {
+                             return merge_parts(snap, 1, path, store_id, MergeThreads::two);
+                           });
   if (!dir.empty()) {
     std::error_code ec;
     for (size_t p = 1; p < snap.parts.size(); ++p) {
@@ -332,7 +372,8 @@ std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::st
 }
 
 std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
-                                           const std::string& path, uint64_t store_id) {
+                                           const std::string& path, uint64_t store_id,
+                                           MergeThreads threads) {
   Snapshot suffix;
   suffix.parts.assign(snap.parts.begin() + static_cast<std::ptrdiff_t>(first), snap.parts.end());
   std::vector<const Segment*> sources;
@@ -347,7 +388,7 @@ std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
     rows.push_back(r);
     return true;
   });
-  return merge_segments(sources, rows, path, {store_id, snap.data_version, 0});
+  return merge_segments(sources, rows, path, {store_id, snap.data_version, 0}, threads);
 }
 
 std::shared_ptr<const Segment> write_base(const Snapshot& snap, const std::string& dir,

@@ -21,6 +21,13 @@ inline constexpr uint32_t kBaseChunkRows = 12'000'000;
 // Tests: a smaller chunk, to build several (0 = kBaseChunkRows).
 void set_base_chunk_rows(uint32_t rows);
 
+// A delta of more rows than this (a refresh during a long import) is built in pieces of this
+// many (or 1/64 of the snapshot's rows when that is more), merged into one: a refresh's memory
+// stays that of a piece (about 1 KB a row while built) whatever the import's size and speed.
+inline constexpr uint32_t kDeltaPieceRows = 16'384;
+// Tests: a smaller piece (0 = kDeltaPieceRows).
+void set_delta_piece_rows(uint32_t rows);
+
 // The snapshot to start serving from. With a `dir`, the persisted base when it is usable: a
 // readable, uncorrupted file of this format, from this store (Store::store_id) and not newer
 // than it; otherwise (logged with the reason) the base is built from the store and persisted.
@@ -41,9 +48,10 @@ std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::st
                                              uint64_t store_id);
 
 // One segment holding the live rows of parts [first, end) of `snap`, in id order, reflecting
-// `snap.data_version`; written into `path` ("" = anonymous memory).
+// `snap.data_version`; written into `path` ("" = anonymous memory) on `threads` (merge_segments).
 std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
-                                           const std::string& path, uint64_t store_id);
+                                           const std::string& path, uint64_t store_id,
+                                           MergeThreads threads = MergeThreads::one);
 
 // merge_parts of every part into the base file of `dir` (written beside it, then renamed
 // into place, so a reader of the directory never sees half a file; the delta files it holds

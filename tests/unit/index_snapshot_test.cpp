@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -286,6 +287,37 @@ TEST_F(PersistedBase, BuiltInChunksAnswersLikeOneBuild) {
   EXPECT_EQ(std::distance(fs::directory_iterator(snapshots()), fs::directory_iterator()), 1)
       << "only base.seg is left";
   index::IndexReader in_memory(index::open_snapshot(*store_, ""));
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(in_memory, rng, 10));
+}
+
+// A refresh of more rows than a piece builds them piece by piece and merges the pieces into
+// one delta: the same answers (updates by e-mail, ids out of insertion order included), one
+// delta file, no temporary file left; in memory too.
+TEST_F(PersistedBase, DeltaBuiltInPiecesAnswersLikeOneBuild) {
+  std::mt19937_64 rng(31);
+  auto snap = index::open_snapshot(*store_, snapshots());
+  update_and_add(rng, 300, 9000, 1'900'000'000'000'000);
+  index::set_delta_piece_rows(4096);  // checked after each batch of 4,096 contacts
+  struct Reset {
+    ~Reset() { index::set_delta_piece_rows(0); }
+  } reset;
+  index::IndexReader pieced(index::catch_up(*store_, *snap, snapshots()));
+  ASSERT_EQ(pieced.snapshot()->parts.size(), 2u) << "the base and one delta";
+  EXPECT_GT(pieced.snapshot()->parts[1].segment->rows, 2 * 4096u) << "three pieces at least";
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(pieced, rng, 25));
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(snapshots())) {
+    files.push_back(e.path().filename().string());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(files.size(), 2u) << "base.seg and one delta, no piece left";
+  EXPECT_EQ(files[0], "base.seg");
+  EXPECT_EQ(files[1].rfind("delta-", 0), 0u);
+  {
+    index::IndexReader reloaded(index::open_snapshot(*store_, snapshots()));
+    ASSERT_NO_FATAL_FAILURE(expect_same_answers(reloaded, rng, 10));
+  }
+  index::IndexReader in_memory(index::catch_up(*store_, *snap, ""));
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(in_memory, rng, 10));
 }
 
