@@ -357,7 +357,7 @@ int cmd_migrate() {
 
 int cmd_serve(const std::vector<std::string>& args) {
   const Settings settings = load_settings();
-  const auto store_ptr = open_store(settings, StoreUser::server);
+  const auto store_ptr = open_store(settings);
   Store& store = *store_ptr;
   std::printf("store: %s\n", store_kind(settings));
   load_demo_data(store, settings, parse_count(option(args, "--demo-rows", "0"), "--demo-rows"));

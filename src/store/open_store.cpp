@@ -5,13 +5,11 @@
 
 namespace contacts {
 
-std::unique_ptr<Store> open_store(const Settings& settings, StoreUser user) {
+std::unique_ptr<Store> open_store(const Settings& settings) {
   if (!settings.database_url.empty()) {
     return std::make_unique<PostgresStore>(settings.database_url, settings.database_pool_size);
   }
-  SqliteOptions options;
-  if (user == StoreUser::server) options.write_cache_bytes = int64_t{32} << 20;
-  return std::make_unique<SqliteStore>(settings.data_dir, options);
+  return std::make_unique<SqliteStore>(settings.data_dir);
 }
 
 const char* store_kind(const Settings& settings) {

@@ -9,12 +9,8 @@
 
 namespace contacts {
 
-// Who opens the store: a server shares its memory with the read index and sizes the
-// embedded store's write cache to that; a command-line tool (import, users) has it all.
-enum class StoreUser { tool, server };
-
 // Opens (and migrates) the configured store. Throws std::runtime_error when it cannot.
-std::unique_ptr<Store> open_store(const Settings& settings, StoreUser user = StoreUser::tool);
+std::unique_ptr<Store> open_store(const Settings& settings);
 
 // "postgresql" or "sqlite", for start-up messages (never the URL: it may hold a password).
 const char* store_kind(const Settings& settings);

@@ -15,11 +15,6 @@ struct SqliteOptions {
   // The WAL is copied into the database (a checkpoint, in the background) each time a commit
   // leaves it over this size: an import checkpoints seldom, and the WAL stays about that small.
   int64_t wal_checkpoint_bytes = int64_t{64} << 20;
-  // The writing connection's page cache: large for a bulk import by the CLI (it holds the
-  // e-mail index of a few million contacts for updates), smaller in a server, where an import
-  // job shares the process's memory with the read index (index/refresher.h). A job gives it
-  // back when it ends.
-  int64_t write_cache_bytes = int64_t{128} << 20;
 };
 
 class SqliteStore final : public Store {
