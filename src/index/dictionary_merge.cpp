@@ -36,6 +36,15 @@ struct PoolInMemory {
   Pool pool() const { return Pool({bytes.data(), bytes.size()}, offsets.span()); }
 };
 
+// Gives back the pages of values [from, to) of a mapped `pool` and of their offsets.
+void release_values(const Pool& pool, uint32_t from, uint32_t to) {
+  if (to <= from) return;
+  const std::string_view run = entries(pool, from, to);
+  SegmentBytes::release_range(run.data(), run.size());
+  const auto offsets = pool.offsets().subspan(from, to - from);
+  SegmentBytes::release_range(offsets.data(), offsets.size_bytes());
+}
+
 }  // namespace
 
 DictionaryMerge::DictionaryMerge(std::vector<const Dictionary*> sources)
@@ -50,11 +59,6 @@ DictionaryMerge::DictionaryMerge(std::vector<const Dictionary*> sources)
 void DictionaryMerge::number() {
   std::vector<uint32_t>& primary = to_[primary_];
   primary[0] = kUsed;  // the empty string keeps code 0
-  uint32_t next = 0;
-  for (uint32_t& to : primary) {
-    if (to == kUsed) to = next++;
-  }
-  primary_count_ = next;
 
   // The other sources' used values, each distinct value once (an open-addressing table of
   // hash << 32 | 1 + index into extras_), their to_ holding that index for now.
@@ -63,52 +67,78 @@ void DictionaryMerge::number() {
     if (p == primary_) continue;
     used += static_cast<size_t>(std::count(to_[p].begin(), to_[p].end(), kUsed));
   }
-  if (used == 0) return;
-  size_t slots_size = 16;
-  while (slots_size < used * 2) slots_size *= 2;
-  std::vector<uint64_t> slots(slots_size, 0);
-  const size_t mask = slots_size - 1;
-  // The slot of `value` (hash h): empty, or holding it.
-  auto slot_of = [&](std::string_view value, uint64_t h) -> uint64_t& {
-    const uint32_t tag = static_cast<uint32_t>(h >> 32);
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      uint64_t& slot = slots[i];
-      if (slot == 0) return slot;
-      if (static_cast<uint32_t>(slot >> 32) == tag &&
-          extra_value(static_cast<uint32_t>(slot) - 1) == value) {
-        return slot;
+  std::vector<uint64_t> slots;
+  std::vector<uint32_t> in_primary;  // extras_ index -> the primary's code of that value
+  if (used > 0) {
+    size_t slots_size = 16;
+    while (slots_size < used * 2) slots_size *= 2;
+    slots.assign(slots_size, 0);
+    const size_t mask = slots_size - 1;
+    // The slot of `value` (hash h): empty, or holding it.
+    auto slot_of = [&](std::string_view value, uint64_t h) -> uint64_t& {
+      const uint32_t tag = static_cast<uint32_t>(h >> 32);
+      for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t& slot = slots[i];
+        if (slot == 0) return slot;
+        if (static_cast<uint32_t>(slot >> 32) == tag &&
+            extra_value(static_cast<uint32_t>(slot) - 1) == value) {
+          return slot;
+        }
+      }
+    };
+    for (size_t p = 0; p < sources_.size(); ++p) {
+      if (p == primary_) continue;
+      const Pool& values = sources_[p]->values;
+      for (uint32_t c = 0; c < to_[p].size(); ++c) {
+        if (to_[p][c] != kUsed) continue;
+        const std::string_view value = values.get(c);
+        const uint64_t h = hash_of(value);
+        uint64_t& slot = slot_of(value, h);
+        if (slot == 0) {
+          extras_.push_back({static_cast<uint32_t>(p), c});
+          slot = (h >> 32) << 32 | extras_.size();
+        }
+        to_[p][c] = static_cast<uint32_t>(slot) - 1;
       }
     }
-  };
-  for (size_t p = 0; p < sources_.size(); ++p) {
-    if (p == primary_) continue;
-    const Pool& values = sources_[p]->values;
-    for (uint32_t c = 0; c < to_[p].size(); ++c) {
-      if (to_[p][c] != kUsed) continue;
+    // Values the primary holds take its codes, used there or not: an update leaves its old
+    // row's value unused in the base and brings it back in a delta, and the value keeps its
+    // place in the base's order and postings instead of being placed and indexed afresh. The
+    // primary's values (hundreds of MB for the e-mails at 10M contacts) are read once here
+    // and given back as the pass goes, like write_pool's.
+    in_primary.assign(extras_.size(), kUnused);
+    const Pool& values = sources_[primary_]->values;
+    const auto offsets = values.offsets();
+    uint32_t released = 0;  // values before this one were given back
+    for (uint32_t c = 0; c < primary.size(); ++c) {
       const std::string_view value = values.get(c);
-      const uint64_t h = hash_of(value);
-      uint64_t& slot = slot_of(value, h);
-      if (slot == 0) {
-        extras_.push_back({static_cast<uint32_t>(p), c});
-        slot = (h >> 32) << 32 | extras_.size();
+      if (const uint64_t slot = slot_of(value, hash_of(value)); slot != 0) {
+        in_primary[static_cast<uint32_t>(slot) - 1] = c;
+        primary[c] = kUsed;
       }
-      to_[p][c] = static_cast<uint32_t>(slot) - 1;
+      if (offsets[c + 1] - offsets[released] >= kReleaseEvery) {
+        release_values(values, released, c + 1);
+        released = c + 1;
+      }
     }
+    release_values(values, released, primary.size());
   }
-  // Values the primary already holds take its codes; the others are numbered after it.
-  std::vector<uint32_t> merged(extras_.size(), kUnused);
-  const Pool& values = sources_[primary_]->values;
-  for (uint32_t c = 0; c < primary.size(); ++c) {
-    if (primary[c] == kUnused) continue;
-    const std::string_view value = values.get(c);
-    const uint64_t& slot = slot_of(value, hash_of(value));
-    if (slot != 0) merged[static_cast<uint32_t>(slot) - 1] = primary[c];
+  uint32_t next = 0;
+  for (uint32_t& to : primary) {
+    if (to == kUsed) to = next++;
   }
+  primary_count_ = next;
+  if (used == 0) return;
+  // The others are numbered after the primary's.
+  std::vector<uint32_t> merged(extras_.size());
   std::vector<Extra> kept;
   for (size_t j = 0; j < extras_.size(); ++j) {
-    if (merged[j] != kUnused) continue;
-    merged[j] = primary_count_ + static_cast<uint32_t>(kept.size());
-    kept.push_back(extras_[j]);
+    if (in_primary[j] != kUnused) {
+      merged[j] = primary[in_primary[j]];
+    } else {
+      merged[j] = primary_count_ + static_cast<uint32_t>(kept.size());
+      kept.push_back(extras_[j]);
+    }
   }
   if (size_t{primary_count_} + kept.size() >= kNoRow - 1) throw std::length_error("dictionary full");
   extras_ = std::move(kept);
@@ -147,7 +177,11 @@ void DictionaryMerge::write_pool(SegmentWriter& out, uint32_t column, bool folde
       continue;
     }
     uint32_t end = c + 1;
-    while (end < n && to[end] != kUnused) ++end;
+    // A run stops at a value not used, or after kReleaseEvery bytes: what it wrote is given
+    // back below (when every value is used, the run would otherwise be the whole pool).
+    while (end < n && to[end] != kUnused && pool.offsets()[end] - pool.offsets()[c] < kReleaseEvery) {
+      ++end;
+    }
     const std::string_view run = entries(pool, c, end);
     out.append(run.data(), run.size());
     c = end;
@@ -203,7 +237,8 @@ void DictionaryMerge::write_trigrams(SegmentWriter& out, uint32_t column, bool o
   const TrigramData merged = merge_trigrams(
       primary.trigrams, to_[primary_], view_of(extra), primary_count_,
       static_cast<uint32_t>(extras_.size()),
-      [&out](const uint8_t* data, size_t size) { out.append(data, size); });
+      [&out](const uint8_t* data, size_t size) { out.append(data, size); },
+      &SegmentBytes::release_range);
   out.end_section();
   add_data(merged);
   SegmentBytes::release_range(primary.trigrams.postings.data(), primary.trigrams.postings.size());

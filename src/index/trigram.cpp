@@ -225,7 +225,10 @@ namespace detail {
 
 TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> map,
                            const TrigramView& second, uint32_t second_base, uint32_t second_count,
-                           void (*write)(void*, const uint8_t*, size_t), void* context) {
+                           void (*write)(void*, const uint8_t*, size_t), void* context,
+                           ReleaseFn release) {
+  constexpr uint64_t kReleaseEvery = 32 << 20;
+  uint64_t released = 0;  // first's postings before this offset were given to `release`
   TrigramData out;
   out.starts.push_back(0);
   std::vector<uint8_t> list;
@@ -256,6 +259,11 @@ TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> m
         if (map[v] != kDropped) put(map[v]);
       }
       ++a;
+      if (release && a < first.starts.size() && first.starts[a] <= first.postings.size() &&
+          first.starts[a] - released >= kReleaseEvery && first.starts[a] > released) {
+        release(first.postings.data() + released, first.starts[a] - released);
+        released = first.starts[a];
+      }
     }
     if (b < second.keys.size() && second.keys[b] == key) {
       PostingCursor cursor(list_of(second, b), second_count);

@@ -47,12 +47,15 @@ TrigramData build_trigrams(std::string_view bytes, std::span<const uint64_t> off
 // becomes map[i] (kDropped: gone; the kept ones in increasing order), value j of `second`
 // becomes second_base + j (above every mapped value). For each trigram of either, in key order,
 // the list is first's mapped values then second's; empty lists are left out. The postings go
-// to `write` in pieces, in order; keys and starts are returned (postings empty).
+// to `write` in pieces, in order; keys and starts are returned (postings empty). `release`,
+// when given, is called with each stretch of first's postings once read (about every 32 MiB):
+// a merge of mapped postings gives their pages back as it goes.
 inline constexpr uint32_t kDropped = UINT32_MAX;
+using ReleaseFn = void (*)(const void* data, size_t size);
 template <class Write>
 TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> map,
                            const TrigramView& second, uint32_t second_base, uint32_t second_count,
-                           Write write);
+                           Write write, ReleaseFn release = nullptr);
 
 // A view of `data`, valid while `data` lives unchanged.
 TrigramView view_of(const TrigramData& data);
@@ -83,19 +86,20 @@ namespace detail {
 // merge_trigrams without the template: `write` gets each finished list.
 TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> map,
                            const TrigramView& second, uint32_t second_base, uint32_t second_count,
-                           void (*write)(void*, const uint8_t*, size_t), void* context);
+                           void (*write)(void*, const uint8_t*, size_t), void* context,
+                           ReleaseFn release);
 }  // namespace detail
 
 template <class Write>
 TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> map,
                            const TrigramView& second, uint32_t second_base, uint32_t second_count,
-                           Write write) {
+                           Write write, ReleaseFn release) {
   return detail::merge_trigrams(
       first, map, second, second_base, second_count,
       [](void* context, const uint8_t* data, size_t size) {
         (*static_cast<Write*>(context))(data, size);
       },
-      &write);
+      &write, release);
 }
 
 }  // namespace contacts::index
