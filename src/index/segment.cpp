@@ -683,7 +683,10 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
     WorkerThread helper;
     run_on_both(helper, schedule.size(), [&](size_t i) { job(schedule[i]); });
   } else {
-    for (const size_t work : schedule) job(work);
+    // One column at a time, the largest last: each column merged gives back the sources'
+    // pages of it (resident from the queries served until now), so the e-mail column's
+    // working set (a few hundred MB at 10M contacts) comes when the least is resident.
+    for (auto it = schedule.rbegin(); it != schedule.rend(); ++it) job(*it);
   }
   SegmentIdentity id = identity;
   id.rows = rows.size();
