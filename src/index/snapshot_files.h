@@ -24,7 +24,7 @@ void set_base_chunk_rows(uint32_t rows);
 // A delta of more rows than this (a refresh during a long import) is built in pieces of this
 // many (or 1/64 of the snapshot's rows when that is more), merged into one: a refresh's memory
 // stays that of a piece (about 1 KB a row while built) whatever the import's size and speed.
-inline constexpr uint32_t kDeltaPieceRows = 16'384;
+inline constexpr uint32_t kDeltaPieceRows = 65'536;
 // Tests: a smaller piece (0 = kDeltaPieceRows).
 void set_delta_piece_rows(uint32_t rows);
 
