@@ -13,7 +13,7 @@ namespace contacts::index {
 namespace {
 
 // A long pass over a source's bytes gives back what it read every this many bytes.
-constexpr size_t kReleaseEvery = 32 << 20;
+constexpr size_t kReleaseEvery = SegmentBytes::kReleaseEvery;
 
 uint64_t hash_of(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
@@ -179,9 +179,8 @@ void DictionaryMerge::write_pool(SegmentWriter& out, uint32_t column, bool folde
     uint32_t end = c + 1;
     // A run stops at a value not used, or after kReleaseEvery bytes: what it wrote is given
     // back below (when every value is used, the run would otherwise be the whole pool).
-    while (end < n && to[end] != kUnused && pool.offsets()[end] - pool.offsets()[c] < kReleaseEvery) {
-      ++end;
-    }
+    const uint64_t run_start = pool.offsets()[c];
+    while (end < n && to[end] != kUnused && pool.offsets()[end] - run_start < kReleaseEvery) ++end;
     const std::string_view run = entries(pool, c, end);
     out.append(run.data(), run.size());
     c = end;

@@ -487,8 +487,7 @@ class ColumnMerge {
       }
     }
     // Each source's values are read in ascending order (its rows are in id order, and a plain
-    // column's codes follow its rows): released every 32 MiB behind the reading position.
-    constexpr uint64_t kReleaseEvery = 32 << 20;
+    // column's codes follow its rows): released every kReleaseEvery behind the reading position.
     std::vector<uint64_t> released(sources_.size(), 0);
     out_.begin_section(section_id(column, ColumnPart::values_bytes));
     out_.append("", 1);  // code 0, the empty value
@@ -500,7 +499,7 @@ class ColumnMerge {
       const Pool& pool = column_of(*sources_[rows_[i].part]).dict.values;
       const uint64_t at = static_cast<uint64_t>(v.data() - pool.bytes().data());
       uint64_t& done = released[rows_[i].part];
-      if (at > done + kReleaseEvery) {
+      if (at > done + SegmentBytes::kReleaseEvery) {
         SegmentBytes::release_range(pool.bytes().data() + done, at - done);
         done = at;
       }

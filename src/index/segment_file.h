@@ -66,6 +66,8 @@ class SegmentBytes {
   // The same for the pages wholly inside [data, data + size), bytes of this segment: a long
   // pass over a section releases what it has read as it goes.
   static void release_range(const void* data, size_t size);
+  // How far such a pass reads between two releases.
+  static constexpr size_t kReleaseEvery = size_t{32} << 20;
   // Size of the mapping (file size).
   size_t size() const { return size_; }
 

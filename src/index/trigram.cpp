@@ -227,7 +227,7 @@ TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> m
                            const TrigramView& second, uint32_t second_base, uint32_t second_count,
                            void (*write)(void*, const uint8_t*, size_t), void* context,
                            ReleaseFn release) {
-  constexpr uint64_t kReleaseEvery = 32 << 20;
+  constexpr uint64_t kReleaseEvery = 32 << 20;  // as SegmentBytes::kReleaseEvery
   uint64_t released = 0;  // first's postings before this offset were given to `release`
   TrigramData out;
   out.starts.push_back(0);
@@ -260,7 +260,7 @@ TrigramData merge_trigrams(const TrigramView& first, std::span<const uint32_t> m
       }
       ++a;
       if (release && a < first.starts.size() && first.starts[a] <= first.postings.size() &&
-          first.starts[a] - released >= kReleaseEvery && first.starts[a] > released) {
+          first.starts[a] > released && first.starts[a] - released >= kReleaseEvery) {
         release(first.postings.data() + released, first.starts[a] - released);
         released = first.starts[a];
       }
