@@ -372,7 +372,8 @@ std::shared_ptr<const Segment> SegmentBuilder::finish(const std::string& path,
   std::unique_ptr<Columns> taken = std::exchange(columns_, std::make_unique<Columns>());
   Columns& s = *taken;
   std::vector<Contact>().swap(s.batch);
-  SegmentWriter out(path);
+  SegmentWriter out(path, whole ? SegmentWriter::Durability::synced
+                                : SegmentWriter::Durability::scratch);
   // Each array is freed once written, so the builder's memory shrinks as the file grows.
   auto put = [&out](uint32_t id, auto& values) {
     out.add(id, values);

@@ -202,7 +202,8 @@ void SegmentBytes::throw_bad_size(uint32_t id) {
   throw SegmentFileError("index segment section " + std::to_string(id) + " has a bad size");
 }
 
-SegmentWriter::SegmentWriter(const std::string& path) : to_file_(!path.empty()), path_(path) {
+SegmentWriter::SegmentWriter(const std::string& path, Durability durability)
+    : to_file_(!path.empty()), sync_(durability == Durability::synced), path_(path) {
   fd_ = to_file_ ? ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
                  : ::memfd_create("contacts-index-segment", MFD_CLOEXEC);
   if (fd_ < 0) {
@@ -300,7 +301,7 @@ std::shared_ptr<const SegmentBytes> SegmentWriter::finish(const SegmentIdentity&
   if (::pwrite(fd_, block.data(), block.size(), 0) != static_cast<ssize_t>(block.size())) {
     throw SegmentFileError(errno_text("cannot write the index segment header"));
   }
-  if (to_file_ && ::fsync(fd_) != 0) throw SegmentFileError(errno_text("cannot sync " + path_));
+  if (to_file_ && sync_ && ::fsync(fd_) != 0) throw SegmentFileError(errno_text("cannot sync " + path_));
   return SegmentBytes::map_fd(fd_, position_, identity, table_);
 }
 

@@ -68,6 +68,8 @@ class SegmentBytes {
   static void release_range(const void* data, size_t size);
   // How far such a pass reads between two releases.
   static constexpr size_t kReleaseEvery = size_t{32} << 20;
+  // release() of every page of the segment.
+  void release_all() const { release_range(data_, size_); }
   // Size of the mapping (file size).
   size_t size() const { return size_; }
 
@@ -97,7 +99,10 @@ class SegmentWriter {
  public:
   // Into `path` (created or truncated; the caller renames it into place once finished, after
   // finish() synced it to disk), or, when `path` is empty, into anonymous memory (memfd).
-  explicit SegmentWriter(const std::string& path);
+  // A `scratch` file (read once and removed by this process: a refresh's pieces) is not
+  // synced: a crash loses nothing that is not rebuilt anyway.
+  enum class Durability { synced, scratch };
+  explicit SegmentWriter(const std::string& path, Durability durability = Durability::synced);
   ~SegmentWriter();
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
@@ -131,6 +136,7 @@ class SegmentWriter {
   void flush_piece();
   int fd_ = -1;
   bool to_file_ = false;
+  bool sync_ = true;
   std::mutex mutex_;  // add_bytes'
   std::string path_;
   uint64_t position_ = 0;

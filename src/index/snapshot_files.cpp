@@ -324,10 +324,13 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
     }
   } pieces;
   SegmentBuilder builder;
+  // Loading a piece reads its dictionaries' offsets (about 190 bytes a row): given back at
+  // once, or every finished piece would stay resident until the merge.
   auto finish_piece = [&] {
     pieces.paths.push_back(dir.empty() ? std::string() : temp_path(dir));
     pieces.segments.push_back(
         builder.finish(pieces.paths.back(), identity, SegmentBuilder::Finish::piece));
+    pieces.segments.back()->bytes->release_all();
   };
   const uint32_t piece_rows = std::max<uint32_t>({g_delta_piece_rows.load(), snap.rows / 64, 1});
   scan_into(store, snap.data_version, builder, [&] {
@@ -348,8 +351,14 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
                                 rows.push_back({p, r});
                               }
                             }
-                            return merge_segments(sources, rows, path, identity,
-                                                  MergeThreads::two);
+                            // Two columns at a time when the rows outnumber the index's (a
+                            // bulk load into a young index: its end waits for this merge, and
+                            // the memory that counts is the index's after it); otherwise one,
+                            // which holds half as much beside the index serving reads.
+                            const MergeThreads threads = rows.size() >= snap.rows
+                                                             ? MergeThreads::two
+                                                             : MergeThreads::one;
+                            return merge_segments(sources, rows, path, identity, threads);
                           });
   return stack(snap, std::move(delta));
 }
