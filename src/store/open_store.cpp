@@ -5,9 +5,10 @@
 
 namespace contacts {
 
-std::unique_ptr<Store> open_store(const Settings& settings) {
+std::unique_ptr<Store> open_store(const Settings& settings, BackgroundWork background) {
   if (!settings.database_url.empty()) {
-    return std::make_unique<PostgresStore>(settings.database_url, settings.database_pool_size);
+    return std::make_unique<PostgresStore>(settings.database_url, settings.database_pool_size,
+                                           background);
   }
   return std::make_unique<SqliteStore>(settings.data_dir);
 }

@@ -10,7 +10,8 @@
 namespace contacts {
 
 // Opens (and migrates) the configured store. Throws std::runtime_error when it cannot.
-std::unique_ptr<Store> open_store(const Settings& settings);
+std::unique_ptr<Store> open_store(const Settings& settings,
+                                  BackgroundWork background = BackgroundWork::here);
 
 // "postgresql" or "sqlite", for start-up messages (never the URL: it may hold a password).
 const char* store_kind(const Settings& settings);

@@ -114,6 +114,13 @@ class BulkImport {
   virtual void finish() {}
 };
 
+// Who does the work a store runs in the background after a bulk import (PostgreSQL: the
+// search index of SQL reads, which takes longer than the load): the process that opened it
+// (`here`: serve, worker, migrate), or the long-lived processes of the deployment
+// (`left_to_services`: the CLI import, which would otherwise wait for it; serve and worker
+// start it when they learn of the import, or at their next start).
+enum class BackgroundWork { here, left_to_services };
+
 // Safe for concurrent use from several threads: writes are serialised inside the store.
 // Failures throw std::runtime_error with a message for logs (never shown to clients).
 class Store {
@@ -138,6 +145,10 @@ class Store {
   // Waits for work the store runs in the background after a bulk import (PostgreSQL: its
   // search index); destroying the store stops that work instead, for the next opening.
   virtual void wait_for_background_work() {}
+  // Starts, in the background, that work when another process left it undone (a CLI import
+  // ends before it; see BackgroundWork). Returns at once; does nothing when none is due or
+  // another process does it.
+  virtual void resume_background_work() {}
 
   // Calls `fn` for every contact with version > `since_version`, in id order.
   virtual void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const = 0;

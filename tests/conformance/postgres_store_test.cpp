@@ -320,6 +320,39 @@ TEST_F(PostgresBulk, IntoAnEmptyTableWritesWhatUpsertBatchWritesWithoutReadIndex
   test_support::expect_same_contacts(test_support::contents(store), test_support::contents(plain));
 }
 
+// The CLI import leaves the search index to services: it ends without it, opening the store
+// again in such a process does not start it, and a service told of the import builds it.
+TEST_F(PostgresBulk, AnImportThatLeavesTheSearchIndexToServicesEndsWithoutItTillOneBuildsIt) {
+  const auto input = batches(4, 3, 300);
+  SqliteStore plain((dir_ / "plain").string());
+  PostgresStore service(url_, 1);  // opened first: nothing to repair at its opening
+  expect_every_index("valid");
+  {
+    PostgresStore cli(url_, 2, BackgroundWork::left_to_services);
+    auto bulk = cli.begin_bulk_import();
+    for (size_t b = 0; b < input.size(); ++b) {
+      test_support::upsert_both(plain, *bulk, input[b], 100 + static_cast<int64_t>(b));
+    }
+    bulk->finish();
+    cli.wait_for_background_work();
+    for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
+      EXPECT_EQ(index_state(index.name), "valid") << index.name << " is built by finish()";
+    }
+    EXPECT_EQ(index_state("contacts_search_trgm"), "missing");
+  }
+  {
+    PostgresStore again(url_, 1, BackgroundWork::left_to_services);
+    again.resume_background_work();
+    again.wait_for_background_work();
+    EXPECT_EQ(index_state("contacts_search_trgm"), "missing");
+  }
+  service.resume_background_work();
+  service.wait_for_background_work();
+  expect_every_index("valid");
+  test_support::expect_same_contacts(test_support::contents(service),
+                                     test_support::contents(plain));
+}
+
 // Into a table with rows, an import expected to be large against it leaves out the search
 // index alone and has it built again after; a small one keeps it. Both write what
 // upsert_batch writes.

@@ -100,6 +100,42 @@ class TwoWorkerProcesses(unittest.TestCase):
         self.assertTrue(taken[0] and taken[1], "one worker took every job: %s" % taken)
 
 
+@needs_postgres
+class SearchIndexLeftToServices(unittest.TestCase):
+    def test_a_cli_import_leaves_the_search_index_to_the_running_service(self):
+        """The CLI import into an empty table ends without PostgreSQL's search index; the
+        running service builds it when the import's notice reaches it."""
+        s = ImportServer("cliindex", {"CONTACTS_CACHE_ENABLED": "false"})
+        c = s.start()
+        self.assertEqual(c.get("/api/contacts/count/").json(), {"count": 0})
+        url = harness.store_env(s.data)["CONTACTS_DATABASE_URL"]
+        state_sql = ("SELECT coalesce((SELECT indisvalid::text FROM pg_index "
+                     "WHERE indexrelid = to_regclass('contacts_search_trgm')), 'missing')")
+        self.assertEqual(harness.psql(url, state_sql), [["true"]])
+        path = os.path.join(CTX.root, "cliindex.csv")
+        with open(path, "wb") as f:
+            f.write(people_csv(2000, prefix="ci"))
+        # Stopped before it runs, the service could not build it: the import alone must not.
+        s.server.stop()
+        info = harness.run_import("cliindex", path, s.data)
+        self.assertEqual(info["rc"], 0, info["stderr"])
+        self.assertEqual(harness.psql(url, state_sql), [["missing"]])
+        c = s.start()
+        self.assertEqual(c.get("/api/contacts/count/").json(), {"count": 2000})
+        deadline = time.time() + 60
+        while harness.psql(url, state_sql) != [["true"]]:
+            self.assertLess(time.time(), deadline, "the service did not build the index")
+            time.sleep(0.2)
+        # Emptied again, with the service running: the next import's notice starts the build.
+        harness.psql(url, "DELETE FROM contacts")
+        info = harness.run_import("cliindex2", path, s.data)
+        self.assertEqual(info["rc"], 0, info["stderr"])
+        deadline = time.time() + 60
+        while harness.psql(url, state_sql) != [["true"]]:
+            self.assertLess(time.time(), deadline, "the service did not build the index")
+            time.sleep(0.2)
+
+
 def cluster(*args):
     p = subprocess.run([CLUSTER_SCRIPT] + list(args), capture_output=True, timeout=180)
     if p.returncode != 0:

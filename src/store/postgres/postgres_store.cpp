@@ -253,8 +253,10 @@ ImportJob read_job(const pg::Result& r, int row) {
 
 }  // namespace
 
-PostgresStore::PostgresStore(const std::string& url, size_t pool_size)
+PostgresStore::PostgresStore(const std::string& url, size_t pool_size,
+                             BackgroundWork background)
     : url_(url),
+      background_(background),
       pool_(std::make_unique<pg::PgPool>(url, pool_size)),
       search_index_(std::make_unique<pg::SearchIndexBuilder>(url)) {
   migrate();
@@ -292,8 +294,14 @@ void PostgresStore::migrate() {
                "SELECT coalesce((SELECT indisvalid FROM pg_index "
                "WHERE indexrelid = to_regclass('contacts_search_trgm')), false)")
           .text(0, 0) == "t";
-  if (repair && !search_index_valid) search_index_->start();
+  if (repair && !search_index_valid) start_search_index();
 }
+
+void PostgresStore::start_search_index() {
+  if (background_ == BackgroundWork::here) search_index_->start();
+}
+
+void PostgresStore::resume_background_work() { start_search_index(); }
 
 // Looked up first: CREATE INDEX IF NOT EXISTS would lock the table even when the index exists.
 void PostgresStore::build_missing_secondary_indexes(PGconn* c) {
@@ -382,7 +390,7 @@ class PostgresStore::Bulk final : public BulkImport {
     if (search_left_out_) {
       search_left_out_ = false;
       lock_conn_.reset();  // releases the lock, for the search index's build
-      store_.search_index_->start();
+      store_.start_search_index();
     }
     if (!loading_empty_) return;
     loading_empty_ = false;
@@ -391,7 +399,7 @@ class PostgresStore::Bulk final : public BulkImport {
     pg::exec(c, "SET maintenance_work_mem = '256MB'");
     build_missing_secondary_indexes(c);
     lock_conn_.reset();  // releases the lock, for the search index's build
-    store_.search_index_->start();
+    store_.start_search_index();
   }
 
  private:

@@ -20,8 +20,11 @@ namespace contacts {
 class PostgresStore final : public Store {
  public:
   // Connects to `url` (libpq URI or key=value string) and applies pending migrations.
-  // Throws std::runtime_error when the database cannot be reached or migrated.
-  explicit PostgresStore(const std::string& url, size_t pool_size = 8);
+  // Throws std::runtime_error when the database cannot be reached or migrated. With
+  // BackgroundWork::left_to_services, this process never builds the search index (neither
+  // after a bulk import nor at opening): it leaves it to serve and worker processes.
+  explicit PostgresStore(const std::string& url, size_t pool_size = 8,
+                         BackgroundWork background = BackgroundWork::here);
   ~PostgresStore() override;
 
   // Applies every migration not yet recorded in schema_migrations, in one transaction under
@@ -38,6 +41,9 @@ class PostgresStore final : public Store {
   std::unique_ptr<BulkImport> begin_bulk_import(const BulkImportHint& hint) override;
   // Waits for the search index being built in the background (search_index_builder.h).
   void wait_for_background_work() override;
+  // Builds the search index in the background when it is missing or invalid and no other
+  // process is at it (a CLI import left it to us).
+  void resume_background_work() override;
   // Reads through a cursor in one REPEATABLE READ snapshot, a few thousand rows at a time.
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
@@ -72,7 +78,10 @@ class PostgresStore final : public Store {
   class Bulk;
   // Builds the B-tree indexes of kSecondaryIndexes that do not exist, on `c`.
   static void build_missing_secondary_indexes(PGconn* c);
+  // Starts the search index's build in this process, unless it leaves it to services.
+  void start_search_index();
   const std::string url_;
+  const BackgroundWork background_;
   std::unique_ptr<pg::PgPool> pool_;
   std::mutex listen_mutex_;
   pg::ConnHandle listener_;  // guarded by listen_mutex_
