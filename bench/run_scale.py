@@ -836,7 +836,8 @@ def measure_rows(entry):
     q1 = writes.get("q1") or {}
     rows = [
         ("CLI import", f"{fmt_s(imp.get('seconds'))}, {imp.get('rows_per_s') or 0:,} rows/s, "
-         + (f"PostgreSQL cluster (primary + replica) {imp['pg_cluster_bytes'] / GB:.2f} GB"
+         + (f"PostgreSQL cluster (primary + replica) {imp['pg_cluster_bytes'] / GB:.2f} GB; "
+            f"search index of SQL reads after it (`migrate`) {fmt_s(imp.get('search_index_s'))}"
             if "pg_cluster_bytes" in imp else f"data dir {imp.get('data_dir_bytes', 0) / GB:.2f} GB")
          if imp else "-"),
         ("start-up without snapshot (/readyz 200)", startup_cell(cold)),
