@@ -517,7 +517,7 @@ http::Response App::dispatch(const http::Request& request, const std::optional<R
                                 .value_or(settings_.default_replica_read && !ctx.no_cache);
   if (route->kind == RouteKind::export_csv) {
     // The index when it shows the published data (also for replica reads), else the primary.
-    freshness_.learn_from_shared_cache(cache_.get({}, false).published);
+    learn_published(cache_.get({}, false));
     return export_contacts(ctx, *router_.route(false).reader, settings_.csv_formula_guard);
   }
   return answer_read(*route, ctx, want_replica);
@@ -545,6 +545,11 @@ std::string with_link_parameters(std::string body,
 
 }  // namespace
 
+bool App::learn_published(const CacheLookup& lookup) {
+  const bool moved = freshness_.learn_from_shared_cache(lookup.published);
+  return lookup.unanswered ? freshness_.learn_from_store() || moved : moved;
+}
+
 http::Response App::answer_read(const RouteMatch& route, const RequestContext& request_ctx,
                                 bool want_replica) {
   // Scans and SQL past this are abandoned (deadline::Exceeded, a 500).
@@ -571,7 +576,7 @@ http::Response App::answer_read(const RouteMatch& route, const RequestContext& r
     return cache_.get(key_for(target), !ctx.no_cache);
   }();
   std::optional<CachedBody> entry = lookup.entry;
-  if (freshness_.learn_from_shared_cache(lookup.published)) {
+  if (learn_published(lookup)) {
     // An import finished elsewhere: pick the reader again (the index may be behind now).
     const bool was_replica = target.replica;
     target = router_.route(want_replica);

@@ -65,6 +65,9 @@ class App {
   // A read route: cache lookup, reader choice, answer, cache fill.
   http::Response answer_read(const RouteMatch& route, const RequestContext& ctx,
                              bool want_replica);
+  // What a cache lookup tells of the published version (freshness.h, rules 5 and 7); true
+  // when it moved (pick the reader again).
+  bool learn_published(const CacheLookup& lookup);
   http::Response readiness() const;
   // Request id and CORS headers of every answer, and the route that answered (Response::route,
   // which observe() reports): each request's route is matched once, in handle(), or for an

@@ -1,5 +1,8 @@
 #include "api/freshness.h"
 
+#include <chrono>
+#include <thread>
+
 #include <algorithm>
 
 namespace contacts::api {
@@ -24,18 +27,36 @@ void Freshness::publish(uint64_t version) {
 
 void Freshness::publish_finished_job() {
   if (reads_.refresh_index) reads_.refresh_index();
-  publish(store_.data_version());
+  const uint64_t version = store_.data_version();
+  publish(version);
+  wait_until_cache_holds(version);
 }
 
 uint64_t Freshness::publish_store_writes() {
   const uint64_t version = store_.publish_data_version();
   publish(version);
+  wait_until_cache_holds(version);
   return version;
+}
+
+void Freshness::wait_until_cache_holds(uint64_t version) {
+  const auto until = std::chrono::steady_clock::now() + kCacheAcknowledgeWait;
+  while (!cache_.holds_published(version) && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 void Freshness::learn_from_notice(uint64_t version) { publish(version); }
 
 bool Freshness::learn_from_shared_cache(uint64_t version) { return raise(version); }
+
+bool Freshness::learn_from_store() {
+  try {
+    return raise(store_.data_version());
+  } catch (const std::exception&) {
+    return false;  // the store is down too: no job can finish meanwhile
+  }
+}
 
 bool Freshness::may_say_completed(uint64_t version) {
   raise(version);

@@ -20,7 +20,10 @@
 //    here show its version (SQL on the primary always does; otherwise the index must have
 //    caught up) and says `running` until then (may_say_completed).
 // 4. The response cache is told every version this process publishes, before the job is
-//    marked completed, and every version a PostgreSQL notice brings (a second chance for the
+//    marked completed (and the finisher waits, up to kCacheAcknowledgeWait, until a shared
+//    cache acknowledged it: one whose reply came late is told again when it answers, and
+//    other instances reading it meanwhile would see the older version), and every version a
+//    PostgreSQL notice brings (a second chance for the
 //    shared key when the finisher could not reach it). A shared cache (Redis) keeps the
 //    maximum under one key that every instance reads with each lookup, and a hit needs an
 //    entry at least as new as the published version (cached_answer_fresh): moving it
@@ -34,9 +37,15 @@
 //    calls index_behind(), which wakes the index refresher, and the read goes to SQL on the
 //    primary (always current) meanwhile. Only an embedded store has no such fallback; rule 3
 //    keeps its jobs from saying `completed` before its index has the rows.
+// 7. A shared cache that does not answer a lookup (Redis down, or slower than its timeout
+//    on a loaded machine) cannot tell what other instances published, and their notice may
+//    still be on its way: the read then takes the store's data_version, newer than or equal
+//    to anything published, as published (learn_from_store), so it answers from the index
+//    only when the index holds every committed write, else from SQL on the primary.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 
@@ -89,6 +98,10 @@ class Freshness {
   // Raised here. True when it is newer than what this process knew: the reader picked for
   // the request may now be too old, pick again.
   bool learn_from_shared_cache(uint64_t version);
+  // The shared cache did not answer (rule 7): raised to the store's data_version. True when
+  // that is newer than what this process knew (pick the reader again). A store that cannot
+  // answer either leaves it as it was (false).
+  bool learn_from_store();
   // A job status read found the job completed at `version`: raised here. True when reads
   // here show that version now, so the job may say `completed`; else it says `running`.
   bool may_say_completed(uint64_t version);
@@ -103,7 +116,13 @@ class Freshness {
   // block.
   void index_behind();
 
+  // How long a finisher waits for the shared cache to acknowledge its version (rule 4):
+  // longer than the cache's reconnect interval (0.5 s).
+  static constexpr std::chrono::milliseconds kCacheAcknowledgeWait{2000};
+
  private:
+  // Rule 4: until the cache holds `version`, at most kCacheAcknowledgeWait.
+  void wait_until_cache_holds(uint64_t version);
   // Raises published_ to at least `version`; true when `version` was newer than it.
   bool raise(uint64_t version);
   // Raises, then tells the cache.

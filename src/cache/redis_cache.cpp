@@ -39,7 +39,10 @@ CacheLookup RedisCache::get(const std::string& key, bool want_entry) {
   std::vector<redis::Client::Command> commands{{"GET", published_key_}};
   if (want_entry) commands.push_back({"GET", full});
   auto replies = client_->run(commands);
-  if (!replies) return out;
+  if (!replies) {
+    out.unanswered = true;
+    return out;
+  }
   if (auto s = redis::string_of((*replies)[0])) out.published = parse_u64(*s).value_or(0);
   if (want_entry) {
     if (auto s = redis::string_of((*replies)[1])) {
@@ -75,7 +78,10 @@ void RedisCache::publish(uint64_t version) {
 
 void RedisCache::send_published(uint64_t version) {
   const std::string v = std::to_string(version);
-  client_->run({{"EVAL", kPublishMax, "1", published_key_, v}});
+  if (!client_->run({{"EVAL", kPublishMax, "1", published_key_, v}})) return;
+  uint64_t seen = acknowledged_.load();
+  while (seen < version && !acknowledged_.compare_exchange_weak(seen, version)) {
+  }
 }
 
 }  // namespace contacts

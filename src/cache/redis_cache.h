@@ -25,6 +25,7 @@ class RedisCache final : public ResponseCache {
   // Raises "<prefix>:published" atomically (a Lua max). Remembered and sent again when Redis
   // comes back, so a job that finished during an outage still invalidates older entries.
   void publish(uint64_t version) override;
+  bool holds_published(uint64_t version) const override { return acknowledged_.load() >= version; }
   std::string_view state() const override { return client_->up() ? "redis" : "redis-unavailable"; }
   bool up() const { return client_->up(); }
 
@@ -34,6 +35,7 @@ class RedisCache final : public ResponseCache {
   const std::string prefix_;
   const std::string published_key_;
   std::atomic<uint64_t> last_published_{0};
+  std::atomic<uint64_t> acknowledged_{0};  // the largest version Redis answered a publish of
   std::unique_ptr<redis::Client> client_;  // last: its retry thread calls send_published
 };
 

@@ -31,6 +31,9 @@ struct CacheLookup {
   // The newest data_version published to the shared cache by finished imports; 0 when the
   // cache is not shared (or does not answer).
   uint64_t published = 0;
+  // A shared cache that did not answer (down, or slower than its timeout): `published` is
+  // unknown, not 0 (api/freshness.h, rule 7).
+  bool unanswered = false;
 };
 
 // Thread-safe. Keys are "<endpoint>:<variant>:<digest>" (see api/app.cpp).
@@ -46,6 +49,10 @@ class ResponseCache {
   // Makes `version` the published version unless a newer one is there (shared caches only).
   // Called by api::Freshness.
   virtual void publish(uint64_t version) = 0;
+  // Whether the shared cache is known to hold `version` or a newer published version (an
+  // in-process cache: always). A publish that Redis did not acknowledge is sent again when
+  // it answers; until then, other instances may read the older one from it.
+  virtual bool holds_published(uint64_t /*version*/) const { return true; }
   // "in-process", "redis" or "redis-unavailable", for /readyz and logs.
   virtual std::string_view state() const = 0;
 };

@@ -163,25 +163,30 @@ TEST_F(RedisCacheTest, AnOutageCostsAtMostOneTimeoutThenNothingAndHealsByItself)
   auto a = open();
   a->put("list:p:k", 3, "body", 60s);
   a->publish(4);
+  EXPECT_TRUE(a->holds_published(4));
   redis_->stop_server();
 
   auto t0 = Clock::now();
   const CacheLookup during = a->get("list:p:k", true);
   EXPECT_FALSE(during.entry);
+  EXPECT_TRUE(during.unanswered) << "published unknown, not 0 (freshness.h, rule 7)";
   EXPECT_LT(Clock::now() - t0, 500ms);
   EXPECT_EQ(a->state(), "redis-unavailable");
   // Down: no network at all, so a thousand lookups are immediate.
   t0 = Clock::now();
   for (int i = 0; i < 1000; ++i) {
-    EXPECT_FALSE(a->get("list:p:k", true).entry);
+    EXPECT_TRUE(a->get("list:p:k", true).unanswered);
     a->put("list:p:k", 3, "body", 60s);
   }
   EXPECT_LT(Clock::now() - t0, 100ms);
   // A job finishing during the outage publishes; the version is sent once Redis is back.
   a->publish(20);
+  EXPECT_FALSE(a->holds_published(20)) << "not acknowledged: its finisher must wait";
+  EXPECT_TRUE(a->holds_published(4));
 
   redis_->start_server();  // empty: nothing was saved
   ASSERT_TRUE(eventually([&] { return a->state() == "redis"; })) << "no reconnect";
+  ASSERT_TRUE(eventually([&] { return a->holds_published(20); })) << "sent again when back";
   auto fresh = open();
   ASSERT_TRUE(eventually([&] { return fresh->get("x", false).published == 20; }));
   a->put("list:p:k", 21, "after", 60s);
@@ -196,14 +201,16 @@ TEST_F(RedisCacheTest, AServerThatDoesNotAnswerInTimeIsSkippedUntilItDoes) {
   ASSERT_TRUE(a->get("list:p:k", true).entry);
   redis_->command({"CLIENT", "PAUSE", "1500", "ALL"});  // every client waits 1.5 s
   auto t0 = Clock::now();
-  EXPECT_FALSE(a->get("list:p:k", true).entry);
+  EXPECT_TRUE(a->get("list:p:k", true).unanswered);
   EXPECT_LT(Clock::now() - t0, 300ms) << "waited on the paused server";
   EXPECT_EQ(a->state(), "redis-unavailable");
   t0 = Clock::now();
   for (int i = 0; i < 200; ++i) EXPECT_FALSE(a->get("list:p:k", true).entry);
   EXPECT_LT(Clock::now() - t0, 50ms);
   ASSERT_TRUE(eventually([&] { return a->state() == "redis"; }, 6s));
-  EXPECT_TRUE(a->get("list:p:k", true).entry);
+  const CacheLookup back = a->get("list:p:k", true);
+  EXPECT_TRUE(back.entry);
+  EXPECT_FALSE(back.unanswered);
 }
 
 TEST_F(RedisCacheTest, UnreachableAtStartIsNotAnErrorAndIsJoinedLater) {

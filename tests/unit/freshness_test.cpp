@@ -62,6 +62,14 @@ class RecordingCache final : public ResponseCache {
     told_.push_back(version);
   }
   std::string_view state() const override { return "recording"; }
+  // Says it does not hold a published version for the first `late_answers` questions (a
+  // shared cache whose acknowledgement comes late).
+  bool holds_published(uint64_t) const override {
+    ++holds_asked;
+    return late_answers.fetch_sub(1) <= 0;
+  }
+  mutable std::atomic<int> late_answers{0};
+  mutable std::atomic<int> holds_asked{0};
 
   std::vector<uint64_t> told() const {
     std::lock_guard lock(mutex_);
@@ -211,6 +219,49 @@ TEST_F(FreshnessTest, IndexBehindWakesTheRefresherAndReadsGoToSqlOnThePrimary) {
   EXPECT_EQ(target.reader, &index);
   EXPECT_EQ(target.version, 5u);
   EXPECT_EQ(wakes_.load(), 2);
+}
+
+// Rule 7: a shared cache that does not answer cannot say what was published elsewhere; the
+// store's data_version stands in for it, so a read behind it goes to SQL on the primary.
+TEST_F(FreshnessTest, AnUnansweredSharedCacheSendsReadsBehindTheStoreToSqlOnThePrimary) {
+  VersionReader index(0), primary_sql;
+  Freshness freshness(*store_, cache_, reads(index, /*primary_sql=*/true));
+  ReadRouter router({index, &primary_sql, nullptr}, freshness, [] { return uint64_t{0}; }, 1s);
+  write(1);
+  const uint64_t version = write(2);  // another instance's job, whose notice is on its way
+  EXPECT_EQ(router.route(false).reader, &index) << "nothing learned yet";
+  EXPECT_TRUE(freshness.learn_from_store());
+  EXPECT_EQ(freshness.published(), version);
+  const auto target = router.route(false);
+  EXPECT_EQ(target.reader, &primary_sql);
+  EXPECT_EQ(target.version, version);
+  EXPECT_EQ(wakes_.load(), 1);
+  EXPECT_FALSE(freshness.learn_from_store()) << "nothing newer";
+  index.set(version);
+  EXPECT_EQ(router.route(false).reader, &index);
+  // Learned, not published: the cache is told only what this process publishes or hears.
+  EXPECT_TRUE(cache_.told().empty());
+}
+
+// Rule 4: the finisher of a job (and the CLI import) waits until the shared cache acknowledged
+// its version, so another instance cannot read the older one from it after `completed`;
+// bounded, for a cache that stays down.
+TEST_F(FreshnessTest, AFinisherWaitsUntilTheSharedCacheHoldsItsVersionForABoundedTime) {
+  Freshness freshness(*store_, cache_);
+  write(1);
+  cache_.late_answers = 5;
+  freshness.publish_finished_job();
+  EXPECT_EQ(cache_.holds_asked.load(), 6) << "asked until it said yes";
+  cache_.holds_asked = 0;
+  cache_.late_answers = 3;
+  freshness.publish_store_writes();
+  EXPECT_EQ(cache_.holds_asked.load(), 4);
+  cache_.late_answers = 1'000'000;  // never acknowledged
+  const auto t0 = std::chrono::steady_clock::now();
+  freshness.publish_finished_job();
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, Freshness::kCacheAcknowledgeWait);
+  EXPECT_LT(waited, Freshness::kCacheAcknowledgeWait + 2s);
 }
 
 TEST_F(FreshnessTest, AnEmbeddedStoreSaysRunningUntilItsIndexHasTheVersion) {
