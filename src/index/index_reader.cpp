@@ -45,6 +45,17 @@ uint64_t IndexReader::count(const ContactFilter& filter) const {
     const Part& part = snap->parts[p];
     const RowMatcher& m = match.part(p);
     const uint32_t rows = part.segment->rows;
+    if (const RowMatcher::Candidates& c = m.candidates(); !c.order.empty()) {
+      uint32_t seen = 0;
+      for (const auto& [begin, end] : c.runs) {
+        for (uint32_t i = begin; i < end; ++i) {
+          deadline::check_every(seen++);
+          const uint32_t r = c.order[i];
+          n += part.live(r) && m(r) ? 1 : 0;
+        }
+      }
+      continue;
+    }
     if (part.dead_rows) {
       for (uint32_t r = 0; r < rows; ++r) {
         deadline::check_every(r);

@@ -49,6 +49,7 @@ RowMatcher::RowMatcher(const Segment& seg, const ContactFilter& filter, MatchSco
       any = contains_test(col, f.folded, scope, test);
     }
     if (!any) nothing_ = true;
+    if (any && !test.lazy) narrow(seg, f.field, test.match);
     text_.push_back(std::move(test));
   }
   std::stable_partition(text_.begin(), text_.end(), [](const CodeTest& t) { return !t.lazy; });
@@ -80,6 +81,56 @@ RowMatcher::RowMatcher(const Segment& seg, const ContactFilter& filter, MatchSco
     terms_.push_back(std::move(st));
   }
   std::stable_partition(terms_.begin(), terms_.end(), [](const SearchTerm& t) { return !t.lazy; });
+}
+
+void RowMatcher::narrow(const Segment& seg, TextField f, const std::vector<uint8_t>& match) {
+  const std::span<const uint32_t> order = seg.sort_orders[static_cast<size_t>(sort_key_of(f))];
+  // Code 0 is the empty value, whose rows the order keeps last, outside the rank order.
+  if (order.size() != seg.rows || match.empty() || match[0]) return;
+  const Dictionary& dict = seg.column(f).dict;
+  uint64_t rows = 0;
+  for (uint32_t c = 1; c < match.size(); ++c) {
+    if (match[c]) rows += dict.row_count[c];
+  }
+  const uint64_t bound = candidates_.order.empty() ? seg.rows / kNarrowFraction
+                                                   : candidates_.rows;
+  if (rows >= bound) return;
+  const std::span<const uint32_t> rank = seg.text_rank(f);
+  std::vector<uint32_t> ranks;
+  for (uint32_t c = 1; c < match.size(); ++c) {
+    if (match[c]) ranks.push_back(rank[c]);
+  }
+  std::sort(ranks.begin(), ranks.end());
+  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+  const uint32_t* codes = seg.column(f).codes.data();
+  // The rank at a position of the order: ascending, the empty value's rows last.
+  auto rank_at = [&](uint32_t pos) {
+    const uint32_t code = codes[order[pos]];
+    return code == 0 ? UINT32_MAX : rank[code];
+  };
+  // First position whose rank is above `k` (`above`) or at least `k`.
+  auto first = [&](uint32_t k, bool above) {
+    uint32_t lo = 0, hi = static_cast<uint32_t>(order.size());
+    while (lo < hi) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      const uint32_t r = rank_at(mid);
+      if (above ? r <= k : r < k) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  };
+  Candidates out{order, {}, 0};
+  for (const uint32_t k : ranks) {
+    const uint32_t begin = first(k, false), end = first(k, true);
+    if (begin < end) {
+      out.runs.emplace_back(begin, end);
+      out.rows += end - begin;
+    }
+  }
+  candidates_ = std::move(out);
 }
 
 bool RowMatcher::operator()(uint32_t row) const {

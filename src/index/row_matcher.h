@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "index/segment.h"
@@ -35,6 +37,19 @@ class RowMatcher {
   bool matches_everything() const { return everything_; }
   bool operator()(uint32_t row) const;
 
+  // The rows that may match, when a text filter narrows them to under 1/kNarrowFraction of
+  // the segment: the rows of its matching values are contiguous runs of the field's presorted
+  // order (rows by collation rank), found by binary search. `order` is empty otherwise (every
+  // row is a candidate). A candidate still needs operator() (a run holds every row of its
+  // rank, and the other filters are not applied).
+  struct Candidates {
+    std::span<const uint32_t> order;
+    std::vector<std::pair<uint32_t, uint32_t>> runs;  // [begin, end) positions in `order`
+    uint64_t rows = 0;                                // their total
+  };
+  static constexpr uint64_t kNarrowFraction = 16;
+  const Candidates& candidates() const { return candidates_; }
+
  private:
   struct CodeTest {
     const uint32_t* codes;
@@ -57,6 +72,10 @@ class RowMatcher {
   // A contains test of `folded_term` on `col`; false when it can match no row.
   bool contains_test(const TextColumn& col, const std::string& folded_term, MatchScope scope,
                      CodeTest& test) const;
+  // Makes the rows of field `f`'s values marked in `match` the candidates when they are the
+  // fewest so far (and few enough).
+  void narrow(const Segment& seg, TextField f, const std::vector<uint8_t>& match);
+  Candidates candidates_;
   std::vector<CodeTest> text_;  // lazy ones last
   std::vector<RangeTest> ranges_;
   std::vector<SearchTerm> terms_;  // lazy ones last
