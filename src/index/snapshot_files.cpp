@@ -93,6 +93,10 @@ std::shared_ptr<const Segment> write_into(const std::string& dir, const std::str
   try {
     auto seg = segment_of(tmp);
     fs::rename(tmp, target);
+    // What writing and loading it touched is not what queries will read: given back, the
+    // file's pages come back as queries read them (a refresh every 0.5 s of a slow import
+    // otherwise keeps each delta's loaded pages, and a compaction the new base's, resident).
+    seg->bytes->release_all();
     return seg;
   } catch (...) {
     std::error_code ec;
