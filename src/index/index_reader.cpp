@@ -45,7 +45,7 @@ uint64_t IndexReader::count(const ContactFilter& filter) const {
     const Part& part = snap->parts[p];
     const RowMatcher& m = match.part(p);
     const uint32_t rows = part.segment->rows;
-    if (const RowMatcher::Candidates& c = m.candidates(); !c.order.empty()) {
+    if (const RowMatcher::Candidates c = m.candidates(*part.segment); !c.order.empty()) {
       uint32_t seen = 0;
       for (const auto& [begin, end] : c.runs) {
         for (uint32_t i = begin; i < end; ++i) {

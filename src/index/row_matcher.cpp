@@ -40,6 +40,7 @@ RowMatcher::RowMatcher(const Segment& seg, const ContactFilter& filter, MatchSco
   for (const TextFilter& f : filter.text) {
     const TextColumn& col = seg.column(f.field);
     CodeTest test{};
+    test.field = f.field;
     test.codes = col.codes.data();
     bool any = false;
     if (f.exact) {
@@ -49,7 +50,6 @@ RowMatcher::RowMatcher(const Segment& seg, const ContactFilter& filter, MatchSco
       any = contains_test(col, f.folded, scope, test);
     }
     if (!any) nothing_ = true;
-    if (any && !test.lazy) narrow(seg, f.field, test.match);
     text_.push_back(std::move(test));
   }
   std::stable_partition(text_.begin(), text_.end(), [](const CodeTest& t) { return !t.lazy; });
@@ -83,54 +83,50 @@ RowMatcher::RowMatcher(const Segment& seg, const ContactFilter& filter, MatchSco
   std::stable_partition(terms_.begin(), terms_.end(), [](const SearchTerm& t) { return !t.lazy; });
 }
 
-void RowMatcher::narrow(const Segment& seg, TextField f, const std::vector<uint8_t>& match) {
-  const std::span<const uint32_t> order = seg.sort_orders[static_cast<size_t>(sort_key_of(f))];
-  // Code 0 is the empty value, whose rows the order keeps last, outside the rank order.
-  if (order.size() != seg.rows || match.empty() || match[0]) return;
-  const Dictionary& dict = seg.column(f).dict;
-  uint64_t rows = 0;
-  for (uint32_t c = 1; c < match.size(); ++c) {
-    if (match[c]) rows += dict.row_count[c];
+RowMatcher::Candidates RowMatcher::candidates(const Segment& seg) const {
+  // The text filter whose values hold the fewest rows, if under 1/kNarrowFraction of them.
+  const CodeTest* best = nullptr;
+  uint64_t best_rows = seg.rows / kNarrowFraction;
+  for (const CodeTest& t : text_) {
+    // Code 0 is the empty value, whose rows the order keeps last, outside the rank order.
+    if (t.lazy || t.match.empty() || t.match[0]) continue;
+    if (seg.sort_orders[static_cast<size_t>(sort_key_of(t.field))].size() != seg.rows) continue;
+    const Dictionary& dict = seg.column(t.field).dict;
+    uint64_t rows = 0;
+    for (uint32_t c = 1; c < t.match.size(); ++c) {
+      if (t.match[c]) rows += dict.row_count[c];
+    }
+    if (rows < best_rows) {
+      best = &t;
+      best_rows = rows;
+    }
   }
-  const uint64_t bound = candidates_.order.empty() ? seg.rows / kNarrowFraction
-                                                   : candidates_.rows;
-  if (rows >= bound) return;
-  const std::span<const uint32_t> rank = seg.text_rank(f);
+  Candidates out;
+  if (!best) return out;
+  out.order = seg.sort_orders[static_cast<size_t>(sort_key_of(best->field))];
+  const std::span<const uint32_t> rank = seg.text_rank(best->field);
   std::vector<uint32_t> ranks;
-  for (uint32_t c = 1; c < match.size(); ++c) {
-    if (match[c]) ranks.push_back(rank[c]);
+  for (uint32_t c = 1; c < best->match.size(); ++c) {
+    if (best->match[c]) ranks.push_back(rank[c]);
   }
   std::sort(ranks.begin(), ranks.end());
   ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
-  const uint32_t* codes = seg.column(f).codes.data();
-  // The rank at a position of the order: ascending, the empty value's rows last.
-  auto rank_at = [&](uint32_t pos) {
-    const uint32_t code = codes[order[pos]];
+  // The rank of a row: ascending along the order, the empty value's rows last.
+  auto rank_of = [&](uint32_t row) {
+    const uint32_t code = best->codes[row];
     return code == 0 ? UINT32_MAX : rank[code];
   };
-  // First position whose rank is above `k` (`above`) or at least `k`.
-  auto first = [&](uint32_t k, bool above) {
-    uint32_t lo = 0, hi = static_cast<uint32_t>(order.size());
-    while (lo < hi) {
-      const uint32_t mid = lo + (hi - lo) / 2;
-      const uint32_t r = rank_at(mid);
-      if (above ? r <= k : r < k) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    return lo;
-  };
-  Candidates out{order, {}, 0};
   for (const uint32_t k : ranks) {
-    const uint32_t begin = first(k, false), end = first(k, true);
+    const auto begin = std::partition_point(out.order.begin(), out.order.end(),
+                                            [&](uint32_t row) { return rank_of(row) < k; });
+    const auto end = std::partition_point(begin, out.order.end(),
+                                          [&](uint32_t row) { return rank_of(row) <= k; });
     if (begin < end) {
-      out.runs.emplace_back(begin, end);
-      out.rows += end - begin;
+      out.runs.emplace_back(static_cast<uint32_t>(begin - out.order.begin()),
+                            static_cast<uint32_t>(end - out.order.begin()));
     }
   }
-  candidates_ = std::move(out);
+  return out;
 }
 
 bool RowMatcher::operator()(uint32_t row) const {

@@ -37,21 +37,22 @@ class RowMatcher {
   bool matches_everything() const { return everything_; }
   bool operator()(uint32_t row) const;
 
-  // The rows that may match, when a text filter narrows them to under 1/kNarrowFraction of
-  // the segment: the rows of its matching values are contiguous runs of the field's presorted
-  // order (rows by collation rank), found by binary search. `order` is empty otherwise (every
-  // row is a candidate). A candidate still needs operator() (a run holds every row of its
-  // rank, and the other filters are not applied).
+  // The rows of `seg` (the segment this matcher was made for) that may match, when a text
+  // filter narrows them to under 1/kNarrowFraction of it: the rows of its matching values are
+  // contiguous runs of the field's presorted order (rows by collation rank), found by binary
+  // search. `order` is empty otherwise (every row is a candidate). A candidate still needs
+  // operator() (a run holds every row of its rank, and the other filters are not applied).
+  // Worked out on each call, for a pass over every matching row (counts); pages stop early.
   struct Candidates {
     std::span<const uint32_t> order;
     std::vector<std::pair<uint32_t, uint32_t>> runs;  // [begin, end) positions in `order`
-    uint64_t rows = 0;                                // their total
   };
   static constexpr uint64_t kNarrowFraction = 16;
-  const Candidates& candidates() const { return candidates_; }
+  Candidates candidates(const Segment& seg) const;
 
  private:
   struct CodeTest {
+    TextField field{};  // of a text filter (candidates())
     const uint32_t* codes;
     std::vector<uint8_t> match;  // by code, unless `lazy`
     const Pool* lazy = nullptr;  // folded values to search for `term` row by row
@@ -72,10 +73,6 @@ class RowMatcher {
   // A contains test of `folded_term` on `col`; false when it can match no row.
   bool contains_test(const TextColumn& col, const std::string& folded_term, MatchScope scope,
                      CodeTest& test) const;
-  // Makes the rows of field `f`'s values marked in `match` the candidates when they are the
-  // fewest so far (and few enough).
-  void narrow(const Segment& seg, TextField f, const std::vector<uint8_t>& match);
-  Candidates candidates_;
   std::vector<CodeTest> text_;  // lazy ones last
   std::vector<RangeTest> ranges_;
   std::vector<SearchTerm> terms_;  // lazy ones last

@@ -181,7 +181,7 @@ TEST_F(IncrementalIndex, CountsNarrowedToAFieldOrderCountLikeATestOfEveryRow) {
         for (uint32_t p = 0; p < snap->parts.size(); ++p) {
           const index::Part& part = snap->parts[p];
           const index::RowMatcher m(*part.segment, filter);
-          if (!m.candidates().order.empty()) ++narrowed;
+          if (!m.candidates(*part.segment).order.empty()) ++narrowed;
           for (uint32_t r = 0; r < part.segment->rows; ++r) {
             every_row += part.live(r) && !m.matches_nothing() && m(r) ? 1 : 0;
           }
