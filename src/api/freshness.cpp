@@ -1,9 +1,8 @@
 #include "api/freshness.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
-
-#include <algorithm>
 
 namespace contacts::api {
 
