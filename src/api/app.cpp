@@ -17,6 +17,7 @@
 #include "util/deadline.h"
 #include "util/json_writer.h"
 #include "util/text.h"
+#include "util/thread_priority.h"
 #include "web/console.h"
 
 namespace contacts::api {
@@ -43,8 +44,6 @@ constexpr const char* kJson = "application/json; charset=utf-8";
 constexpr std::string_view kReadMethods = "GET, HEAD, OPTIONS";
 constexpr std::string_view kImportMethods = "GET, POST, HEAD, OPTIONS";
 constexpr std::string_view kPostMethods = "POST, OPTIONS";
-// The read and password pools run this much below the server's threads (see WorkPool).
-constexpr int kPoolNice = 5;
 
 // One route: its path as documented (src/api/openapi.json), where "{id}" and "{job_id}" stand
 // for a positive decimal id and "{field}" for the name of a field endpoint.
@@ -335,8 +334,8 @@ App::App(const Settings& settings, ReadRouter& router, Freshness& freshness, Aut
       cache_(cache),
       check_store_(std::move(check_store)),
       telemetry_(telemetry),
-      read_pool_(std::make_unique<WorkPool>(settings.read_threads, 4096, kPoolNice)),
-      password_pool_(std::make_unique<WorkPool>(2, 256, kPoolNice)),
+      read_pool_(std::make_unique<WorkPool>(settings.read_threads, 4096, priority::kReads)),
+      password_pool_(std::make_unique<WorkPool>(2, 256, priority::kReads)),
       analytics_engine_(analytics::make_runner(settings)) {}
 
 http::BodyRoute App::route_body(const http::Request& head) {

@@ -9,6 +9,7 @@
 
 #include "index/snapshot_files.h"
 #include "util/log.h"
+#include "util/thread_priority.h"
 
 namespace contacts::index {
 namespace {
@@ -17,13 +18,29 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Gives back the pages of every delta of `snap` but the newest.
+void release_older_deltas(const Snapshot& snap) {
+  // The newest rows are in the newest delta: pages the first pages of a list made resident in
+  // the one before (the newest of the last refresh) are not read again until a compaction, and
+  // each refresh of a slow import would otherwise leave a few MiB of them behind.
+  for (size_t p = 1; p + 1 < snap.parts.size(); ++p) {
+    if (const auto& bytes = snap.parts[p].segment->bytes) bytes->release_all();
+  }
+}
+
 }  // namespace
 
 Refresher::Refresher(const Store& store, IndexReader& reader, RefreshOptions options,
                      std::function<void()> on_swap)
     : store_(store), reader_(reader), options_(std::move(options)), on_swap_(std::move(on_swap)) {
-  thread_ = std::thread([this] { run(); });
-  compactor_ = std::thread([this] { run_compactions(); });
+  thread_ = std::thread([this] {
+    priority::lower_this_thread(priority::kBackground);
+    run();
+  });
+  compactor_ = std::thread([this] {
+    priority::lower_this_thread(priority::kBackground);
+    run_compactions();
+  });
 }
 
 Refresher::~Refresher() {
@@ -63,6 +80,7 @@ void Refresher::refresh(bool writes_ongoing) {
   }
   reader_.replace(next);
   if (on_swap_) on_swap_();
+  release_older_deltas(*next);
   maybe_schedule_compaction(*next, writes_ongoing);
   // A refresh frees what it built with (the scan's rows, SQLite's page cache, a builder's
   // small arrays) into malloc's heap, which keeps it from the system unless asked: without

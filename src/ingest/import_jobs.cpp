@@ -9,6 +9,7 @@
 #include "ingest/csv_import.h"
 #include "metrics/service_metrics.h"
 #include "util/json_writer.h"
+#include "util/thread_priority.h"
 #include "util/time.h"
 
 namespace contacts::ingest {
@@ -118,14 +119,20 @@ std::string worker_name(unsigned index) {
 }  // namespace
 
 std::string job_errors_path(const std::string& data_dir, int64_t id) {
-  return (std::filesystem::path(data_dir) / "errors" / ("job_" + std::to_string(id) + "_errors.csv"))
+  return (std::filesystem::path(data_dir) / "errors" /
+          ("job_" + std::to_string(id) + "_errors.csv"))
       .string();
 }
 
 JobRunner::JobRunner(Store& store, JobRunnerOptions options)
     : store_(store), options_(std::move(options)) {
   std::filesystem::create_directories(std::filesystem::path(options_.data_dir) / "errors");
-  for (unsigned i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { work(i); });
+  for (unsigned i = 0; i < options_.workers; ++i) {
+    threads_.emplace_back([this, i] {
+      priority::lower_this_thread(priority::kBackground);
+      work(i);
+    });
+  }
 }
 
 JobRunner::~JobRunner() {
@@ -182,8 +189,7 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
   options.batch_size = options_.batch_size;
   options.errors_path = errors_path;
   options.formula_guard = options_.formula_guard;
-  options.resume_from = {job.total_rows, job.success_count, job.error_count,
-                         job.errors_file_bytes};
+  options.resume_from = {job.total_rows, job.success_count, job.error_count, job.errors_file_bytes};
   try {
     ImportResult result;
     const auto start = std::chrono::steady_clock::now();
@@ -222,8 +228,7 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
   } catch (const StoreUnavailable& e) {
     // Not the file's fault: the job keeps its committed progress and is resumed once its
     // lease runs out and the store is back.
-    log_line("error", "store unavailable during import job; it will be resumed", job.id,
-             e.what());
+    log_line("error", "store unavailable during import job; it will be resumed", job.id, e.what());
   } catch (const std::exception& e) {
     log_line("error", "import job failed", job.id, e.what());
     try {

@@ -1,10 +1,8 @@
 #include "util/work_pool.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
+
+#include "util/thread_priority.h"
 
 namespace contacts {
 
@@ -39,13 +37,7 @@ size_t WorkPool::queued() const {
 }
 
 void WorkPool::loop(int nice) {
-  if (nice > 0) {
-    // Best effort: without the right to change it, the thread keeps the process's priority.
-    const id_t self = static_cast<id_t>(gettid());
-    errno = 0;
-    const int current = getpriority(PRIO_PROCESS, self);
-    if (errno == 0) setpriority(PRIO_PROCESS, self, std::min(current + nice, 19));
-  }
+  priority::lower_this_thread(nice);
   for (;;) {
     std::function<void()> job;
     {

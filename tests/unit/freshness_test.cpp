@@ -1,6 +1,7 @@
 // api::Freshness: the published-version rule of api/freshness.h, on its own (fake index and
 // readers, a recording cache) and with the real job runner on an embedded store.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "api/read_router.h"
 #include "ingest/import_jobs.h"
 #include "store/sqlite/sqlite_store.h"
+#include "util/thread_priority.h"
 
 using namespace contacts;
 using namespace std::chrono_literals;
@@ -348,10 +350,13 @@ TEST_F(FreshnessTest, AJobSaysCompletedOnlyAfterTheIndexAndTheCacheHaveItsVersio
     for (int i = 0; i < 20; ++i) out << "Ann" << i << ",Lee,ann" << i << "@example.com\n";
   }
   std::vector<std::string> statuses_when_told;
+  std::vector<int> priorities_when_told;
   cache_.on_publish = [&](uint64_t) {
     // Called from the job runner's thread, between the last batch and finish_job.
     statuses_when_told.push_back(store_->get_job(1)->status);
+    priorities_when_told.push_back(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())));
   };
+  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
   ingest::JobRunnerOptions options;
   options.data_dir = dir_.string();
   options.poll_interval = 20ms;
@@ -371,6 +376,8 @@ TEST_F(FreshnessTest, AJobSaysCompletedOnlyAfterTheIndexAndTheCacheHaveItsVersio
   EXPECT_EQ(job->success_count, 20u);
   EXPECT_EQ(cache_.told(), (std::vector<uint64_t>{job->data_version}));  // (takes its lock)
   EXPECT_EQ(statuses_when_told, (std::vector<std::string>{"running"}));
+  // Jobs run below reads (util/thread_priority.h).
+  EXPECT_EQ(priorities_when_told, (std::vector<int>{std::min(mine + priority::kBackground, 19)}));
   EXPECT_EQ(freshness.published(), job->data_version);
   EXPECT_GE(index.data_version(), job->data_version);
   EXPECT_TRUE(freshness.may_say_completed(job->data_version));

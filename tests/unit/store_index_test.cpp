@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <set>
+#include <utility>
 
 #include "api/api_error.h"
 #include "api/contacts_handlers.h"
@@ -11,6 +15,7 @@
 #include "query/parse.h"
 #include "store/sqlite/sqlite_store.h"
 #include "util/deadline.h"
+#include "util/thread_priority.h"
 
 using namespace contacts;
 
@@ -229,6 +234,25 @@ TEST_F(StoreAndIndex, RefresherPicksUpWritesFromTheStore) {
   refresher.refresh_now();
   EXPECT_EQ(reader_->count(ContactFilter{}), 6u);
   EXPECT_GT(reader_->generation(), gen);
+}
+
+// Refreshes run below reads (util/thread_priority.h): on two busy cores a query gets a core
+// before the index's background work.
+TEST_F(StoreAndIndex, TheRefresherRunsAtBackgroundPriority) {
+  const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  std::promise<int> seen;
+  bool told = false;
+  index::RefreshOptions options;
+  options.interval = std::chrono::milliseconds(20);
+  index::Refresher refresher(*store_, *reader_, options, [&] {
+    if (!std::exchange(told, true)) {
+      seen.set_value(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())));
+    }
+  });
+  store_->upsert_batch(std::vector<ContactValues>{person("New", "new@x.com", "t", "", 1)}, 9000);
+  auto priority = seen.get_future();
+  ASSERT_EQ(priority.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(priority.get(), std::min(mine + priority::kBackground, 19));
 }
 
 // Every write transaction ends with no statement left open, so no read mark pins the WAL:
