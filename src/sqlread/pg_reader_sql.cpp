@@ -49,9 +49,9 @@ std::string filter_condition(const ContactFilter& filter, Statement& st) {
     } else {
       const std::string pattern = st.bind(contains_pattern(f.folded));
       terms.push_back(folded_expr(f.field) + " LIKE " + pattern);
-      // Implied (search_folded holds the folded field verbatim); lets the trigram index on
-      // search_folded find the candidate rows.
-      if (info(f.field).in_search) terms.push_back(std::string(kSearchColumn) + " LIKE " + pattern);
+      // Implied (search_expr() holds the folded field verbatim); lets the trigram index on
+      // search_expr() find the candidate rows.
+      if (info(f.field).in_search) terms.push_back(search_expr() + " LIKE " + pattern);
     }
   }
   for (const NumberRange& r : filter.numbers) {
@@ -68,9 +68,8 @@ std::string filter_condition(const ContactFilter& filter, Statement& st) {
   time_range("created_at", filter.created_after_us, filter.created_before_us);
   time_range("updated_at", filter.updated_after_us, filter.updated_before_us);
   for (const std::string& term : filter.search_terms) {
-    terms.push_back(holds_nul(term)
-                        ? "FALSE"
-                        : std::string(kSearchColumn) + " LIKE " + st.bind(contains_pattern(term)));
+    terms.push_back(holds_nul(term) ? "FALSE"
+                                    : search_expr() + " LIKE " + st.bind(contains_pattern(term)));
   }
   if (terms.empty()) return "TRUE";
   std::string sql;

@@ -1,5 +1,7 @@
 #include "store/postgres/postgres_schema.h"
 
+#include <algorithm>
+
 #include "model/contact.h"
 #include "util/text.h"
 
@@ -62,21 +64,29 @@ std::string migration_1() {
 std::string migration_2() {
   std::string sql = "ALTER TABLE contacts ";
   for (const auto& f : text_fields()) sql += "ADD COLUMN " + folded_column(f) + " text,";
-  sql += "ADD COLUMN " + std::string(kSearchColumn) + " text NOT NULL DEFAULT '';";
+  sql.back() = ';';
   for (const char* col : kRawTrigramColumns) {
     sql += std::string("DROP INDEX contacts_") + col + "_trgm;";
   }
   return sql;
 }
 
-// One trigram index, on search_folded: it serves `search` and, as an implied condition, the
-// substring filters on searched fields (pg_reader_sql.cpp). A trigram index per filtered field
-// would cost about as much upsert time again each (see docs/architecture.md). Plus a keyset
-// index for ordering by updated_at; (created_at, id) exists since migration 1.
+// A keyset index for ordering by updated_at; (created_at, id) exists since migration 1. The
+// trigram index came here on a stored search column until version 5 (search_expr()).
 std::string migration_2_indexes() {
-  return "CREATE INDEX contacts_updated_at_id ON contacts(updated_at, id);"
-         "CREATE INDEX contacts_search_trgm ON contacts USING gin (" +
-         std::string(kSearchColumn) + " gin_trgm_ops);";
+  return "CREATE INDEX contacts_updated_at_id ON contacts(updated_at, id);";
+}
+
+// The stored search column goes (its index with it); the index on search_expr() is built here
+// when the table is empty, else by the search index builder in the background (migrate()).
+std::string migration_5() {
+  std::string create = search_index_sql(false);
+  std::string quoted;  // as an SQL string literal
+  for (const char ch : create) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+  return std::string("DROP INDEX IF EXISTS ") + kSearchIndex +
+         ";ALTER TABLE contacts DROP COLUMN IF EXISTS search_folded;"
+         "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM contacts) THEN EXECUTE '" +
+         quoted + "'; END IF; END$$;";
 }
 
 // Computes the folded columns of every existing contact (text::fold has no SQL equivalent):
@@ -90,8 +100,9 @@ void backfill_folded(PGconn* c) {
     text_columns += "," + std::string(f.name);
     updates += folded_column(f) + "=f." + folded_column(f) + ",";
   }
-  staging += "," + std::string(kSearchColumn) + " text NOT NULL) ON COMMIT DROP";
-  updates += std::string(kSearchColumn) + "=f." + kSearchColumn;
+  staging += ") ON COMMIT DROP";
+  updates.pop_back();  // the last ','
+
   exec(c, staging);
   exec(c, "DECLARE contacts_folding_scan NO SCROLL CURSOR FOR SELECT id" + text_columns +
               " FROM contacts");
@@ -136,6 +147,7 @@ const std::vector<Migration>& migrations() {
        std::string("CREATE COLLATION IF NOT EXISTS ") + kTextCollation +
            " (provider = icu, locale = 'und', deterministic = false);",
        nullptr, ""},
+      {5, migration_5(), nullptr, ""},
   };
   return kMigrations;
 }
@@ -143,35 +155,49 @@ const std::vector<Migration>& migrations() {
 const std::string& folded_columns() {
   static const std::string kColumns = [] {
     std::string cols;
-    for (const auto& f : text_fields()) cols += folded_column(f) + ",";
-    return cols + kSearchColumn;
+    for (const auto& f : text_fields()) cols += (cols.empty() ? "" : ",") + folded_column(f);
+    return cols;
   }();
   return kColumns;
 }
 
 std::string folded_expr(TextField f) {
   const TextFieldInfo& i = info(f);
-  return "coalesce(" + folded_column(i) + "," + std::string(i.name) + ")";
+  return "coalesce(" + folded_column(i) + ",lower(" + std::string(i.name) + " COLLATE \"C\"))";
+}
+
+const std::string& search_expr() {
+  static const std::string kExpr = [] {
+    std::string expr;
+    for (const auto& f : text_fields()) {
+      if (!f.in_search) continue;
+      if (!expr.empty()) expr += "||E'\\n'||";
+      expr += folded_expr(f.field);
+    }
+    return "(" + expr + ")";
+  }();
+  return kExpr;
+}
+
+std::string search_index_sql(bool concurrently) {
+  return std::string("CREATE INDEX ") + (concurrently ? "CONCURRENTLY " : "") + "IF NOT EXISTS " +
+         kSearchIndex + " ON contacts USING gin (" + search_expr() + " gin_trgm_ops)";
 }
 
 void append_folded_fields(std::string& line, const ContactValues& v) {
-  std::string search;
   for (const auto& f : text_fields()) {
     const std::string& value = v[f.field];
-    std::string folded = text::fold(value);
     line += '\t';
-    if (folded == value) {
-      line += "\\N";
+    const bool ascii = std::all_of(value.begin(), value.end(),
+                                   [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+    std::string folded;
+    if (!ascii) folded = text::fold(value);
+    if (ascii || folded == text::ascii_lower(value)) {
+      line += "\\N";  // folded_expr() lower-cases it
     } else {
       append_copy_field(line, folded);
     }
-    if (f.in_search) {
-      if (!search.empty()) search += '\n';
-      search += folded;
-    }
   }
-  line += '\t';
-  append_copy_field(line, search);
 }
 
 const std::string& contact_select_columns(bool with_meta) {

@@ -18,36 +18,40 @@ struct Migration {
 };
 
 // Every migration, in increasing version order. Version 1 creates the whole schema; version 2
-// adds the folded copies of the text columns (filled by C++, see append_folded_fields) and
-// trigram indexes on them.
+// adds the folded copies of the text columns (filled by C++, see append_folded_fields);
+// version 5 drops the stored search column for the search expression (search_expr()).
 const std::vector<Migration>& migrations();
 
 // "first_name,...,latest_funding_amount,meta_data": the contact value columns in model order
 // (text fields, then number fields, then meta_data). Names come only from the model.
 const std::string& contact_value_columns();
 
-// "first_name_folded,...,last_raised_at_folded,search_folded": the columns written from
+// "first_name_folded,...,last_raised_at_folded": the columns written from
 // append_folded_fields, in its order.
 const std::string& folded_columns();
 
-// "<name>_folded": the column holding text::fold of field `f` when that differs from the value.
+// "<name>_folded": the column holding text::fold of field `f` when that differs from its
+// ASCII lower-casing (a value with letters outside ASCII that fold), else NULL.
 std::string folded_column(const TextFieldInfo& f);
 
-// SQL expression of the case-folded value of `f` (text::fold of the column). The column
-// <name>_folded holds the folded value only when folding changes it, else NULL.
+// SQL expression of the case-folded value of `f` (text::fold of the column): the column
+// <name>_folded, else the value lower-cased as ASCII (lower() under the "C" collation changes
+// A-Z only, as text::ascii_lower does). A row written before version 5 may hold its folded
+// value although it is the ASCII lower-casing: the expression is the same either way.
 std::string folded_expr(TextField f);
 
-// Column holding, for `search`, the folded values of every in_search field joined with '\n'.
-// Search terms never contain whitespace, so a term is a substring of this column exactly when
-// it is a substring of one of the fields.
-inline constexpr const char* kSearchColumn = "search_folded";
+// SQL expression, for `search`, of the folded values of every in_search field joined with
+// '\n' (only immutable functions, so that the trigram index can be built on it). Search terms
+// never contain whitespace, so a term is a substring of it exactly when it is a substring of
+// one of the fields. Rows carried it as a column (search_folded, ~270 bytes a row) until
+// version 5: the expression spares every import writing it.
+const std::string& search_expr();
 // The collation texts are ordered by (migration 4; util/collation.h is the same order).
 inline constexpr const char* kTextCollation = "contacts_unicode";
-// The trigram index on kSearchColumn (migration 2 made it), built without blocking writes
-// (search_index_builder.h).
-inline constexpr const char* kSearchIndexConcurrentlySql =
-    "CREATE INDEX CONCURRENTLY IF NOT EXISTS contacts_search_trgm ON contacts USING gin "
-    "(search_folded gin_trgm_ops)";
+// The trigram index on search_expr(), built without blocking writes (search_index_builder.h),
+// or at once on an empty table (migrations). kSearchIndex names it.
+inline constexpr const char* kSearchIndex = "contacts_search_trgm";
+std::string search_index_sql(bool concurrently);
 // The B-tree indexes a bulk import into an empty table leaves out until its end (migrations 1
 // and 2 made them): each name, and the statement that builds it when it is missing.
 struct SecondaryIndex {
@@ -63,7 +67,7 @@ inline constexpr SecondaryIndex kSecondaryIndexes[] = {
 };
 
 // Appends to a COPY text-format line, each preceded by a tab, the values of folded_columns()
-// for `v`.
+// for `v` (mostly \N: only values that fold beyond ASCII lower-casing carry a copy).
 void append_folded_fields(std::string& line, const ContactValues& v);
 
 // "id, <text fields>, <number fields>, meta_data, created_at, updated_at" for a SELECT from

@@ -1,11 +1,11 @@
 #include "store/postgres/postgres_store.h"
 
+#include <xxhash.h>
+
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
-
-#include <xxhash.h>
 
 #include "store/postgres/postgres_schema.h"
 #include "store/postgres/search_index_builder.h"
@@ -27,7 +27,7 @@ std::string staging_table_sql() {
   for (const auto& f : text_fields()) sql += std::string(f.name) + " text NOT NULL,";
   for (const auto& f : number_fields()) sql += std::string(f.name) + " bigint,";
   for (const auto& f : text_fields()) sql += pg::folded_column(f) + " text,";
-  return sql + pg::kSearchColumn + " text NOT NULL, meta_data text NOT NULL) ON COMMIT DROP";
+  return sql + "meta_data text NOT NULL) ON COMMIT DROP";
 }
 
 std::string copy_sql() {
@@ -49,12 +49,10 @@ std::string merge_sql() {
   auto update = [&](const std::string& name) { updates += name + "=EXCLUDED." + name + ","; };
   for (const auto& f : text_fields()) values += std::string(f.name) + ",";
   for (const auto& f : number_fields()) values += std::string(f.name) + ",";
-  for (const auto& f : text_fields()) folded += pg::folded_column(f) + ",";
-  folded += pg::kSearchColumn;
+  folded = pg::folded_columns();
   for (const auto& f : text_fields()) update(std::string(f.name));
   for (const auto& f : number_fields()) update(std::string(f.name));
   for (const auto& f : text_fields()) update(pg::folded_column(f));
-  update(pg::kSearchColumn);
   return "WITH written AS (INSERT INTO contacts(email_key," + pg::contact_value_columns() + "," +
          pg::folded_columns() + ",created_at,updated_at,version) SELECT email_key," + values +
          "coalesce(nullif(meta_data, ''), '{}')::jsonb," + folded +
@@ -171,8 +169,8 @@ int64_t begin_batch(PGconn* c, int64_t now_us, const JobCheckpoint* checkpoint) 
 }
 
 // Upserts `staged` through a staging table and one INSERT ... ON CONFLICT.
-void merge_staged(PGconn* c, const std::vector<StagedRow>& staged, int64_t now_us,
-                  int64_t version, UpsertCounts& counts) {
+void merge_staged(PGconn* c, const std::vector<StagedRow>& staged, int64_t now_us, int64_t version,
+                  UpsertCounts& counts) {
   if (staged.empty()) return;
   static const std::string kStagingSql = staging_table_sql();
   static const std::string kCopySql = copy_sql();
@@ -253,8 +251,7 @@ ImportJob read_job(const pg::Result& r, int row) {
 
 }  // namespace
 
-PostgresStore::PostgresStore(const std::string& url, size_t pool_size,
-                             BackgroundWork background)
+PostgresStore::PostgresStore(const std::string& url, size_t pool_size, BackgroundWork background)
     : url_(url),
       background_(background),
       pool_(std::make_unique<pg::PgPool>(url, pool_size)),
@@ -289,11 +286,11 @@ void PostgresStore::migrate() {
                           .text(0, 0) == "t";
   if (repair) build_missing_secondary_indexes(c);
   tx.commit();
-  const bool search_index_valid =
-      pg::exec(c,
-               "SELECT coalesce((SELECT indisvalid FROM pg_index "
-               "WHERE indexrelid = to_regclass('contacts_search_trgm')), false)")
-          .text(0, 0) == "t";
+  const bool search_index_valid = pg::exec(c,
+                                           "SELECT coalesce((SELECT indisvalid FROM pg_index "
+                                           "WHERE indexrelid = to_regclass('" +
+                                               std::string(pg::kSearchIndex) + "')), false)")
+                                      .text(0, 0) == "t";
   if (repair && !search_index_valid) start_search_index();
 }
 
@@ -356,7 +353,7 @@ class PostgresStore::Bulk final : public BulkImport {
     // No writer can add a row between the check and the drops.
     pg::exec(c, "LOCK TABLE contacts IN SHARE ROW EXCLUSIVE MODE");
     if (pg::exec(c, "SELECT NOT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t") {
-      pg::exec(c, "DROP INDEX IF EXISTS contacts_search_trgm");
+      pg::exec(c, std::string("DROP INDEX IF EXISTS ") + pg::kSearchIndex);
       for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
         pg::exec(c, std::string("DROP INDEX IF EXISTS ") + index.name);
       }
@@ -413,7 +410,7 @@ class PostgresStore::Bulk final : public BulkImport {
       return;
     }
     search_left_out_ = true;  // from here on, finish() builds it whatever happens next
-    pg::exec(c, "DROP INDEX CONCURRENTLY IF EXISTS contacts_search_trgm");
+    pg::exec(c, std::string("DROP INDEX CONCURRENTLY IF EXISTS ") + pg::kSearchIndex);
   }
 
   UpsertCounts write_directly(std::span<const ContactValues> rows, int64_t now_us,
@@ -468,8 +465,8 @@ class PostgresStore::Bulk final : public BulkImport {
   PostgresStore& store_;
   pg::ConnHandle lock_conn_;  // holds the index-work lock while loading_empty_ or search_left_out_
   bool search_left_out_ = false;  // a large import into a table with rows: finish() builds it
-  bool loading_empty_ = false;  // indexes were dropped: finish() builds them
-  bool direct_ = false;         // rows with new e-mails go straight into contacts
+  bool loading_empty_ = false;    // indexes were dropped: finish() builds them
+  bool direct_ = false;           // rows with new e-mails go straight into contacts
   KeyHashes keys_;
 };
 
@@ -547,8 +544,10 @@ void PostgresStore::refresh_statistics() {
     } catch (const pg::SqlError& e) {
       if (e.sqlstate != "40P01") throw;
       if (attempt == 3) {
-        log_event("warning", "ANALYZE deadlocked with index work three times; statistics are "
-                             "left to autovacuum", e.what());
+        log_event("warning",
+                  "ANALYZE deadlocked with index work three times; statistics are "
+                  "left to autovacuum",
+                  e.what());
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
@@ -621,8 +620,14 @@ bool PostgresStore::update_user(std::string_view username,
                                 std::optional<bool> is_staff) {
   auto lease = pool_->acquire();
   pg::Params params;
-  if (password_hash) params.add(*password_hash); else params.add_null();
-  if (is_staff) params.add(*is_staff); else params.add_null();
+  if (password_hash)
+    params.add(*password_hash);
+  else
+    params.add_null();
+  if (is_staff)
+    params.add(*is_staff);
+  else
+    params.add_null();
   params.add(username);
   return pg::exec(lease.get(),
                   "UPDATE users SET password_hash = coalesce($1, password_hash), "
@@ -633,8 +638,7 @@ bool PostgresStore::update_user(std::string_view username,
 
 bool PostgresStore::delete_user(std::string_view username) {
   auto lease = pool_->acquire();
-  return pg::exec(lease.get(), "DELETE FROM users WHERE username = $1",
-                  pg::Params().add(username))
+  return pg::exec(lease.get(), "DELETE FROM users WHERE username = $1", pg::Params().add(username))
              .affected() == 1;
 }
 

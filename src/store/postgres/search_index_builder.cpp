@@ -53,13 +53,15 @@ void SearchIndexBuilder::run() {
       // NULL: missing; f: left invalid by a build that stopped half-way.
       const Result state = exec(c,
                                 "SELECT indisvalid FROM pg_index "
-                                "WHERE indexrelid = to_regclass('contacts_search_trgm')");
+                                "WHERE indexrelid = to_regclass('" +
+                                    std::string(kSearchIndex) + "')");
       const bool valid = state.rows() == 1 && state.text(0, 0) == "t";
       if (!valid && !stopping_) {
         const auto start = std::chrono::steady_clock::now();
-        if (state.rows() == 1) exec(c, "DROP INDEX CONCURRENTLY IF EXISTS contacts_search_trgm");
+        if (state.rows() == 1)
+          exec(c, std::string("DROP INDEX CONCURRENTLY IF EXISTS ") + kSearchIndex);
         exec(c, "SET maintenance_work_mem = '256MB'");
-        exec(c, kSearchIndexConcurrentlySql);
+        exec(c, search_index_sql(/*concurrently=*/true));
         const double s =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         char msg[96];
