@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "util/collation.h"
+#include "util/release_pages.h"
 
 namespace contacts::index {
 namespace {
@@ -191,12 +192,7 @@ void SegmentBytes::release(uint32_t id) const {
   release_range(raw.data(), raw.size());
 }
 
-void SegmentBytes::release_range(const void* data, size_t size) {
-  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + size) & ~(page - 1);
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
+void SegmentBytes::release_range(const void* data, size_t size) { release_pages(data, size); }
 
 void SegmentBytes::throw_bad_size(uint32_t id) {
   throw SegmentFileError("index segment section " + std::to_string(id) + " has a bad size");

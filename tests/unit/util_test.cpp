@@ -3,12 +3,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <future>
 #include <thread>
+#include <vector>
 
 #include "util/digest.h"
 #include "util/json_object.h"
 #include "util/json_writer.h"
+#include "util/release_pages.h"
 #include "util/text.h"
 #include "util/time.h"
 #include "util/work_pool.h"
@@ -99,6 +102,26 @@ TEST(WorkPool, NiceThreadsRunBelowTheCallersPriority) {
   }
   EXPECT_EQ(seen.get_future().get(), std::min(mine + 5, 19));
   EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);  // the caller's own
+}
+
+// A doubling hash table's old slots are visited once each, in order, and given back as they go
+// (private memory given back reads as zeros: what is left in the array shows what was released).
+TEST(ReleasePages, ConsumeReleasingVisitsEveryValueInOrderAndGivesThePagesBack) {
+  std::vector<uint64_t> values(3 << 17);  // 3 MiB
+  for (size_t i = 0; i < values.size(); ++i) values[i] = i + 1;
+  size_t seen = 0;
+  bool in_order = true;
+  consume_releasing<uint64_t>(values, [&](uint64_t v) {
+    in_order = in_order && v == ++seen;
+  });
+  EXPECT_EQ(seen, values.size());
+  EXPECT_TRUE(in_order);
+  // Every whole page inside each MiB was given back: at most the page straddling each of the
+  // three MiB's boundaries, and one at the array's end, keep their bytes.
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE)) / sizeof(uint64_t);
+  size_t kept = 0;
+  for (const uint64_t v : values) kept += v != 0;
+  EXPECT_LE(kept, 4 * page);
 }
 
 TEST(JsonObject, OnlyAnObjectParses) {

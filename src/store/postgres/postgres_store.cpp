@@ -10,6 +10,7 @@
 #include "store/postgres/postgres_schema.h"
 #include "store/postgres/search_index_builder.h"
 #include "util/log.h"
+#include "util/release_pages.h"
 #include "util/text.h"
 #include "util/time.h"
 
@@ -218,9 +219,9 @@ class KeyHashes {
   void grow() {
     std::vector<uint64_t> old(std::max<size_t>(size_t{1} << 16, slots_.size() * 2), 0);
     old.swap(slots_);
-    for (const uint64_t h : old) {
+    consume_releasing<uint64_t>(old, [this](uint64_t h) {
       if (h != 0) put(h);
-    }
+    });
   }
   std::vector<uint64_t> slots_;
   size_t used_ = 0;

@@ -7,6 +7,7 @@
 
 #include <xxhash.h>
 
+#include "util/release_pages.h"
 #include "util/text.h"
 #include "util/time.h"
 
@@ -180,9 +181,9 @@ class SqliteStore::EmailTable {
   void grow() {
     std::vector<uint64_t> old(std::max<size_t>(size_t{1} << 16, slots_.size() * 2), 0);
     old.swap(slots_);
-    for (const uint64_t slot : old) {
+    consume_releasing<uint64_t>(old, [this](uint64_t slot) {
       if (slot != 0) put(static_cast<uint32_t>(slot >> 32), static_cast<uint32_t>(slot));
-    }
+    });
   }
   std::vector<uint64_t> slots_;
   size_t used_ = 0;
