@@ -3,12 +3,18 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
-#include <algorithm>
+#include <deque>
+#include <exception>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 #include "util/log.h"
 
@@ -147,27 +153,96 @@ std::shared_ptr<const Snapshot> stack_delta_files(const Store& store, std::share
 }
 
 // Adds every contact of `store` with version > `since` to `builder`, in batches that the
-// builder spreads over two cores. Contacts are swapped into batches that go back and forth
-// with the builder, and the scan gets the swapped-out strings back to fill: no memory is
-// allocated for a row. After each batch, `after_batch` may finish the builder's rows so far.
+// builder spreads over two cores. The store is read on a thread of its own, a batch ahead of
+// the builder: reading rows (SQLite's or libpq's decoding, one Contact a row) costs about as
+// much as the builder's share, which left one core idle while a refresh caught up with an
+// import or a start built the base. Contacts are swapped into batches that go round between
+// the scan and the builder (three in flight), and the scan gets the swapped-out strings back to
+// fill: no memory is allocated for a row. After each whole batch, `after_batch` may finish the
+// builder's rows so far. An exception of the scan is rethrown here; one of the builder stops
+// the scan first.
 template <class AfterBatch>
 void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder, AfterBatch after_batch) {
-  constexpr size_t kBatchRows = 4096;
-  std::vector<Contact> batch(kBatchRows);
-  size_t filled = 0;
-  store.scan(since, [&](Contact&& c) {
-    std::swap(batch[filled++], c);
-    if (filled == kBatchRows) {
-      batch = builder.add_batch(std::move(batch));
+  constexpr size_t kBatchRows = 2048;
+  constexpr size_t kBatches = 6;  // filled by the scan, queued, in the builder
+  struct Handoff {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<std::vector<Contact>> full, spare;
+    bool scanned = false;    // the scan ended, or failed (error)
+    bool cancelled = false;  // the builder failed: the scan stops
+    std::exception_ptr error;
+  } h;
+  for (size_t i = 0; i < kBatches; ++i) h.spare.emplace_back(kBatchRows);
+  struct Cancelled {};
+  std::thread scanner([&] {
+    std::vector<Contact> batch;
+    size_t filled = 0;
+    auto take_spare = [&] {
+      std::unique_lock lock(h.mutex);
+      h.changed.wait(lock, [&] { return h.cancelled || !h.spare.empty(); });
+      if (h.cancelled) throw Cancelled{};
+      batch = std::move(h.spare.front());
+      h.spare.pop_front();
       batch.resize(kBatchRows);
+    };
+    auto hand_over = [&] {
+      batch.resize(filled);
       filled = 0;
-      after_batch();
+      std::lock_guard lock(h.mutex);
+      h.full.push_back(std::move(batch));
+      h.changed.notify_all();
+    };
+    try {
+      take_spare();
+      store.scan(since, [&](Contact&& c) {
+        std::swap(batch[filled++], c);
+        if (filled == kBatchRows) {
+          hand_over();
+          take_spare();
+        }
+      });
+      if (filled > 0) hand_over();
+    } catch (const Cancelled&) {
+      // the builder failed; its exception is the one that goes on
+    } catch (...) {
+      std::lock_guard lock(h.mutex);
+      h.error = std::current_exception();
     }
+    std::lock_guard lock(h.mutex);
+    h.scanned = true;
+    h.changed.notify_all();
   });
-  if (filled > 0) {
-    batch.resize(filled);
-    builder.add_batch(std::move(batch));
+  try {
+    for (;;) {
+      std::vector<Contact> batch;
+      {
+        std::unique_lock lock(h.mutex);
+        h.changed.wait(lock, [&] { return h.scanned || !h.full.empty(); });
+        if (h.full.empty()) break;
+        batch = std::move(h.full.front());
+        h.full.pop_front();
+      }
+      const bool whole = batch.size() == kBatchRows;
+      std::vector<Contact> used = builder.add_batch(std::move(batch));
+      {
+        std::lock_guard lock(h.mutex);
+        h.spare.push_back(std::move(used));
+        h.changed.notify_all();
+      }
+      if (whole) after_batch();
+    }
+  } catch (...) {
+    {
+      std::lock_guard lock(h.mutex);
+      h.cancelled = true;
+      h.changed.notify_all();
+    }
+    scanner.join();
+    throw;
   }
+  scanner.join();
+  if (h.error) std::rethrow_exception(h.error);
 }
 
 std::atomic<uint32_t> g_base_chunk_rows{kBaseChunkRows};

@@ -250,6 +250,82 @@ TEST_F(IncrementalIndex, AnUpdatedContactIsListedOnceWithItsNewValues) {
   EXPECT_EQ(page.rows[0].id, c.id);
 }
 
+// A store whose scan fails after `fail_after` rows, as a real one whose connection breaks
+// midway; everything else is the wrapped store's.
+class ScanFailsAfter final : public Store {
+ public:
+  ScanFailsAfter(Store& inner, uint64_t fail_after) : inner_(inner), fail_after_(fail_after) {}
+  void scan(uint64_t since, const std::function<void(Contact&&)>& fn) const override {
+    uint64_t n = 0;
+    inner_.scan(since, [&](Contact&& c) {
+      if (n++ == fail_after_) throw StoreUnavailable("the scan's connection broke");
+      fn(std::move(c));
+    });
+  }
+  UpsertCounts upsert_batch(std::span<const ContactValues> rows, int64_t now_us,
+                            const JobCheckpoint* checkpoint) override {
+    return inner_.upsert_batch(rows, now_us, checkpoint);
+  }
+  uint64_t data_version() const override { return inner_.data_version(); }
+  uint64_t store_id() const override { return inner_.store_id(); }
+  uint64_t count() const override { return inner_.count(); }
+  int64_t save_user(const std::string& u, const std::string& h, bool staff) override {
+    return inner_.save_user(u, h, staff);
+  }
+  std::optional<UserRecord> find_user(std::string_view u) const override {
+    return inner_.find_user(u);
+  }
+  bool update_user(std::string_view u, const std::optional<std::string>& h,
+                   std::optional<bool> staff) override {
+    return inner_.update_user(u, h, staff);
+  }
+  bool delete_user(std::string_view u) override { return inner_.delete_user(u); }
+  ImportJob create_job(const std::string& path, int64_t now_us) override {
+    return inner_.create_job(path, now_us);
+  }
+  std::optional<ImportJob> get_job(int64_t id) const override { return inner_.get_job(id); }
+  std::optional<ImportJob> claim_job(const std::string& w, int64_t now_us,
+                                     int64_t until_us) override {
+    return inner_.claim_job(w, now_us, until_us);
+  }
+  JobCounts count_jobs() const override { return inner_.count_jobs(); }
+  bool renew_lease(int64_t id, const std::string& w, int64_t until_us) override {
+    return inner_.renew_lease(id, w, until_us);
+  }
+  bool finish_job(int64_t id, const std::string& w, const std::string& status,
+                  const std::string& message, const std::string& errors, int64_t now_us) override {
+    return inner_.finish_job(id, w, status, message, errors, now_us);
+  }
+
+ private:
+  Store& inner_;
+  const uint64_t fail_after_;
+};
+
+// The store is read on a thread of its own while the builder fills the segment (scan_into): a
+// scan that fails, before its first batch, in one, or at a batch's edge, fails the build with
+// the store's error (no hang, no thread left running), and the next build reads every row.
+TEST_F(IncrementalIndex, AScanThatFailsMidwayFailsTheBuildWithTheStoresError) {
+  import_generated(6000, 9);  // three batches and more
+  const uint64_t rows = store_->count();
+  for (const uint64_t after : {uint64_t{0}, uint64_t{1}, uint64_t{2047}, uint64_t{2048},
+                               uint64_t{5000}, rows - 1}) {
+    const ScanFailsAfter failing(*store_, after);
+    EXPECT_THROW(index::build_snapshot(failing), StoreUnavailable) << after;
+  }
+  const ScanFailsAfter never(*store_, rows);
+  EXPECT_EQ(index::build_snapshot(never)->rows, rows);
+  // A refresh of 6,000 new rows fails alike, and the next one reads them.
+  const auto before = index::build_snapshot(*store_);
+  import_generated(6000, 11);
+  const ScanFailsAfter failing(*store_, 3000);
+  EXPECT_THROW(index::catch_up(failing, *before), StoreUnavailable);
+  const auto caught_up = index::catch_up(*store_, *before);
+  ASSERT_NE(caught_up, nullptr);
+  EXPECT_EQ(caught_up->data_version, store_->data_version());
+  EXPECT_EQ(caught_up->rows, store_->count());
+}
+
 // --- the persisted base -----------------------------------------------------------------
 
 class PersistedBase : public IncrementalIndex {
