@@ -157,10 +157,10 @@ std::shared_ptr<const Snapshot> stack_delta_files(const Store& store, std::share
 // the builder: reading rows (SQLite's or libpq's decoding, one Contact a row) costs about as
 // much as the builder's share, which left one core idle while a refresh caught up with an
 // import or a start built the base. Contacts are swapped into batches that go round between
-// the scan and the builder (three in flight), and the scan gets the swapped-out strings back to
-// fill: no memory is allocated for a row. After each whole batch, `after_batch` may finish the
-// builder's rows so far. An exception of the scan is rethrown here; one of the builder stops
-// the scan first.
+// the scan and the builder (kBatches in flight), and the scan gets the swapped-out strings
+// back to fill: no memory is allocated for a row. After each whole batch, `after_batch` may
+// finish the builder's rows so far. An exception of the scan is rethrown here; one of the
+// builder stops the scan first.
 template <class AfterBatch>
 void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder, AfterBatch after_batch) {
   constexpr size_t kBatchRows = 2048;

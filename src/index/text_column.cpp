@@ -78,9 +78,7 @@ void sort_by_value(std::span<Keyed> keyed, size_t depth, const ValueOf& value_of
 
 // Appends text::fold(v): ASCII values (most) lower-cased in place, without a string.
 void append_folded(PodBuffer<char>& out, std::string_view v) {
-  const bool ascii =
-      std::all_of(v.begin(), v.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
-  if (!ascii) {
+  if (!text::is_ascii(v)) {
     append(out, text::fold(v));
     return;
   }

@@ -4,6 +4,7 @@
 #include <unicode/ustring.h>
 #include <unicode/utf8.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace contacts::text {
@@ -54,15 +55,13 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
+bool is_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
 std::string fold(std::string_view s) {
-  bool ascii = true;
-  for (unsigned char c : s) {
-    if (c >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii || !is_valid_utf8(s)) return ascii_lower(s);
+  if (is_ascii(s) || !is_valid_utf8(s)) return ascii_lower(s);
   // UTF-8 -> UTF-16, fold, -> UTF-8.
   UErrorCode err = U_ZERO_ERROR;
   std::u16string wide(s.size(), u'\0');

@@ -10,6 +10,9 @@ namespace contacts::text {
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or values above U+10FFFF).
 bool is_valid_utf8(std::string_view s);
 
+// True when every byte of `s` is ASCII (fold() of it is then ascii_lower()).
+bool is_ascii(std::string_view s);
+
 // Unicode full case folding (ICU, as Python's str.casefold): "MÜLLER" -> "müller",
 // "Straße" -> "strasse". Comparing folded strings gives case-insensitive matching.
 // Invalid UTF-8 input is folded byte-wise for ASCII and copied otherwise.

@@ -1,7 +1,5 @@
 #include "store/postgres/postgres_schema.h"
 
-#include <algorithm>
-
 #include "model/contact.h"
 #include "util/text.h"
 
@@ -188,8 +186,7 @@ void append_folded_fields(std::string& line, const ContactValues& v) {
   for (const auto& f : text_fields()) {
     const std::string& value = v[f.field];
     line += '\t';
-    const bool ascii = std::all_of(value.begin(), value.end(),
-                                   [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+    const bool ascii = text::is_ascii(value);
     std::string folded;
     if (!ascii) folded = text::fold(value);
     if (ascii || folded == text::ascii_lower(value)) {
