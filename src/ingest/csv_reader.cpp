@@ -9,11 +9,27 @@ namespace {
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 // libcsv grows a field buffer linearly by this step.
 constexpr size_t kParserBlockBytes = size_t{64} << 10;
+// libcsv's ROW_NOT_BEGUN (libcsv.c; its csv.h shows the parser's state, not the names): the
+// state csv_init leaves and the end of every record returns to.
+constexpr int kLibcsvRowNotBegun = 0;
+
+// The bytes libcsv trims around unquoted fields (its default is_space).
+bool is_csv_space(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim_csv_spaces(std::string_view field) {
+  while (!field.empty() && is_csv_space(field.front())) field.remove_prefix(1);
+  while (!field.empty() && is_csv_space(field.back())) field.remove_suffix(1);
+  return field;
+}
+
+bool contains(std::string_view text, char c) {
+  return std::memchr(text.data(), c, text.size()) != nullptr;
+}
 
 }  // namespace
 
-CsvRecordReader::CsvRecordReader(const std::string& path)
-    : file_(std::fopen(path.c_str(), "rb")), chunk_(kChunkBytes) {
+CsvRecordReader::CsvRecordReader(const std::string& path, size_t chunk_bytes)
+    : file_(std::fopen(path.c_str(), "rb")), chunk_(chunk_bytes == 0 ? 1 : chunk_bytes) {
   if (!file_) {
     throw std::runtime_error(std::string("Cannot open the CSV file: ") + std::strerror(errno));
   }
@@ -74,6 +90,82 @@ void CsvRecordReader::read_chunk() {
   std::string_view data(chunk_.data(), n);
   if (at_start_ && data.starts_with(kUtf8Bom)) data.remove_prefix(kUtf8Bom.size());
   at_start_ = false;
+  parse(data);
+}
+
+void CsvRecordReader::parse(std::string_view data) {
+  while (!data.empty()) {
+    const auto* newline = static_cast<const char*>(std::memchr(data.data(), '\n', data.size()));
+    if (newline == nullptr) {  // the line goes on in the next chunk
+      parse_with_libcsv(data);
+      return;
+    }
+    const auto length = static_cast<size_t>(newline - data.data());
+    if (!libcsv_between_records() || !add_simple_line(data.substr(0, length))) {
+      parse_with_libcsv(data.substr(0, length + 1));
+    }
+    data.remove_prefix(length + 1);
+  }
+}
+
+bool CsvRecordReader::libcsv_between_records() const {
+  return parser_.pstate == kLibcsvRowNotBegun;
+}
+
+bool CsvRecordReader::add_simple_line(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (contains(line, '\r')) return false;
+  // A blank line is no record for libcsv, a line of spaces neither: left to it.
+  if (line.find_first_not_of(" \t") == std::string_view::npos) return false;
+  const size_t arena_before = arena_.size();
+  const size_t fields_before = field_ends_.size();
+  const auto give_up = [&] {
+    arena_.resize(arena_before);
+    field_ends_.resize(fields_before);
+    return false;
+  };
+  size_t pos = 0;
+  for (;;) {
+    while (pos < line.size() && is_csv_space(line[pos])) ++pos;
+    if (pos < line.size() && line[pos] == '"') {
+      // Quoted: up to the quote not doubled, then only spaces before the comma or the end.
+      for (++pos;;) {
+        const auto* quote =
+            static_cast<const char*>(std::memchr(line.data() + pos, '"', line.size() - pos));
+        if (quote == nullptr) return give_up();  // goes on past the line, or unbalanced
+        const auto at = static_cast<size_t>(quote - line.data());
+        arena_.append(line.data() + pos, at - pos);
+        pos = at + 1;
+        if (pos < line.size() && line[pos] == '"') {
+          arena_.push_back('"');
+          ++pos;
+        } else {
+          break;
+        }
+      }
+      while (pos < line.size() && is_csv_space(line[pos])) ++pos;
+      field_ends_.push_back(arena_.size());
+      if (pos == line.size()) break;
+      if (line[pos] != ',') return give_up();  // text after the closing quote
+      ++pos;
+    } else {
+      const auto* comma =
+          static_cast<const char*>(std::memchr(line.data() + pos, ',', line.size() - pos));
+      const size_t end = comma == nullptr ? line.size() : static_cast<size_t>(comma - line.data());
+      const std::string_view field = line.substr(pos, end - pos);
+      if (contains(field, '"')) return give_up();  // a quote inside an unquoted field
+      const std::string_view trimmed = trim_csv_spaces(field);
+      arena_.append(trimmed.data(), trimmed.size());
+      field_ends_.push_back(arena_.size());
+      if (comma == nullptr) break;
+      pos = end + 1;
+    }
+  }
+  record_ends_.push_back(field_ends_.size());
+  return true;
+}
+
+void CsvRecordReader::parse_with_libcsv(std::string_view data) {
   if (csv_parse(&parser_, data.data(), data.size(), on_field, on_record, this) != data.size()) {
     throw std::runtime_error(std::string("CSV parser failed: ") +
                              csv_strerror(csv_error(&parser_)));

@@ -1,5 +1,13 @@
 // Streaming CSV reader over libcsv: RFC 4180 quoting, doubled quotes, newlines inside
 // quotes, "\n" or "\r\n" line ends. Reads the file in chunks; never holds it whole.
+//
+// libcsv reads a byte at a time through a state machine, and was half of an import's parsing
+// thread. Nearly every line of a real export is one whole record of plain fields and quoted
+// fields that end on it: such a line, met where a record starts, is split here (memchr for
+// commas and quotes, the same trimming), and every other line (a quoted field going on past
+// the line, a stray quote, a carriage return inside, a blank line) goes to libcsv, which
+// stays the authority on what a record is (tests/unit/csv_reader_test.cpp compares the two
+// on random input).
 #pragma once
 
 #include <csv.h>
@@ -30,8 +38,9 @@ class CsvRecordReader {
   static constexpr size_t kChunkBytes = size_t{1} << 20;
   static constexpr size_t kMaxFieldBytes = size_t{64} << 20;
 
-  // Opens `path`. Throws std::runtime_error when it cannot be opened.
-  explicit CsvRecordReader(const std::string& path);
+  // Opens `path`, to be read `chunk_bytes` at a time. Throws std::runtime_error when it
+  // cannot be opened.
+  explicit CsvRecordReader(const std::string& path, size_t chunk_bytes = kChunkBytes);
   ~CsvRecordReader();
   CsvRecordReader(const CsvRecordReader&) = delete;
   CsvRecordReader& operator=(const CsvRecordReader&) = delete;
@@ -52,6 +61,16 @@ class CsvRecordReader {
   static void on_field(void* data, size_t len, void* self);
   static void on_record(int terminator, void* self);
   void read_chunk();
+  // Parses `data`, the next bytes of the file: simple lines here, the rest through libcsv.
+  void parse(std::string_view data);
+  // Hands `data` to libcsv.
+  void parse_with_libcsv(std::string_view data);
+  // Adds `line` (without its "\n") as a record when it is simple: plain or quoted fields
+  // (doubled quotes inside) that all end on it, no carriage return but a last one, not
+  // blank. Returns false, adding nothing, when it is not.
+  bool add_simple_line(std::string_view line);
+  // Whether libcsv holds no part of a record (it is where a record starts).
+  bool libcsv_between_records() const;
   void drop_consumed_records();
   void rethrow_callback_error();
 
