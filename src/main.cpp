@@ -307,14 +307,15 @@ void load_demo_data(Store& store, const Settings& settings, uint64_t rows) {
 }
 
 ingest::JobRunnerOptions job_runner_options(const Settings& settings, unsigned workers,
-                                           std::function<void()> before_complete) {
+                                           api::Freshness& freshness) {
   ingest::JobRunnerOptions o;
   o.data_dir = settings.data_dir;
   o.workers = workers;
   o.lease_seconds = settings.import_lease_seconds;
   o.poll_interval = std::chrono::milliseconds(settings.import_poll_ms);
   o.formula_guard = settings.csv_formula_guard;
-  o.before_complete = std::move(before_complete);
+  o.after_rows_written = [&freshness] { freshness.job_rows_written(); };
+  o.before_complete = [&freshness] { freshness.publish_finished_job(); };
   return o;
 }
 
@@ -332,8 +333,7 @@ int cmd_worker() {
     const auto cache = make_cache(settings, store);  // with Redis: finished jobs publish their version
     api::Freshness freshness(store, *cache);
     ingest::JobRunner runner(
-        store, job_runner_options(settings, std::max(1u, settings.import_workers),
-                                  [&] { freshness.publish_finished_job(); }));
+        store, job_runner_options(settings, std::max(1u, settings.import_workers), freshness));
     // A CLI import's notice: the search index it left to services (BackgroundWork).
     NoticeListener listener(store, {[&runner] { runner.notify(); },
                                     [&store](uint64_t) { store.resume_background_work(); }});
@@ -396,8 +396,7 @@ int cmd_serve(const std::vector<std::string>& args) {
   std::unique_ptr<ingest::JobRunner> runner;
   if (settings.import_workers > 0) {
     runner = std::make_unique<ingest::JobRunner>(
-        store, job_runner_options(settings, settings.import_workers,
-                                  [&freshness] { freshness.publish_finished_job(); }));
+        store, job_runner_options(settings, settings.import_workers, freshness));
   }
   NoticeListener listener(store, {[&runner] {
                                     if (runner) runner->notify();

@@ -31,6 +31,10 @@ void Freshness::publish_finished_job() {
   wait_until_cache_holds(version);
 }
 
+void Freshness::job_rows_written() {
+  if (reads_.wake_index) reads_.wake_index();
+}
+
 uint64_t Freshness::publish_store_writes() {
   const uint64_t version = store_.publish_data_version();
   publish(version);

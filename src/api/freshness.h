@@ -86,6 +86,10 @@ class Freshness {
   // index shows the job's rows, then publishes the store's data_version here and to the
   // cache, all before the job is marked completed.
   void publish_finished_job();
+  // This process's job runner, for ingest::JobRunnerOptions::after_rows_written: asks the
+  // index to read the job's rows now, while the store finishes (publish_finished_job waits
+  // for that refresh).
+  void job_rows_written();
   // `contacts-api import`, after its last batch: the store announces its data_version to the
   // other processes (Store::publish_data_version), then it is published here and to the
   // cache. Returns it.

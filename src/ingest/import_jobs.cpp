@@ -202,6 +202,7 @@ void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
       JobSink sink(store_, job, worker, stop_flag_, lease_lost);
       result = import_csv(job.upload_file_path, sink, options);
       rows_s = seconds(start);
+      if (options_.after_rows_written) options_.after_rows_written();
       sink.finish();
       finish_s = seconds(start) - rows_s;
     }

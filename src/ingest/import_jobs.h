@@ -23,6 +23,10 @@ struct JobRunnerOptions {
   // Called after the last rows of a job are committed and before the job is marked
   // "completed" (e.g. to refresh the read index and so invalidate cached responses).
   std::function<void()> before_complete;
+  // Called once a job has committed its last rows, before the store's end-of-load work (the
+  // indexes a bulk load left out) and before_complete: e.g. to start reading the rows into the
+  // read index while the store builds its indexes.
+  std::function<void()> after_rows_written;
 };
 
 // Runs jobs from the store on `workers` threads until destroyed. Thread-safe.

@@ -361,6 +361,15 @@ TEST_F(FreshnessTest, AJobSaysCompletedOnlyAfterTheIndexAndTheCacheHaveItsVersio
   options.data_dir = dir_.string();
   options.poll_interval = 20ms;
   options.before_complete = [&] { freshness.publish_finished_job(); };
+  // The index is asked to read the rows as soon as they are committed, before the job's end.
+  std::vector<std::string> statuses_when_rows_written;
+  std::vector<size_t> publishes_when_rows_written;
+  options.after_rows_written = [&] {
+    statuses_when_rows_written.push_back(store_->get_job(1)->status);
+    publishes_when_rows_written.push_back(statuses_when_told.size());
+    freshness.job_rows_written();
+  };
+  const int wakes_before = wakes_;
   ingest::JobRunner runner(*store_, options);
   const ImportJob queued = store_->create_job(csv, 1000);
   ASSERT_EQ(queued.id, 1);
@@ -376,6 +385,9 @@ TEST_F(FreshnessTest, AJobSaysCompletedOnlyAfterTheIndexAndTheCacheHaveItsVersio
   EXPECT_EQ(job->success_count, 20u);
   EXPECT_EQ(cache_.told(), (std::vector<uint64_t>{job->data_version}));  // (takes its lock)
   EXPECT_EQ(statuses_when_told, (std::vector<std::string>{"running"}));
+  EXPECT_EQ(statuses_when_rows_written, (std::vector<std::string>{"running"}));
+  EXPECT_EQ(publishes_when_rows_written, (std::vector<size_t>{0}));  // before publishing
+  EXPECT_EQ(wakes_ - wakes_before, 1);
   // Jobs run below reads (util/thread_priority.h).
   EXPECT_EQ(priorities_when_told, (std::vector<int>{std::min(mine + priority::kBackground, 19)}));
   EXPECT_EQ(freshness.published(), job->data_version);
