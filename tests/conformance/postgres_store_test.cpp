@@ -277,6 +277,29 @@ class PostgresBulk : public PostgresOnly {
     if (r.rows() == 0) return "missing";
     return r.text(0, 0) == "t" ? "valid" : "invalid";
   }
+  // 40,000 contacts with long searched texts, so that building the search index takes
+  // seconds (about 100 µs a row).
+  static std::vector<ContactValues> rows_slow_to_index() {
+    std::vector<ContactValues> rows(40'000);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      rows[i][TextField::email] = "contact" + std::to_string(i) + "@example.com";
+      std::string words;
+      for (size_t w = 0; w < 30; ++w) {
+        words += "word" + std::to_string((i * 31 + w * 7) % 9973) + " ";
+      }
+      rows[i][TextField::keywords] = words;
+    }
+    return rows;
+  }
+  // Waits (30 s at most) until the search index exists, valid or not: its build has begun.
+  bool search_index_build_under_way() const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (index_state("contacts_search_trgm") == "missing") {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
   void expect_every_index(const std::string& state) const {
     EXPECT_EQ(index_state("contacts_search_trgm"), state);
     for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
@@ -496,15 +519,37 @@ TEST_F(PostgresBulk, IndexesLeftOutOrInvalidAreBuiltAtTheNextOpening) {
 
 // Closing the store while the search index is built cancels the build at once; the next
 // opening builds it again.
-TEST_F(PostgresBulk, ClosingTheStoreCancelsTheSearchIndexBuild) {
-  // Long searched texts, so that the build takes seconds (about 100 µs a row).
-  std::vector<ContactValues> rows(40'000);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    rows[i][TextField::email] = "contact" + std::to_string(i) + "@example.com";
-    std::string words;
-    for (size_t w = 0; w < 30; ++w) words += "word" + std::to_string((i * 31 + w * 7) % 9973) + " ";
-    rows[i][TextField::keywords] = words;
+// A large import that starts while this process builds the search index (after an earlier
+// import, say) stops the build rather than keeping the index: an index being built takes
+// every updated row's trigrams too. It is built again after the import.
+TEST_F(PostgresBulk, ALargeImportStopsThisProcesssSearchIndexBuildAndItIsBuiltAfter) {
+  std::vector<ContactValues> rows = rows_slow_to_index();
+  PostgresStore store(url_, 2);
+  {
+    auto bulk = store.begin_bulk_import();
+    for (size_t from = 0; from < rows.size(); from += 5000) {
+      bulk->upsert_batch(std::span(rows).subspan(from, 5000), 100);
+    }
+    bulk->finish();  // starts the build
   }
+  ASSERT_TRUE(search_index_build_under_way());
+  const auto start = std::chrono::steady_clock::now();
+  auto again = store.begin_bulk_import(BulkImportHint{1'000'000});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3))
+      << "the import does not wait for the build to end";
+  EXPECT_EQ(index_state("contacts_search_trgm"), "missing") << "left out of the import";
+  for (auto& row : rows) row[TextField::title] = "Updated";
+  for (size_t from = 0; from < rows.size(); from += 5000) {
+    again->upsert_batch(std::span(rows).subspan(from, 5000), 200);
+  }
+  again->finish();
+  store.wait_for_background_work();
+  EXPECT_EQ(index_state("contacts_search_trgm"), "valid");
+  EXPECT_EQ(store.count(), rows.size());
+}
+
+TEST_F(PostgresBulk, ClosingTheStoreCancelsTheSearchIndexBuild) {
+  std::vector<ContactValues> rows = rows_slow_to_index();
   auto store = std::make_unique<PostgresStore>(url_, 2);
   {
     auto bulk = store->begin_bulk_import();
@@ -513,11 +558,7 @@ TEST_F(PostgresBulk, ClosingTheStoreCancelsTheSearchIndexBuild) {
     }
     bulk->finish();  // starts the build
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (index_state("contacts_search_trgm") == "missing") {  // until it is under way
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  ASSERT_TRUE(search_index_build_under_way());
   const auto start = std::chrono::steady_clock::now();
   store.reset();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));

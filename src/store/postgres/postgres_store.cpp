@@ -326,8 +326,10 @@ void PostgresStore::wait_for_background_work() { search_index_->wait(); }
 // Into a table with rows, an import expected to write at least half as many rows as the table
 // holds (and 100,000 or more) leaves out the search index alone: every row it updates would
 // add its 190 trigram entries again, which costs more than building the index anew, in the
-// background, after it (SQL reads scan meanwhile). It holds the index-work lock meanwhile too;
-// when another process holds it (an index being built), the import keeps the index.
+// background, after it (SQL reads scan meanwhile). It holds the index-work lock meanwhile too.
+// A build of that index by this process (after an earlier import) is stopped for it, since
+// an index being built takes every updated row's trigrams as well; when another process holds
+// the lock, the import keeps the index.
 class PostgresStore::Bulk final : public BulkImport {
  public:
   Bulk(PostgresStore& store, const BulkImportHint& hint) : store_(store) {
@@ -407,8 +409,19 @@ class PostgresStore::Bulk final : public BulkImport {
     lock_conn_ = pg::connect(store_.url_);
     PGconn* c = lock_conn_.get();
     if (!pg::try_index_work_lock(c)) {
-      lock_conn_.reset();
-      return;
+      // Held by this process's build of the index (after an earlier import, say): stopped,
+      // the lock is free once its connection has closed. Held elsewhere: the index is kept.
+      bool locked = false;
+      if (store_.search_index_->stop_build()) {
+        for (int i = 0; i < 40 && !locked; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          locked = pg::try_index_work_lock(c);
+        }
+      }
+      if (!locked) {
+        lock_conn_.reset();
+        return;
+      }
     }
     search_left_out_ = true;  // from here on, finish() builds it whatever happens next
     pg::exec(c, std::string("DROP INDEX CONCURRENTLY IF EXISTS ") + pg::kSearchIndex);

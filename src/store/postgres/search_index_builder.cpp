@@ -8,9 +8,7 @@
 #include "util/log.h"
 
 namespace contacts::pg {
-SearchIndexBuilder::~SearchIndexBuilder() {
-  std::unique_lock lock(mutex_);
-  stopping_ = true;
+void SearchIndexBuilder::cancel_until_ended(std::unique_lock<std::mutex>& lock) {
   // Again until the thread ends: a cancel that arrives between two statements is lost.
   while (running_) {
     if (cancel_) {
@@ -19,8 +17,23 @@ SearchIndexBuilder::~SearchIndexBuilder() {
     }
     ended_.wait_for(lock, std::chrono::milliseconds(200));
   }
+}
+
+SearchIndexBuilder::~SearchIndexBuilder() {
+  std::unique_lock lock(mutex_);
+  stopping_ = true;
+  cancel_until_ended(lock);
   lock.unlock();
   if (thread_.joinable()) thread_.join();
+}
+
+bool SearchIndexBuilder::stop_build() {
+  std::unique_lock lock(mutex_);
+  if (!running_) return false;
+  stopping_build_ = true;
+  cancel_until_ended(lock);
+  stopping_build_ = false;
+  return true;
 }
 
 void SearchIndexBuilder::start() {
@@ -56,7 +69,12 @@ void SearchIndexBuilder::run() {
                                 "WHERE indexrelid = to_regclass('" +
                                     std::string(kSearchIndex) + "')");
       const bool valid = state.rows() == 1 && state.text(0, 0) == "t";
-      if (!valid && !stopping_) {
+      bool stop;
+      {
+        std::lock_guard lock(mutex_);
+        stop = stopping_ || stopping_build_;
+      }
+      if (!valid && !stop) {
         const auto start = std::chrono::steady_clock::now();
         if (state.rows() == 1)
           exec(c, std::string("DROP INDEX CONCURRENTLY IF EXISTS ") + kSearchIndex);
@@ -71,7 +89,11 @@ void SearchIndexBuilder::run() {
     }
   } catch (const std::exception& e) {
     std::lock_guard lock(mutex_);
-    if (!stopping_) log_event("warning", "search index for SQL reads not built", e.what());
+    if (stopping_build_) {
+      log_event("info", "search index build stopped for a large import; it is built after it");
+    } else if (!stopping_) {
+      log_event("warning", "search index for SQL reads not built", e.what());
+    }
   }
   std::lock_guard lock(mutex_);
   if (cancel_) PQfreeCancel(cancel_);
