@@ -1,6 +1,5 @@
 // CsvRecordReader splits simple lines itself and hands the rest to libcsv: on any input, in
 // chunks of any size, it must give the records libcsv alone gives.
-#include <csv.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "ingest/csv_reader.h"
+#include "support/libcsv_records.h"
 
 using namespace contacts::ingest;
 
@@ -19,31 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using Records = std::vector<std::vector<std::string>>;
-
-// The records libcsv gives for `bytes` fed at once, with the reader's options.
-Records libcsv_records(std::string_view bytes) {
-  struct State {
-    Records records;
-    std::vector<std::string> fields;
-  } state;
-  csv_parser parser{};
-  EXPECT_EQ(csv_init(&parser, 0), 0);
-  const auto on_field = [](void* data, size_t len, void* self) {
-    auto* s = static_cast<State*>(self);
-    s->fields.emplace_back(data == nullptr ? "" : std::string(static_cast<char*>(data), len));
-  };
-  const auto on_record = [](int, void* self) {
-    auto* s = static_cast<State*>(self);
-    s->records.push_back(std::move(s->fields));
-    s->fields.clear();
-  };
-  EXPECT_EQ(csv_parse(&parser, bytes.data(), bytes.size(), on_field, on_record, &state),
-            bytes.size());
-  csv_fini(&parser, on_field, on_record, &state);
-  csv_free(&parser);
-  return state.records;
-}
+using Records = contacts::test_support::CsvRecords;
+using contacts::test_support::libcsv_records;
 
 class CsvReaderTest : public ::testing::Test {
  protected:
