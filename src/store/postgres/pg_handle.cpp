@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -148,24 +150,51 @@ void for_each_row(PGconn* c, const std::string& sql, const Params& params,
   if (failure) throw_pg_error(c, first_words(sql), failure->raw());
 }
 
+namespace {
+
+// Whether a byte of `w` may need escaping in COPY text: below 0x0E (tab, newline and carriage
+// return are among them) or a backslash. Exact as a yes/no (the usual "has a byte less than"
+// test of eight bytes at once).
+bool may_need_escape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  const uint64_t below = (w - kOnes * 0x0E) & ~w & kHighs;
+  const uint64_t x = w ^ (kOnes * static_cast<uint8_t>('\\'));
+  const uint64_t backslash = (x - kOnes) & ~x & kHighs;
+  return (below | backslash) != 0;
+}
+
+}  // namespace
+
 void append_copy_field(std::string& line, std::string_view value) {
-  // Runs of plain bytes are appended whole: a byte at a time was a quarter of an import's
-  // client time.
+  // Runs of plain bytes are appended whole, and found eight bytes at a time: a byte at a time
+  // was a quarter, then (with runs) half, of the bulk writer thread's time.
+  const size_t n = value.size();
   size_t plain = 0;  // the first byte not appended yet
-  for (size_t i = 0; i < value.size(); ++i) {
-    const char* escaped;
-    switch (value[i]) {
-      case '\\': escaped = "\\\\"; break;
-      case '\t': escaped = "\\t"; break;
-      case '\n': escaped = "\\n"; break;
-      case '\r': escaped = "\\r"; break;
-      default: continue;
+  size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, value.data() + i, 8);
+      if (!may_need_escape(w)) {
+        i += 8;
+        continue;
+      }
     }
-    line.append(value.data() + plain, i - plain);
-    line.append(escaped, 2);
-    plain = i + 1;
+    for (const size_t end = std::min(n, i + 8); i < end; ++i) {
+      const char* escaped;
+      switch (value[i]) {
+        case '\\': escaped = "\\\\"; break;
+        case '\t': escaped = "\\t"; break;
+        case '\n': escaped = "\\n"; break;
+        case '\r': escaped = "\\r"; break;
+        default: continue;
+      }
+      line.append(value.data() + plain, i - plain);
+      line.append(escaped, 2);
+      plain = i + 1;
+    }
   }
-  line.append(value.data() + plain, value.size() - plain);
+  line.append(value.data() + plain, n - plain);
 }
 
 CopyIn::CopyIn(PGconn* c, const std::string& copy_sql) : conn_(c) {
