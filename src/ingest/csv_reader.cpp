@@ -116,7 +116,7 @@ bool CsvRecordReader::add_simple_line(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (contains(line, '\r')) return false;
   // A blank line is no record for libcsv, a line of spaces neither: left to it.
-  if (line.find_first_not_of(" \t") == std::string_view::npos) return false;
+  if (trim_csv_spaces(line).empty()) return false;
   const size_t arena_before = arena_.size();
   const size_t fields_before = field_ends_.size();
   const auto give_up = [&] {

@@ -324,16 +324,12 @@ UpsertCounts SqliteStore::write_batch(std::span<const ContactValues> rows, int64
   try {
     write_->bump_version.reset();
     write_->bump_version.step();
+    // Left reset by single_int: a statement left stepped keeps a read mark after COMMIT, which
+    // stops checkpoints from restarting the WAL: it would grow with every batch of an import.
     write_->read_version.reset();
-    write_->read_version.step();
-    const int64_t version = write_->read_version.column_int(0);
-    // A statement left stepped keeps a read mark after COMMIT, which stops checkpoints from
-    // restarting the WAL: it would grow with every batch of an import.
-    write_->read_version.reset();
+    const int64_t version = single_int(write_->read_version);
     write_->has_email_index.reset();
-    write_->has_email_index.step();
-    const bool indexed = write_->has_email_index.column_int(0) != 0;
-    write_->has_email_index.reset();
+    const bool indexed = single_int(write_->has_email_index) != 0;
     if (indexed) emails.reset();
     if (!emails) {
       // A bulk import that stopped early left the index out: build it before using it.
