@@ -316,6 +316,8 @@ ingest::JobRunnerOptions job_runner_options(const Settings& settings, unsigned w
   o.formula_guard = settings.csv_formula_guard;
   o.after_rows_written = [&freshness] { freshness.job_rows_written(); };
   o.before_complete = [&freshness] { freshness.publish_finished_job(); };
+  o.on_job_start = [&freshness] { freshness.job_started(); };
+  o.on_job_end = [&freshness] { freshness.job_ended(); };
   return o;
 }
 
@@ -389,7 +391,14 @@ int cmd_serve(const std::vector<std::string>& args) {
   // The published version and who learns of it: api/freshness.h.
   api::Freshness freshness(store, *cache,
                            {&reader, [&refresher] { refresher.refresh_now(); },
-                            [&refresher] { refresher.wake(); }, primary_sql != nullptr});
+                            [&refresher] { refresher.wake(); }, primary_sql != nullptr,
+                            [&refresher](bool started) {
+                              if (started) {
+                                refresher.import_started();
+                              } else {
+                                refresher.import_ended();
+                              }
+                            }});
   api::ReadRouter router({reader, primary_sql.get(), replica.get()}, freshness,
                          [&store] { return store.data_version(); },
                          std::chrono::milliseconds(settings.replica_max_lag_ms));

@@ -35,7 +35,7 @@ EngineRunner::EngineRunner(std::unique_ptr<Engine> engine, std::chrono::millisec
       timeout_(timeout),
       max_callers_(std::max<size_t>(1, max_callers)),
       // Calls whose caller gave up still run until their deadline: room for as many again.
-      pool_(std::make_unique<WorkPool>(max_callers_, max_callers_)) {}
+      pool_(std::make_unique<WorkPool>(max_callers_, max_callers_, 0, "analytics")) {}
 
 EngineRunner::~EngineRunner() = default;
 

@@ -334,8 +334,8 @@ App::App(const Settings& settings, ReadRouter& router, Freshness& freshness, Aut
       cache_(cache),
       check_store_(std::move(check_store)),
       telemetry_(telemetry),
-      read_pool_(std::make_unique<WorkPool>(settings.read_threads, 4096, priority::kReads)),
-      password_pool_(std::make_unique<WorkPool>(2, 256, priority::kReads)),
+      read_pool_(std::make_unique<WorkPool>(settings.read_threads, 4096, priority::kReads, "reads")),
+      password_pool_(std::make_unique<WorkPool>(2, 256, priority::kReads, "passwords")),
       analytics_engine_(analytics::make_runner(settings)) {}
 
 http::BodyRoute App::route_body(const http::Request& head) {

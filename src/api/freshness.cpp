@@ -35,6 +35,14 @@ void Freshness::job_rows_written() {
   if (reads_.wake_index) reads_.wake_index();
 }
 
+void Freshness::job_started() {
+  if (reads_.importing) reads_.importing(true);
+}
+
+void Freshness::job_ended() {
+  if (reads_.importing) reads_.importing(false);
+}
+
 uint64_t Freshness::publish_store_writes() {
   const uint64_t version = store_.publish_data_version();
   publish(version);

@@ -68,6 +68,9 @@ class Freshness {
     // Asks for a rebuild at once and returns without waiting (index::Refresher::wake).
     std::function<void()> wake_index;
     bool primary_sql = false;  // ReadRouter has SQL on the primary (PostgreSQL)
+    // An import job of this process starts (true) or has ended (false): the index puts its
+    // compactions off meanwhile (index::Refresher::import_started and import_ended).
+    std::function<void(bool)> importing;
   };
 
   // `cache` is told what this process publishes. Without `reads` (a `worker` process,
@@ -94,6 +97,10 @@ class Freshness {
   // other processes (Store::publish_data_version), then it is published here and to the
   // cache. Returns it.
   uint64_t publish_store_writes();
+  // This process's job runner, for ingest::JobRunnerOptions::on_job_start and on_job_end:
+  // tells the index (Reads::importing).
+  void job_started();
+  void job_ended();
 
   // A PostgreSQL notice: a job finished elsewhere at `version` (NoticeListener). Raised here
   // and told to the cache.

@@ -127,6 +127,12 @@ http::Response Telemetry::metrics_response() const {
     out.family("contacts_index_compactions_total",
                "Compactions of the read index's deltas into a new base.", "counter");
     out.sample("contacts_index_compactions_total").value(sources_.refresher->compactions());
+    out.family("contacts_index_compactions_stopped_total",
+               "Compactions given up because an import started or wrote while they ran (each "
+               "runs again once writes settle).",
+               "counter");
+    out.sample("contacts_index_compactions_stopped_total")
+        .value(sources_.refresher->compactions_stopped());
     out.family("contacts_index_compaction_pending",
                "1 while a compaction runs or waits for writes to settle, else 0.", "gauge");
     out.sample("contacts_index_compaction_pending")

@@ -34,10 +34,12 @@ Refresher::Refresher(const Store& store, IndexReader& reader, RefreshOptions opt
                      std::function<void()> on_swap)
     : store_(store), reader_(reader), options_(std::move(options)), on_swap_(std::move(on_swap)) {
   thread_ = std::thread([this] {
+    priority::name_this_thread("index-refresh");
     priority::lower_this_thread(priority::kBackground);
     run();
   });
   compactor_ = std::thread([this] {
+    priority::name_this_thread("index-compact");
     priority::lower_this_thread(priority::kBackground);
     run_compactions();
   });
@@ -53,13 +55,17 @@ Refresher::~Refresher() {
   compactor_.join();
 }
 
-void Refresher::refresh_now() { refresh(/*writes_ongoing=*/false); }
+void Refresher::refresh_now() { refresh(/*writes_ongoing=*/false, /*long_writes=*/false); }
 
-void Refresher::refresh(bool writes_ongoing) {
+void Refresher::refresh(bool writes_ongoing, bool long_writes) {
   std::lock_guard lock(build_mutex_);
   const auto start = std::chrono::steady_clock::now();
   const auto before = reader_.snapshot();
-  auto next = catch_up(store_, *before, options_.snapshot_dir);
+  // An import writing while a compaction runs stops it as soon as this refresh has read enough
+  // of its rows, not when it is done reading them.
+  auto next = catch_up(store_, *before, options_.snapshot_dir, [&](uint64_t rows) {
+    if (long_writes) maybe_stop_compaction(rows);
+  });
   if (!next) return;
   if (const double s = seconds_since(start); s >= 1.0) {
     char text[128];
@@ -67,13 +73,14 @@ void Refresher::refresh(bool writes_ongoing) {
                   static_cast<unsigned long long>(next->delta_rows() - before->delta_rows()), s);
     log_event("info", text);
   }
-  bool compacting = false;
+  bool compacting = false, importing = false;
   {
     std::lock_guard stop(stop_mutex_);
     compacting = compacting_;
+    importing = imports_running_ > 0;
   }
   if (next->parts.size() > options_.max_deltas + 1 && !compacting &&
-      (writes_ongoing || next->delta_rows() < options_.compact_min_rows)) {
+      (writes_ongoing || importing || next->delta_rows() < options_.compact_min_rows)) {
     // Many small deltas, or an import still writing: merge the deltas into one here (their
     // rows only). Larger ones, once writes settle, wait for compaction.
     next = merge_deltas(*next, options_.snapshot_dir, store_.store_id());
@@ -81,6 +88,10 @@ void Refresher::refresh(bool writes_ongoing) {
   reader_.replace(next);
   if (on_swap_) on_swap_();
   release_older_deltas(*next);
+  if (long_writes) {
+    std::lock_guard stop(stop_mutex_);
+    if (compacting_) rows_during_compaction_ += next->parts.back().segment->rows;
+  }
   maybe_schedule_compaction(*next, writes_ongoing);
   // A refresh frees what it built with (the scan's rows, SQLite's page cache, a builder's
   // small arrays) into malloc's heap, which keeps it from the system unless asked: without
@@ -114,15 +125,33 @@ bool Refresher::deltas_due_for_compaction(const Snapshot& snap) const {
          delta >= options_.compact_ratio * snap.parts[0].segment->rows;
 }
 
+void Refresher::import_started() {
+  std::lock_guard lock(stop_mutex_);
+  ++imports_running_;
+  if (compacting_) stop_compaction_ = true;
+}
+
+void Refresher::import_ended() {
+  std::lock_guard lock(stop_mutex_);
+  if (imports_running_ > 0) --imports_running_;
+}
+
+void Refresher::maybe_stop_compaction(uint64_t rows_read) {
+  std::lock_guard lock(stop_mutex_);
+  if (!compacting_) return;
+  if (rows_during_compaction_ + rows_read >= options_.compact_min_rows) stop_compaction_ = true;
+}
+
 void Refresher::maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing) {
   const bool many = snap.parts.size() > options_.max_deltas + 1;
   if (!many && !deltas_due_for_compaction(snap)) return;
   {
     std::lock_guard lock(stop_mutex_);
     if (compacting_) return;
-    if (writes_ongoing && !many) {
+    if ((writes_ongoing && !many) || imports_running_ > 0) {
       // An import is writing: compacting now would merge the whole base again and again
-      // while it runs, taking the cores it needs. Once writes settle, run() asks again.
+      // while it runs, taking the cores it needs (refresh() merges its many deltas into one
+      // meanwhile). Once writes settle, run() asks again.
       compaction_deferred_ = true;
       return;
     }
@@ -131,7 +160,7 @@ void Refresher::maybe_schedule_compaction(const Snapshot& snap, bool writes_ongo
   stop_cv_.notify_all();
 }
 
-std::shared_ptr<const Snapshot> Refresher::compact() {
+std::shared_ptr<const Snapshot> Refresher::compact(const std::atomic<bool>* stop_flag) {
   std::lock_guard one(compact_mutex_);
   std::shared_ptr<const Snapshot> snap;
   {
@@ -139,7 +168,7 @@ std::shared_ptr<const Snapshot> Refresher::compact() {
     std::lock_guard lock(build_mutex_);
     snap = reader_.snapshot();
   }
-  auto base = write_base(*snap, options_.snapshot_dir, store_.store_id());
+  auto base = write_base(*snap, options_.snapshot_dir, store_.store_id(), stop_flag);
   std::lock_guard lock(build_mutex_);
   // Parts stacked while the base was written stay on top of it.
   const auto current = reader_.snapshot();
@@ -187,6 +216,11 @@ uint64_t Refresher::compactions() const {
   return compactions_;
 }
 
+uint64_t Refresher::compactions_stopped() const {
+  std::lock_guard lock(stop_mutex_);
+  return compactions_stopped_;
+}
+
 void Refresher::wake() {
   {
     std::lock_guard lock(stop_mutex_);
@@ -203,16 +237,26 @@ void Refresher::run_compactions() {
     if (stopping_) break;
     compact_wanted_ = false;
     compacting_ = true;
+    rows_during_compaction_ = 0;
+    stop_compaction_ = false;
     lock.unlock();
     try {
+      if (options_.on_compaction_start) options_.on_compaction_start();
       const auto start = std::chrono::steady_clock::now();
-      const auto snap = compact();
+      const auto snap = compact(&stop_compaction_);
       const double s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       char text[128];
       std::snprintf(text, sizeof text, "index compacted: %u contacts in %.2f s", snap->rows, s);
       log_event("info", text);
       ::malloc_trim(0);
+    } catch (const MergeStopped&) {
+      log_event("info", "index compaction stopped: an import is writing; it runs again once "
+                        "writes settle");
+      ::malloc_trim(0);
+      std::lock_guard stopped(stop_mutex_);
+      ++compactions_stopped_;
+      compaction_deferred_ = true;
     } catch (const std::exception& e) {
       log_event("error", "index compaction failed", e.what());
     }
@@ -242,7 +286,10 @@ void Refresher::run() {
         // at its end.
         if (changed_since == std::chrono::steady_clock::time_point::min()) changed_since = now;
         if (urgent || version == last_seen || now - changed_since >= options_.during_writes) {
-          refresh(/*writes_ongoing=*/!urgent && version != last_seen);
+          // Writes for during_writes or longer (an import, even when one of its batches took
+          // longer than an interval): what a running compaction is stopped for.
+          refresh(/*writes_ongoing=*/!urgent && version != last_seen,
+                  /*long_writes=*/!urgent && now - changed_since >= options_.during_writes);
           changed_since = std::chrono::steady_clock::time_point::min();
         }
       } else if (version == last_seen) {

@@ -32,6 +32,8 @@ struct RefreshOptions {
   double compact_ratio = 0.125;
   uint64_t compact_min_rows = 50'000;
   size_t max_deltas = 8;
+  // Called on the compaction thread as each background compaction starts (tests).
+  std::function<void()> on_compaction_start;
 };
 
 class Refresher {
@@ -49,19 +51,31 @@ class Refresher {
   // Asks the polling thread to refresh at once (an import finished elsewhere). Returns
   // immediately.
   void wake();
+  // An import job of this process starts: a running background compaction is given up (the
+  // base it writes would be out of date before it is done, and it takes a core the import
+  // needs), and none starts until every import has ended; compactions wanted meanwhile run
+  // once writes settle. Each call is paired with an import_ended().
+  void import_started();
+  void import_ended();
   // Merges every part of the current snapshot into a new base now (persisting it when there
-  // is a snapshot directory) and returns when it is current. Thread-safe.
+  // is a snapshot directory) and returns when it is current; never stopped for writes.
+  // Thread-safe.
   void compact_now();
   // Number of compactions finished (tests and metrics).
   uint64_t compactions() const;
+  // Number of background compactions given up because an import wrote while they ran (tests
+  // and metrics).
+  uint64_t compactions_stopped() const;
   // Whether a compaction runs now, or is asked for and waits for writes to settle (metrics).
   bool compaction_pending() const;
 
  private:
   void run();
   void run_compactions();
-  // A refresh; `writes_ongoing` when the store was still being written to (an import runs).
-  void refresh(bool writes_ongoing);
+  // A refresh; `writes_ongoing` when the store was still being written to (an import runs);
+  // `long_writes` when writes have gone on for options_.during_writes or longer (they may
+  // stop a compaction: maybe_stop_compaction).
+  void refresh(bool writes_ongoing, bool long_writes);
   // Asks for a compaction when the deltas have grown (deferred while writes are ongoing,
   // unless there are too many deltas).
   void maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing);
@@ -72,8 +86,14 @@ class Refresher {
   // when they are large enough for one.
   void fold_idle_deltas();
   // Merges the current snapshot into a new base and installs it; returns the snapshot merged.
-  // Call with compacting_ set.
-  std::shared_ptr<const Snapshot> compact();
+  // Call with compacting_ set. With `stop`: throws MergeStopped once it is raised.
+  std::shared_ptr<const Snapshot> compact(const std::atomic<bool>* stop_flag = nullptr);
+  // A refresh during long writes has read `rows_read` rows so far, while a background compaction
+  // runs: when the refreshes during writes since it began brought compact_min_rows or more
+  // (an import: the base it writes would be out of date before it is done, and it takes a
+  // core the import needs), it is stopped; it runs again, on everything, once writes settle.
+  // A trickle of writes never stops one.
+  void maybe_stop_compaction(uint64_t rows_read);
 
   const Store& store_;
   IndexReader& reader_;
@@ -89,6 +109,12 @@ class Refresher {
   bool compacting_ = false;      // guarded by stop_mutex_: a major compaction runs
   bool compaction_deferred_ = false;  // guarded by stop_mutex_: wanted once writes settle
   uint64_t compactions_ = 0;     // guarded by stop_mutex_
+  uint64_t compactions_stopped_ = 0;  // guarded by stop_mutex_
+  unsigned imports_running_ = 0;      // guarded by stop_mutex_: import_started() - ended()
+  // Rows the refreshes during long writes read since the running background compaction began
+  // (those finished); guarded by stop_mutex_.
+  uint64_t rows_during_compaction_ = 0;
+  std::atomic<bool> stop_compaction_{false};  // raised to give the running compaction up
   std::thread thread_;
   std::thread compactor_;
 };

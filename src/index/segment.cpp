@@ -254,7 +254,7 @@ struct SegmentBuilder::Columns {
   };
   std::array<Scratch, 2> scratch;
   std::vector<Contact> batch;  // add_batch's, until the helper is done with it
-  WorkerThread helper;
+  WorkerThread helper{"index-build"};
 
   // Adds column `work` of `batch`, whose first contact is row `first`.
   void add(uint32_t work, std::span<const Contact> batch, uint32_t first);
@@ -446,8 +446,8 @@ constexpr ColumnPart kDictionaryParts[] = {
 class ColumnMerge {
  public:
   ColumnMerge(const std::vector<const Segment*>& sources, const std::vector<Ref>& rows,
-              const MergedRows& merged, SegmentWriter& out)
-      : sources_(sources), rows_(rows), merged_(merged), out_(out) {}
+              const MergedRows& merged, SegmentWriter& out, const std::atomic<bool>* stop)
+      : sources_(sources), rows_(rows), merged_(merged), out_(out), stop_(stop) {}
 
   // A column of distinct values: merged from the sources' dictionaries (dictionary_merge.h).
   template <class ColumnOf>
@@ -457,6 +457,8 @@ class ColumnMerge {
     DictionaryMerge merge(std::move(dicts));
     for (const Ref& r : rows_) merge.use(r.part, column_of(*sources_[r.part]).codes[r.row]);
     merge.number();
+    // The largest columns take a good part of a merge: a stop is not left waiting for them.
+    if (stop_ && stop_->load()) throw MergeStopped{};
     std::vector<uint32_t> codes(rows_.size());
     for (uint32_t i = 0; i < rows_.size(); ++i) {
       const Ref& r = rows_[i];
@@ -601,6 +603,7 @@ class ColumnMerge {
   const std::vector<Ref>& rows_;
   const MergedRows& merged_;
   SegmentWriter& out_;
+  const std::atomic<bool>* stop_;
 };
 
 }  // namespace
@@ -609,7 +612,8 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
                                               const std::vector<Ref>& rows,
                                               const std::string& path,
                                               const SegmentIdentity& identity,
-                                              MergeThreads threads) {
+                                              MergeThreads threads,
+                                              const std::atomic<bool>* stop) {
   SegmentWriter out(path);
   MergedRows merged(sources.size());
   for (size_t p = 0; p < sources.size(); ++p) merged[p].assign(sources[p]->rows, kNoRow);
@@ -634,10 +638,11 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
     out.end_section();
     for (const Segment* s : sources) s->bytes->release(id);
   };
-  ColumnMerge merge(sources, rows, merged, out);
+  ColumnMerge merge(sources, rows, merged, out, stop);
   // The columns, each a job of its own (the same ids as SegmentBuilder::finish's work): text
   // and list columns below kFixedWork, then ids and created_at, updated_at, the numbers.
   auto job = [&](size_t work) {
+    if (stop && stop->load()) throw MergeStopped{};
     if (work < kTextFieldCount) {
       const uint32_t f = static_cast<uint32_t>(work);
       merge.text(f, [f](const Segment& s) -> const TextColumn& { return s.text[f]; },
@@ -680,7 +685,7 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
   };
   const auto schedule = write_schedule();
   if (threads == MergeThreads::two) {
-    WorkerThread helper;
+    WorkerThread helper("index-merge");
     run_on_both(helper, schedule.size(), [&](size_t i) { job(schedule[i]); });
   } else {
     // One column at a time, the largest last: each column merged gives back the sources'

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -97,14 +98,20 @@ struct Ref {
 // compaction of the whole base); `two`, on two cores, twice that for half the time (a delta).
 enum class MergeThreads { one, two };
 
+// What merge_segments throws when its `stop` flag was raised: the merge was given up between
+// two columns, and nothing of it is left (its file is the caller's to remove).
+struct MergeStopped {};
+
 // One segment holding `rows` (rows of `sources`, in ascending id order), written column by
 // column into `path` ("" = anonymous memory): memory holds one column at a time (two with
 // MergeThreads::two), and each source column's pages are released from this process once read.
+// With a `stop` flag, raised from another thread: throws MergeStopped before the next column.
 std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>& sources,
                                               const std::vector<Ref>& rows,
                                               const std::string& path,
                                               const SegmentIdentity& identity,
-                                              MergeThreads threads = MergeThreads::one);
+                                              MergeThreads threads = MergeThreads::one,
+                                              const std::atomic<bool>* stop = nullptr);
 
 // The segment in `bytes`. Throws SegmentFileError when a section is missing or inconsistent.
 std::shared_ptr<const Segment> load_segment(std::shared_ptr<const SegmentBytes> bytes);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "util/log.h"
+#include "util/thread_priority.h"
 
 namespace contacts::index {
 namespace {
@@ -176,6 +177,7 @@ void scan_into(const Store& store, uint64_t since, SegmentBuilder& builder, Afte
   for (size_t i = 0; i < kBatches; ++i) h.spare.emplace_back(kBatchRows);
   struct Cancelled {};
   std::thread scanner([&] {
+    priority::name_this_thread("index-scan");
     std::vector<Contact> batch;
     size_t filled = 0;
     auto take_spare = [&] {
@@ -380,7 +382,8 @@ std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::str
 }
 
 std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& snap,
-                                         const std::string& dir) {
+                                         const std::string& dir,
+                                         const std::function<void(uint64_t)>& rows_read) {
   const uint64_t version = store.data_version();
   if (version == snap.data_version) return nullptr;
   if (version < snap.data_version) {  // the store went back (re-created): start over
@@ -412,8 +415,13 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
     pieces.segments.back()->bytes->release_all();
   };
   const uint32_t piece_rows = std::max<uint32_t>({g_delta_piece_rows.load(), snap.rows / 64, 1});
+  uint64_t read_before_piece = 0;  // rows of the pieces finished
   scan_into(store, snap.data_version, builder, [&] {
-    if (builder.rows() >= piece_rows) finish_piece();
+    if (rows_read) rows_read(read_before_piece + builder.rows());
+    if (builder.rows() >= piece_rows) {
+      read_before_piece += builder.rows();
+      finish_piece();
+    }
   });
   if (builder.rows() == 0 && pieces.segments.empty()) {
     return stack(snap, builder.finish("", identity));
@@ -461,7 +469,7 @@ std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::st
 
 std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
                                            const std::string& path, uint64_t store_id,
-                                           MergeThreads threads) {
+                                           MergeThreads threads, const std::atomic<bool>* stop) {
   Snapshot suffix;
   suffix.parts.assign(snap.parts.begin() + static_cast<std::ptrdiff_t>(first), snap.parts.end());
   std::vector<const Segment*> sources;
@@ -476,13 +484,13 @@ std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
     rows.push_back(r);
     return true;
   });
-  return merge_segments(sources, rows, path, {store_id, snap.data_version, 0}, threads);
+  return merge_segments(sources, rows, path, {store_id, snap.data_version, 0}, threads, stop);
 }
 
 std::shared_ptr<const Segment> write_base(const Snapshot& snap, const std::string& dir,
-                                          uint64_t store_id) {
+                                          uint64_t store_id, const std::atomic<bool>* stop) {
   auto base = write_into_base(dir, [&](const std::string& path) {
-    return merge_parts(snap, 0, path, store_id);
+    return merge_parts(snap, 0, path, store_id, MergeThreads::one, stop);
   });
   if (!dir.empty()) remove_deltas_upto(dir, snap.data_version);
   return base;

@@ -2,7 +2,9 @@
 // with the store (a delta of the rows written since) and merging parts (compaction).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,9 +43,11 @@ std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::str
 // `snap` with the rows written since its data_version stacked on it as a new delta, or
 // nullptr when the store has not moved. With a `dir`, the delta is a file there
 // (delta-SINCE-TO.seg), which the next start stacks on the base instead of reading its rows
-// from the store again. Throws what the store throws.
+// from the store again. `rows_read`, when given, is told the rows read so far as the scan goes
+// (every few thousand). Throws what the store throws.
 std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& snap,
-                                         const std::string& dir = "");
+                                         const std::string& dir = "",
+                                         const std::function<void(uint64_t)>& rows_read = {});
 
 // `snap` with its deltas merged into one (a file of `dir`, replacing theirs, or memory).
 std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::string& dir,
@@ -53,12 +57,15 @@ std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::st
 // `snap.data_version`; written into `path` ("" = anonymous memory) on `threads` (merge_segments).
 std::shared_ptr<const Segment> merge_parts(const Snapshot& snap, size_t first,
                                            const std::string& path, uint64_t store_id,
-                                           MergeThreads threads = MergeThreads::one);
+                                           MergeThreads threads = MergeThreads::one,
+                                           const std::atomic<bool>* stop = nullptr);
 
 // merge_parts of every part into the base file of `dir` (written beside it, then renamed
 // into place, so a reader of the directory never sees half a file; the delta files it holds
-// are deleted), or into memory without a `dir`.
+// are deleted), or into memory without a `dir`. With a `stop` flag: may throw MergeStopped
+// (merge_segments), leaving `dir` as it was.
 std::shared_ptr<const Segment> write_base(const Snapshot& snap, const std::string& dir,
-                                          uint64_t store_id);
+                                          uint64_t store_id,
+                                          const std::atomic<bool>* stop = nullptr);
 
 }  // namespace contacts::index

@@ -143,7 +143,7 @@ class ImportRun {
   size_t filled_ = 0;   // its rows so far
   ImportCounters handed_;  // the counters handed to the sink with the last batch
   bool in_flight_ = false;
-  WorkerThread writer_;  // last: joined before the batches it reads are destroyed
+  WorkerThread writer_{"import-write"};  // last: joined before the batches it reads are destroyed
 };
 
 }  // namespace

@@ -129,6 +129,7 @@ JobRunner::JobRunner(Store& store, JobRunnerOptions options)
   std::filesystem::create_directories(std::filesystem::path(options_.data_dir) / "errors");
   for (unsigned i = 0; i < options_.workers; ++i) {
     threads_.emplace_back([this, i] {
+      priority::name_this_thread("import-job");
       priority::lower_this_thread(priority::kBackground);
       work(i);
     });
@@ -184,6 +185,13 @@ void JobRunner::work(unsigned index) {
 void JobRunner::run_job(const ImportJob& job, const std::string& worker) {
   const std::string errors_path = job_errors_path(options_.data_dir, job.id);
   log_line("info", job.total_rows > 0 ? "resuming import job" : "starting import job", job.id);
+  if (options_.on_job_start) options_.on_job_start();
+  struct Ended {
+    const std::function<void()>& on_end;
+    ~Ended() {
+      if (on_end) on_end();
+    }
+  } ended{options_.on_job_end};
   std::atomic<bool> lease_lost{false};
   ImportOptions options;
   options.batch_size = options_.batch_size;

@@ -27,6 +27,9 @@ struct JobRunnerOptions {
   // indexes a bulk load left out) and before_complete: e.g. to start reading the rows into the
   // read index while the store builds its indexes.
   std::function<void()> after_rows_written;
+  // Called when a worker starts running a job, and once it has ended, whatever the outcome
+  // (e.g. so that the read index puts its compactions off while an import writes).
+  std::function<void()> on_job_start, on_job_end;
 };
 
 // Runs jobs from the store on `workers` threads until destroyed. Thread-safe.

@@ -16,4 +16,8 @@ constexpr int kBackground = 10;
 // right to change it, the thread keeps the process's. Threads it starts inherit it.
 void lower_this_thread(int nice);
 
+// Names the calling thread (`top -H`, `perf report --sort comm`, gdb): at most 15 characters
+// are kept.
+void name_this_thread(const char* name);
+
 }  // namespace contacts::priority

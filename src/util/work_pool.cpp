@@ -6,9 +6,13 @@
 
 namespace contacts {
 
-WorkPool::WorkPool(size_t threads, size_t max_queued, int nice) : max_queued_(max_queued) {
+WorkPool::WorkPool(size_t threads, size_t max_queued, int nice, const char* name)
+    : max_queued_(max_queued) {
   for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
-    threads_.emplace_back([this, nice] { loop(nice); });
+    threads_.emplace_back([this, nice, name] {
+      priority::name_this_thread(name);
+      loop(nice);
+    });
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "util/thread_priority.h"
+
 namespace contacts {
 
 WorkerThread::~WorkerThread() {
@@ -19,7 +21,10 @@ void WorkerThread::post(std::function<void()> job) {
     job_ = std::move(job);
     error_ = nullptr;
   }
-  if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+  if (!thread_.joinable()) thread_ = std::thread([this] {
+      priority::name_this_thread(name_);
+      loop();
+    });
   posted_.notify_all();
 }
 

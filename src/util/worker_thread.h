@@ -16,6 +16,8 @@ namespace contacts {
 class WorkerThread {
  public:
   WorkerThread() = default;
+  // `name`: the thread's name (priority::name_this_thread); a string literal.
+  explicit WorkerThread(const char* name) : name_(name) {}
   ~WorkerThread();
   WorkerThread(const WorkerThread&) = delete;
   WorkerThread& operator=(const WorkerThread&) = delete;
@@ -28,6 +30,7 @@ class WorkerThread {
 
  private:
   void loop();
+  const char* name_ = "worker";
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable posted_, done_;

@@ -80,6 +80,7 @@ class MetricsPage(MetricsTest):
             "contacts_index_rows": "gauge", "contacts_index_data_version": "gauge",
             "contacts_index_parts": "gauge", "contacts_index_compactions_total": "counter",
             "contacts_index_compaction_pending": "gauge",
+            "contacts_index_compactions_stopped_total": "counter",
             "contacts_published_data_version": "gauge",
             "process_start_time_seconds": "gauge", "process_cpu_seconds_total": "counter",
             "process_resident_memory_bytes": "gauge", "process_open_fds": "gauge",

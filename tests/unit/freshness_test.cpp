@@ -117,7 +117,8 @@ class FreshnessTest : public ::testing::Test {
               ++refreshes_;
               index.set(store_->data_version());
             },
-            [this] { ++wakes_; }, primary_sql};
+            [this] { ++wakes_; }, primary_sql,
+            [this](bool started) { ++(started ? import_starts_ : import_ends_); }};
   }
 
   std::filesystem::path dir_;
@@ -125,6 +126,7 @@ class FreshnessTest : public ::testing::Test {
   RecordingCache cache_;
   std::atomic<int> refreshes_{0};
   std::atomic<int> wakes_{0};
+  std::atomic<int> import_starts_{0}, import_ends_{0};  // Reads::importing(true / false)
 };
 
 TEST_F(FreshnessTest, StartsAtZeroAndNeverGoesDown) {
@@ -369,6 +371,16 @@ TEST_F(FreshnessTest, AJobSaysCompletedOnlyAfterTheIndexAndTheCacheHaveItsVersio
     publishes_when_rows_written.push_back(statuses_when_told.size());
     freshness.job_rows_written();
   };
+  // The index hears of the job as it starts (before its rows) and once it has ended.
+  std::vector<std::string> statuses_when_started, statuses_when_ended;
+  options.on_job_start = [&] {
+    statuses_when_started.push_back(store_->get_job(1)->status);
+    freshness.job_started();
+  };
+  options.on_job_end = [&] {
+    statuses_when_ended.push_back(store_->get_job(1)->status);
+    freshness.job_ended();
+  };
   const int wakes_before = wakes_;
   ingest::JobRunner runner(*store_, options);
   const ImportJob queued = store_->create_job(csv, 1000);
@@ -388,11 +400,29 @@ TEST_F(FreshnessTest, AJobSaysCompletedOnlyAfterTheIndexAndTheCacheHaveItsVersio
   EXPECT_EQ(statuses_when_rows_written, (std::vector<std::string>{"running"}));
   EXPECT_EQ(publishes_when_rows_written, (std::vector<size_t>{0}));  // before publishing
   EXPECT_EQ(wakes_ - wakes_before, 1);
+  for (int i = 0; i < 500 && import_ends_ == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(import_starts_, 1);
+  EXPECT_EQ(import_ends_, 1);
+  EXPECT_EQ(statuses_when_started, (std::vector<std::string>{"running"}));
+  EXPECT_EQ(statuses_when_ended, (std::vector<std::string>{"completed"}));
   // Jobs run below reads (util/thread_priority.h).
   EXPECT_EQ(priorities_when_told, (std::vector<int>{std::min(mine + priority::kBackground, 19)}));
   EXPECT_EQ(freshness.published(), job->data_version);
   EXPECT_GE(index.data_version(), job->data_version);
   EXPECT_TRUE(freshness.may_say_completed(job->data_version));
+
+  // A job that fails is ended for the index too.
+  const std::string bad = (dir_ / "no-header.csv").string();
+  {
+    std::ofstream out(bad, std::ios::binary);
+    out << "Foo,Bar\n1,2\n";
+  }
+  const ImportJob failing = store_->create_job(bad, 2000);
+  runner.notify();
+  for (int i = 0; i < 1500 && import_ends_ < 2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(store_->get_job(failing.id)->status, "failed");
+  EXPECT_EQ(import_starts_, 2);
+  EXPECT_EQ(import_ends_, 2);
 }
 
 TEST_F(FreshnessTest, SourcesRacingOnThreadsLeaveTheMaximumAndItNeverGoesDown) {

@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -615,6 +616,31 @@ TEST_F(PersistedBase, FileNewerThanTheStoreIsNotUsed) {
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 10));
 }
 
+// A compaction given up (its stop flag raised) throws MergeStopped and leaves the snapshot
+// directory as it was: the old base in place, no file of its own behind.
+TEST_F(PersistedBase, AStoppedCompactionLeavesTheDirectoryAsItWas) {
+  index::IndexReader reader(index::open_snapshot(*store_, snapshots()));
+  std::mt19937_64 rng(19);
+  update_and_add(rng, 30, 10, 1'900'000'000'000'000);
+  reader.replace(index::catch_up(*store_, *reader.snapshot(), snapshots()));
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(snapshots())) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const auto before = listing();
+  const uint64_t base_version = index::SegmentBytes::open(base())->identity().data_version;
+  const std::atomic<bool> stop{true};
+  EXPECT_THROW(index::write_base(*reader.snapshot(), snapshots(), store_->store_id(), &stop),
+               index::MergeStopped);
+  EXPECT_EQ(listing(), before);
+  EXPECT_EQ(index::SegmentBytes::open(base())->identity().data_version, base_version);
+  const std::atomic<bool> go_on{false};
+  index::write_base(*reader.snapshot(), snapshots(), store_->store_id(), &go_on);
+  EXPECT_EQ(index::SegmentBytes::open(base())->identity().data_version, store_->data_version());
+}
+
 TEST_F(PersistedBase, StaleTemporaryFilesOfDeadProcessesAreRemoved) {
   fs::create_directories(snapshots());
   const fs::path stale = fs::path(snapshots()) / "base.seg.tmp-999999999-0";
@@ -628,13 +654,19 @@ TEST_F(PersistedBase, StaleTemporaryFilesOfDeadProcessesAreRemoved) {
 
 // --- the refresher ----------------------------------------------------------------------
 
-TEST_F(IncrementalIndex, RefresherStacksDeltasAndCompactsInTheBackground) {
-  index::IndexReader reader(index::open_snapshot(*store_, (dir_ / "index").string()));
+// Polls every 20 ms, persists into dir_/index, compacts once the deltas hold 100 rows.
+index::RefreshOptions compacting_options(const fs::path& dir) {
   index::RefreshOptions options;
   options.interval = std::chrono::milliseconds(20);
-  options.snapshot_dir = (dir_ / "index").string();
+  options.snapshot_dir = (dir / "index").string();
   options.compact_min_rows = 100;
   options.compact_ratio = 0.05;
+  return options;
+}
+
+TEST_F(IncrementalIndex, RefresherStacksDeltasAndCompactsInTheBackground) {
+  index::IndexReader reader(index::open_snapshot(*store_, (dir_ / "index").string()));
+  index::RefreshOptions options = compacting_options(dir_);
   index::Refresher refresher(*store_, reader, options);
   std::mt19937_64 rng(11);
   int64_t now = 1'900'000'000'000'000;
@@ -658,6 +690,52 @@ TEST_F(IncrementalIndex, RefresherStacksDeltasAndCompactsInTheBackground) {
   EXPECT_EQ(reader.snapshot()->parts.size(), 1u);
   EXPECT_EQ(index::SegmentBytes::open(index::base_path(options.snapshot_dir))->identity().data_version,
             store_->data_version());
+}
+
+// An import job started while a compaction runs stops it (its base would be out of date before
+// it is done); none runs while the import goes on, and once it has ended the compaction runs
+// on everything. The stop comes as the compaction starts (on_compaction_start), so the merge
+// meets it at its first column.
+TEST_F(IncrementalIndex, AnImportStopsARunningCompactionWhichRunsOnceItHasEnded) {
+  index::IndexReader reader(index::open_snapshot(*store_, (dir_ / "index").string()));
+  index::RefreshOptions options = compacting_options(dir_);
+  std::atomic<int> started{0};
+  index::Refresher* self = nullptr;
+  options.on_compaction_start = [&] {
+    if (started++ == 0) self->import_started();
+  };
+  index::Refresher refresher(*store_, reader, options);
+  self = &refresher;
+  std::mt19937_64 rng(17);
+  int64_t now = 1'900'000'000'000'000;
+  auto wait_for = [](auto done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  };
+  for (int i = 0; i < 6; ++i) {
+    update_and_add(rng, 40, 20, now += 1000);
+    refresher.refresh_now();
+  }
+  ASSERT_TRUE(wait_for([&] { return refresher.compactions_stopped() == 1; }));
+  EXPECT_EQ(refresher.compactions(), 0u);
+  // While the import goes on, writes and refreshes leave the compaction waiting.
+  for (int i = 0; i < 3; ++i) {
+    update_and_add(rng, 40, 20, now += 1000);
+    refresher.refresh_now();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // 15 polls of the store
+  EXPECT_EQ(started.load(), 1) << "no compaction starts while an import runs";
+  EXPECT_TRUE(refresher.compaction_pending());
+  EXPECT_GT(reader.snapshot()->parts.size(), 1u);
+  refresher.import_ended();
+  ASSERT_TRUE(wait_for([&] { return refresher.compactions() == 1; }));
+  EXPECT_EQ(refresher.compactions_stopped(), 1u);
+  refresher.refresh_now();
+  EXPECT_EQ(reader.snapshot()->parts.size(), 1u) << "one base holds every write";
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
 }
 
 TEST_F(IncrementalIndex, ManySmallDeltasAreMergedIntoOne) {

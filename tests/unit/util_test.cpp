@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 #include <future>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -14,7 +16,9 @@
 #include "util/release_pages.h"
 #include "util/text.h"
 #include "util/time.h"
+#include "util/thread_priority.h"
 #include "util/work_pool.h"
+#include "util/worker_thread.h"
 
 using namespace contacts;
 
@@ -102,6 +106,28 @@ TEST(WorkPool, NiceThreadsRunBelowTheCallersPriority) {
   }
   EXPECT_EQ(seen.get_future().get(), std::min(mine + 5, 19));
   EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), mine);  // the caller's own
+}
+
+std::string this_thread_name() {
+  char name[16] = {};
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  return name;
+}
+
+// Threads carry the name of their work (top -H, perf --sort comm); a longer one is cut to
+// the 15 characters Linux keeps rather than refused.
+TEST(ThreadNames, PoolsAndWorkerThreadsNameTheirThreads) {
+  std::promise<std::string> pool_name;
+  {
+    WorkPool pool(1, 1, 0, "test-pool");
+    pool.submit([&pool_name] { pool_name.set_value(this_thread_name()); });
+  }
+  EXPECT_EQ(pool_name.get_future().get(), "test-pool");
+  WorkerThread worker("a-name-longer-than-fifteen");
+  std::string worker_name;
+  worker.post([&worker_name] { worker_name = this_thread_name(); });
+  worker.wait();
+  EXPECT_EQ(worker_name, "a-name-longer-t");
 }
 
 // A doubling hash table's old slots are visited once each, in order, and given back as they go

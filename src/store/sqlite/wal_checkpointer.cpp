@@ -1,10 +1,15 @@
 #include "store/sqlite/wal_checkpointer.h"
 
+#include "util/thread_priority.h"
+
 namespace contacts::sqlite {
 
 WalCheckpointer::WalCheckpointer(sqlite3* writer, const std::string& path,
                                  int64_t threshold_pages)
-    : writer_(writer), path_(path), threshold_pages_(threshold_pages), thread_([this] { loop(); }) {
+    : writer_(writer), path_(path), threshold_pages_(threshold_pages), thread_([this] {
+        priority::name_this_thread("wal-checkpoint");
+        loop();
+      }) {
   sqlite3_wal_hook(writer_, &WalCheckpointer::on_commit, this);
 }
 
