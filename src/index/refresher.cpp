@@ -55,17 +55,16 @@ Refresher::~Refresher() {
   compactor_.join();
 }
 
-void Refresher::refresh_now() { refresh(/*writes_ongoing=*/false, /*long_writes=*/false); }
+void Refresher::refresh_now() { refresh(/*writes_ongoing=*/false); }
 
-void Refresher::refresh(bool writes_ongoing, bool long_writes) {
+void Refresher::refresh(bool writes_ongoing) {
   std::lock_guard lock(build_mutex_);
   const auto start = std::chrono::steady_clock::now();
   const auto before = reader_.snapshot();
   // An import writing while a compaction runs stops it as soon as this refresh has read enough
-  // of its rows, not when it is done reading them.
-  auto next = catch_up(store_, *before, options_.snapshot_dir, [&](uint64_t rows) {
-    if (long_writes) maybe_stop_compaction(rows);
-  });
+  // of its rows (counted every few thousand), not only when it is done reading them.
+  auto next = catch_up(store_, *before, options_.snapshot_dir,
+                       [this](uint64_t rows) { maybe_stop_compaction(rows, false); });
   if (!next) return;
   if (const double s = seconds_since(start); s >= 1.0) {
     char text[128];
@@ -88,10 +87,7 @@ void Refresher::refresh(bool writes_ongoing, bool long_writes) {
   reader_.replace(next);
   if (on_swap_) on_swap_();
   release_older_deltas(*next);
-  if (long_writes) {
-    std::lock_guard stop(stop_mutex_);
-    if (compacting_) rows_during_compaction_ += next->parts.back().segment->rows;
-  }
+  maybe_stop_compaction(next->parts.back().segment->rows, /*refresh_done=*/true);
   maybe_schedule_compaction(*next, writes_ongoing);
   // A refresh frees what it built with (the scan's rows, SQLite's page cache, a builder's
   // small arrays) into malloc's heap, which keeps it from the system unless asked: without
@@ -136,10 +132,13 @@ void Refresher::import_ended() {
   if (imports_running_ > 0) --imports_running_;
 }
 
-void Refresher::maybe_stop_compaction(uint64_t rows_read) {
+void Refresher::maybe_stop_compaction(uint64_t rows_read, bool refresh_done) {
   std::lock_guard lock(stop_mutex_);
   if (!compacting_) return;
-  if (rows_during_compaction_ + rows_read >= options_.compact_min_rows) stop_compaction_ = true;
+  if (rows_during_compaction_ + rows_read >= options_.stop_compaction_rows) {
+    stop_compaction_ = true;
+  }
+  if (refresh_done) rows_during_compaction_ += rows_read;
 }
 
 void Refresher::maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing) {
@@ -286,10 +285,7 @@ void Refresher::run() {
         // at its end.
         if (changed_since == std::chrono::steady_clock::time_point::min()) changed_since = now;
         if (urgent || version == last_seen || now - changed_since >= options_.during_writes) {
-          // Writes for during_writes or longer (an import, even when one of its batches took
-          // longer than an interval): what a running compaction is stopped for.
-          refresh(/*writes_ongoing=*/!urgent && version != last_seen,
-                  /*long_writes=*/!urgent && now - changed_since >= options_.during_writes);
+          refresh(/*writes_ongoing=*/!urgent && version != last_seen);
           changed_since = std::chrono::steady_clock::time_point::min();
         }
       } else if (version == last_seen) {

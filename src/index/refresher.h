@@ -32,6 +32,9 @@ struct RefreshOptions {
   double compact_ratio = 0.125;
   uint64_t compact_min_rows = 50'000;
   size_t max_deltas = 8;
+  // A background compaction is given up when refreshes read this many rows while it runs (an
+  // import by another process; maybe_stop_compaction).
+  uint64_t stop_compaction_rows = 50'000;
   // Called on the compaction thread as each background compaction starts (tests).
   std::function<void()> on_compaction_start;
 };
@@ -72,10 +75,8 @@ class Refresher {
  private:
   void run();
   void run_compactions();
-  // A refresh; `writes_ongoing` when the store was still being written to (an import runs);
-  // `long_writes` when writes have gone on for options_.during_writes or longer (they may
-  // stop a compaction: maybe_stop_compaction).
-  void refresh(bool writes_ongoing, bool long_writes);
+  // A refresh; `writes_ongoing` when the store was still being written to (an import runs).
+  void refresh(bool writes_ongoing);
   // Asks for a compaction when the deltas have grown (deferred while writes are ongoing,
   // unless there are too many deltas).
   void maybe_schedule_compaction(const Snapshot& snap, bool writes_ongoing);
@@ -88,12 +89,13 @@ class Refresher {
   // Merges the current snapshot into a new base and installs it; returns the snapshot merged.
   // Call with compacting_ set. With `stop`: throws MergeStopped once it is raised.
   std::shared_ptr<const Snapshot> compact(const std::atomic<bool>* stop_flag = nullptr);
-  // A refresh during long writes has read `rows_read` rows so far, while a background compaction
-  // runs: when the refreshes during writes since it began brought compact_min_rows or more
-  // (an import: the base it writes would be out of date before it is done, and it takes a
-  // core the import needs), it is stopped; it runs again, on everything, once writes settle.
-  // A trickle of writes never stops one.
-  void maybe_stop_compaction(uint64_t rows_read);
+  // A refresh has read `rows_read` rows so far (all of them when `refresh_done`: they are
+  // added to those of the refreshes before it), while a background compaction runs: when the
+  // refreshes since it began brought options_.stop_compaction_rows or more (an import: the
+  // base it writes would be out of date before it is done, and it takes a core the import
+  // needs), it is stopped; it runs again, on everything, once writes settle. A trickle of
+  // writes (fewer rows than that during a whole compaction) never stops one.
+  void maybe_stop_compaction(uint64_t rows_read, bool refresh_done);
 
   const Store& store_;
   IndexReader& reader_;
@@ -111,7 +113,7 @@ class Refresher {
   uint64_t compactions_ = 0;     // guarded by stop_mutex_
   uint64_t compactions_stopped_ = 0;  // guarded by stop_mutex_
   unsigned imports_running_ = 0;      // guarded by stop_mutex_: import_started() - ended()
-  // Rows the refreshes during long writes read since the running background compaction began
+  // Rows the refreshes read since the running background compaction began
   // (those finished); guarded by stop_mutex_.
   uint64_t rows_during_compaction_ = 0;
   std::atomic<bool> stop_compaction_{false};  // raised to give the running compaction up

@@ -699,6 +699,7 @@ TEST_F(IncrementalIndex, RefresherStacksDeltasAndCompactsInTheBackground) {
 TEST_F(IncrementalIndex, AnImportStopsARunningCompactionWhichRunsOnceItHasEnded) {
   index::IndexReader reader(index::open_snapshot(*store_, (dir_ / "index").string()));
   index::RefreshOptions options = compacting_options(dir_);
+  options.stop_compaction_rows = UINT64_MAX;  // only the import stops it
   std::atomic<int> started{0};
   index::Refresher* self = nullptr;
   options.on_compaction_start = [&] {
@@ -735,6 +736,55 @@ TEST_F(IncrementalIndex, AnImportStopsARunningCompactionWhichRunsOnceItHasEnded)
   EXPECT_EQ(refresher.compactions_stopped(), 1u);
   refresher.refresh_now();
   EXPECT_EQ(reader.snapshot()->parts.size(), 1u) << "one base holds every write";
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+}
+
+// Writes from elsewhere (an import by another process: no import_started here) that bring
+// compact_min_rows rows while a compaction runs stop it too; it runs once they settle.
+TEST_F(IncrementalIndex, WritesOfManyRowsStopARunningCompaction) {
+  index::IndexReader reader(index::open_snapshot(*store_, (dir_ / "index").string()));
+  index::RefreshOptions options = compacting_options(dir_);
+  options.during_writes = std::chrono::milliseconds(60);  // read while the writes go on
+  options.stop_compaction_rows = 500;  // the writes below bring 2,000
+  std::atomic<bool> writing{false};
+  std::atomic<int> started{0};
+  std::thread writer;
+  // The first compaction waits, as a long one would still run, while the store is written
+  // to for a second, 20 new contacts every 10 ms.
+  options.on_compaction_start = [&] {
+    if (started++ > 0) return;
+    writing = true;
+    while (writing) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  };
+  index::Refresher refresher(*store_, reader, options);
+  std::mt19937_64 rng(23);
+  int64_t now = 1'900'000'000'000'000;
+  for (int i = 0; i < 6; ++i) {
+    update_and_add(rng, 40, 20, now += 1000);
+    refresher.refresh_now();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!writing && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(writing) << "no compaction started";
+  for (int batch = 0; batch < 100; ++batch) {
+    std::vector<ContactValues> rows(20);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      rows[i][TextField::email] = "long" + std::to_string(batch) + "_" + std::to_string(i) + "@example.com";
+      rows[i][TextField::first_name] = "Writer";
+    }
+    store_->upsert_batch(rows, now += 1000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  writing = false;
+  while (refresher.compactions() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(refresher.compactions_stopped(), 1u);
+  ASSERT_EQ(refresher.compactions(), 1u) << "it ran again once the writes settled";
+  EXPECT_EQ(started.load(), 2);
+  refresher.refresh_now();
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
 }
 
