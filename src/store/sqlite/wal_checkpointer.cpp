@@ -33,9 +33,14 @@ int WalCheckpointer::on_commit(void* raw, sqlite3* db, const char* name, int fra
   auto* self = static_cast<WalCheckpointer*>(raw);
   if (frames < self->threshold_pages_) return SQLITE_OK;
   if (frames >= 4 * self->threshold_pages_) {
-    // The thread fell behind (or a reader pins the WAL): copy here, as SQLite would.
+    // The thread fell behind (or a reader pins the WAL): copy here, as SQLite would. A
+    // checkpoint the thread is still running would make this one give up at once (one
+    // checkpoint at a time), and the WAL grow on: the writer waits for it first.
+    std::unique_lock lock(self->mutex_);
+    self->done_.wait(lock, [self] { return !self->running_; });
+    lock.unlock();
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    std::lock_guard lock(self->mutex_);
+    lock.lock();
     ++self->checkpoints_;
     return SQLITE_OK;
   }
@@ -54,6 +59,7 @@ void WalCheckpointer::loop() {
     wanted_.wait(lock, [this] { return stop_ || want_; });
     if (stop_) return;
     want_ = false;
+    running_ = true;
     lock.unlock();
     try {
       if (!db) db = open_database(path_);
@@ -62,6 +68,8 @@ void WalCheckpointer::loop() {
       // The writer's own checkpoint (at four times the threshold) takes over.
     }
     lock.lock();
+    running_ = false;
+    done_.notify_all();
     ++checkpoints_;
   }
 }

@@ -4,7 +4,9 @@
 // over a threshold. Once a checkpoint has copied everything, the writer's next transaction
 // starts the WAL over from its beginning, so the file stays about the threshold's size.
 // Should the thread fall behind (the WAL reaches four times the threshold), the writer runs a
-// checkpoint itself: the WAL stays bounded whatever happens.
+// checkpoint itself, after waiting for the thread's if one runs (SQLite runs one at a time):
+// without a reader pinning it, the WAL stays about four times the threshold plus a
+// transaction, however slow the checkpoints.
 #pragma once
 
 #include <sqlite3.h>
@@ -40,7 +42,9 @@ class WalCheckpointer {
   int64_t threshold_pages_;
   mutable std::mutex mutex_;
   std::condition_variable wanted_;
+  std::condition_variable done_;  // the thread's checkpoint has ended
   bool want_ = false;
+  bool running_ = false;  // the thread's checkpoint runs
   bool stop_ = false;
   uint64_t checkpoints_ = 0;
   std::thread thread_;  // last: started once the rest is ready
