@@ -87,7 +87,7 @@ class Refresher {
   // when they are large enough for one.
   void fold_idle_deltas();
   // Merges the current snapshot into a new base and installs it; returns the snapshot merged.
-  // Call with compacting_ set. With `stop`: throws MergeStopped once it is raised.
+  // Call with compacting_ set. With `stop_flag`: throws MergeStopped once it is raised.
   std::shared_ptr<const Snapshot> compact(const std::atomic<bool>* stop_flag = nullptr);
   // A refresh has read `rows_read` rows so far (all of them when `refresh_done`: they are
   // added to those of the refreshes before it), while a background compaction runs: when the

@@ -443,6 +443,11 @@ constexpr ColumnPart kDictionaryParts[] = {
 
 // One pass of merge_segments: a dictionary-encoded column. Each source code is looked up in
 // the new dictionary once (a map per source), so most rows cost two array reads.
+// merge_segments' stop flag, checked between columns and inside the largest.
+void throw_if_stopped(const std::atomic<bool>* stop) {
+  if (stop && stop->load()) throw MergeStopped{};
+}
+
 class ColumnMerge {
  public:
   ColumnMerge(const std::vector<const Segment*>& sources, const std::vector<Ref>& rows,
@@ -458,7 +463,7 @@ class ColumnMerge {
     for (const Ref& r : rows_) merge.use(r.part, column_of(*sources_[r.part]).codes[r.row]);
     merge.number();
     // The largest columns take a good part of a merge: a stop is not left waiting for them.
-    if (stop_ && stop_->load()) throw MergeStopped{};
+    throw_if_stopped(stop_);
     std::vector<uint32_t> codes(rows_.size());
     for (uint32_t i = 0; i < rows_.size(); ++i) {
       const Ref& r = rows_[i];
@@ -642,7 +647,7 @@ std::shared_ptr<const Segment> merge_segments(const std::vector<const Segment*>&
   // The columns, each a job of its own (the same ids as SegmentBuilder::finish's work): text
   // and list columns below kFixedWork, then ids and created_at, updated_at, the numbers.
   auto job = [&](size_t work) {
-    if (stop && stop->load()) throw MergeStopped{};
+    throw_if_stopped(stop);
     if (work < kTextFieldCount) {
       const uint32_t f = static_cast<uint32_t>(work);
       merge.text(f, [f](const Segment& s) -> const TextColumn& { return s.text[f]; },

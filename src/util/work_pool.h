@@ -17,7 +17,8 @@ class WorkPool {
  public:
   // `threads` (at least 1) run jobs; at most `max_queued` wait for one. With `nice` > 0 the
   // threads run that much below the process's scheduling priority (Linux: per thread), so
-  // that the threads answering requests get a core first when both want one.
+  // that the threads answering requests get a core first when both want one. `name` (a string
+  // literal) names the threads (priority::name_this_thread).
   WorkPool(size_t threads, size_t max_queued, int nice = 0, const char* name = "pool");
   ~WorkPool();  // runs what is queued, then joins
   WorkPool(const WorkPool&) = delete;
