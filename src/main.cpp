@@ -376,7 +376,18 @@ int cmd_serve(const std::vector<std::string>& args) {
   std::printf("read index loaded: %u contacts in %.2f s\n", reader.snapshot()->rows, load_s);
   index::RefreshOptions refresh;
   refresh.snapshot_dir = snapshot_dir;
+  // A store that announces its writes (the embedded one's bulk imports) hands their rows to
+  // the index as they commit: index/row_feed.h.
+  refresh.feed = store.set_commit_listener({});
   index::Refresher refresher(store, reader, refresh);
+  if (refresh.feed) {
+    store.set_commit_listener([&refresher](const CommittedRows& rows) { refresher.committed(rows); });
+  }
+  // Destroyed before the refresher: the store stops calling it first.
+  const struct StopListening {
+    Store& store;
+    ~StopListening() { store.set_commit_listener({}); }
+  } stop_listening{store};
   const auto cache = make_cache(settings, store);
   std::unique_ptr<PostgresReader> primary_sql, replica;
   if (!settings.database_url.empty()) {

@@ -33,6 +33,11 @@ void release_older_deltas(const Snapshot& snap) {
 Refresher::Refresher(const Store& store, IndexReader& reader, RefreshOptions options,
                      std::function<void()> on_swap)
     : store_(store), reader_(reader), options_(std::move(options)), on_swap_(std::move(on_swap)) {
+  if (options_.feed) {
+    const auto snap = reader_.snapshot();
+    feed_ = std::make_unique<RowFeed>(options_.snapshot_dir, store_.store_id(), snap->data_version,
+                                      delta_piece_rows(snap->rows));
+  }
   thread_ = std::thread([this] {
     priority::name_this_thread("index-refresh");
     priority::lower_this_thread(priority::kBackground);
@@ -63,8 +68,24 @@ void Refresher::refresh(bool writes_ongoing) {
   const auto before = reader_.snapshot();
   // An import writing while a compaction runs stops it as soon as this refresh has read enough
   // of its rows (counted every few thousand), not only when it is done reading them.
-  auto next = catch_up(store_, *before, options_.snapshot_dir,
-                       [this](uint64_t rows) { maybe_stop_compaction(rows, false); });
+  std::shared_ptr<const Snapshot> next;
+  if (feed_) {
+    // The rows the store announced, built as they came, when they are all the rows written
+    // since the snapshot; otherwise (another process wrote) the store is read.
+    const uint64_t version = store_.data_version();
+    if (version == before->data_version) return;
+    if (version > before->data_version) {
+      if (auto fed = feed_->take(before->data_version, version, delta_piece_rows(before->rows))) {
+        maybe_stop_compaction(fed->rows, false);
+        next = stack_pieces(*before, fed->to, store_.store_id(), fed->pieces, fed->builder,
+                            std::move(fed->updates));
+      }
+    }
+  }
+  if (!next) {
+    next = catch_up(store_, *before, options_.snapshot_dir,
+                    [this](uint64_t rows) { maybe_stop_compaction(rows, false); });
+  }
   if (!next) return;
   if (const double s = seconds_since(start); s >= 1.0) {
     char text[128];
@@ -209,6 +230,12 @@ bool Refresher::compaction_pending() const {
   std::lock_guard lock(stop_mutex_);
   return compacting_ || compact_wanted_ || compaction_deferred_;
 }
+
+void Refresher::committed(const CommittedRows& rows) noexcept {
+  if (feed_) feed_->committed(rows);
+}
+
+uint64_t Refresher::rows_fed() const { return feed_ ? feed_->rows_taken() : 0; }
 
 uint64_t Refresher::compactions() const {
   std::lock_guard lock(stop_mutex_);

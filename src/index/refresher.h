@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "index/index_reader.h"
+#include "index/row_feed.h"
 #include "store/store.h"
 
 namespace contacts::index {
@@ -35,6 +36,10 @@ struct RefreshOptions {
   // A background compaction is given up when refreshes read this many rows while it runs (an
   // import by another process; maybe_stop_compaction).
   uint64_t stop_compaction_rows = 50'000;
+  // Build the rows the store announces as it commits them (committed(), which the owner
+  // makes the store's listener: Store::set_commit_listener) as they come, instead of reading
+  // them back at the refresh: index/row_feed.h.
+  bool feed = false;
   // Called on the compaction thread as each background compaction starts (tests).
   std::function<void()> on_compaction_start;
 };
@@ -64,6 +69,10 @@ class Refresher {
   // is a snapshot directory) and returns when it is current; never stopped for writes.
   // Thread-safe.
   void compact_now();
+  // The store committed `rows` (its commit listener; with options.feed). Never throws.
+  void committed(const CommittedRows& rows) noexcept;
+  // Rows that refreshes took from the feed rather than from the store (tests and metrics).
+  uint64_t rows_fed() const;
   // Number of compactions finished (tests and metrics).
   uint64_t compactions() const;
   // Number of background compactions given up because an import wrote while they ran (tests
@@ -117,6 +126,7 @@ class Refresher {
   // (those finished); guarded by stop_mutex_.
   uint64_t rows_during_compaction_ = 0;
   std::atomic<bool> stop_compaction_{false};  // raised to give the running compaction up
+  std::unique_ptr<RowFeed> feed_;             // with options_.feed
   std::thread thread_;
   std::thread compactor_;
 };

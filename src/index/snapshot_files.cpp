@@ -390,63 +390,100 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
     return build_snapshot(store);
   }
   const SegmentIdentity identity{store.store_id(), version, 0};
-  // The rows of a long import are built in pieces of g_delta_piece_rows, each written to a
+  // The rows of a long import are built in pieces of delta_piece_rows(), each written to a
   // temporary file of `dir` (memory without one) without orders or postings, then merged into
   // the delta (merge_segments: a column at a time, which orders and indexes the values once):
-  // a refresh holds one piece's rows and one column's values, not the job's rows. On a large
-  // snapshot a piece grows to 1/64 of it (a few % of its steady memory; fewer pieces to merge).
-  struct Pieces {
-    std::vector<std::shared_ptr<const Segment>> segments;
-    std::vector<std::string> paths;
-    ~Pieces() {
-      std::error_code ec;
-      for (const std::string& path : paths) {
-        if (!path.empty()) fs::remove(path, ec);
-      }
-    }
-  } pieces;
+  // a refresh holds one piece's rows and one column's values, not the job's rows.
+  DeltaPieces pieces(dir);
   SegmentBuilder builder;
-  // Loading a piece reads its dictionaries' offsets (about 190 bytes a row): given back at
-  // once, or every finished piece would stay resident until the merge.
-  auto finish_piece = [&] {
-    pieces.paths.push_back(dir.empty() ? std::string() : temp_path(dir));
-    pieces.segments.push_back(
-        builder.finish(pieces.paths.back(), identity, SegmentBuilder::Finish::piece));
-    pieces.segments.back()->bytes->release_all();
-  };
-  const uint32_t piece_rows = std::max<uint32_t>({g_delta_piece_rows.load(), snap.rows / 64, 1});
+  const uint32_t piece_rows = delta_piece_rows(snap.rows);
   uint64_t read_before_piece = 0;  // rows of the pieces finished
   scan_into(store, snap.data_version, builder, [&] {
     if (rows_read) rows_read(read_before_piece + builder.rows());
     if (builder.rows() >= piece_rows) {
       read_before_piece += builder.rows();
-      finish_piece();
+      pieces.finish(builder, identity);
     }
   });
-  if (builder.rows() == 0 && pieces.segments.empty()) {
+  return stack_pieces(snap, version, store.store_id(), pieces, builder, {});
+}
+
+DeltaPieces::~DeltaPieces() {
+  std::error_code ec;
+  for (const std::string& path : paths_) {
+    if (!path.empty()) fs::remove(path, ec);
+  }
+}
+
+void DeltaPieces::finish(SegmentBuilder& builder, const SegmentIdentity& identity) {
+  paths_.push_back(dir_.empty() ? std::string() : temp_path(dir_));
+  segments_.push_back(builder.finish(paths_.back(), identity, SegmentBuilder::Finish::piece));
+  // Loading a piece reads its dictionaries' offsets (about 190 bytes a row): given back at
+  // once, or every finished piece would stay resident until the merge.
+  segments_.back()->bytes->release_all();
+}
+
+uint32_t delta_piece_rows(uint32_t snapshot_rows) {
+  // On a large snapshot a piece grows to 1/64 of it (a few % of its steady memory; fewer
+  // pieces to merge).
+  return std::max<uint32_t>({g_delta_piece_rows.load(), snapshot_rows / 64, 1});
+}
+
+std::shared_ptr<const Snapshot> stack_pieces(const Snapshot& snap, uint64_t to, uint64_t store_id,
+                                             DeltaPieces& pieces, SegmentBuilder& builder,
+                                             std::vector<Contact> updates) {
+  const SegmentIdentity identity{store_id, to, 0};
+  const std::string& dir = pieces.dir_;
+  const bool updated = !updates.empty();
+  if (updated) {
+    // The last row of each id wins; they become the last piece, after the rows they follow.
+    std::stable_sort(updates.begin(), updates.end(),
+                     [](const Contact& a, const Contact& b) { return a.id < b.id; });
+    size_t kept = 0;
+    for (size_t i = 0; i < updates.size(); ++i) {
+      if (i + 1 < updates.size() && updates[i + 1].id == updates[i].id) continue;
+      if (kept != i) updates[kept] = std::move(updates[i]);
+      ++kept;
+    }
+    updates.resize(kept);
+    if (builder.rows() > 0) pieces.finish(builder, identity);
+    SegmentBuilder side;
+    for (const Contact& c : updates) side.add(c);
+    pieces.finish(side, identity);
+  }
+  if (builder.rows() == 0 && pieces.segments_.empty()) {
     return stack(snap, builder.finish("", identity));
   }
-  auto delta = write_into(dir, delta_path(dir, snap.data_version, version),
-                          [&](const std::string& path) {
-                            if (pieces.segments.empty()) return builder.finish(path, identity);
-                            if (builder.rows() > 0) finish_piece();
-                            std::vector<const Segment*> sources;
-                            std::vector<Ref> rows;
-                            for (uint32_t p = 0; p < pieces.segments.size(); ++p) {
-                              sources.push_back(pieces.segments[p].get());
-                              for (uint32_t r = 0; r < pieces.segments[p]->rows; ++r) {
-                                rows.push_back({p, r});
-                              }
-                            }
-                            // Two columns at a time when the rows outnumber the index's (a
-                            // bulk load into a young index: its end waits for this merge, and
-                            // the memory that counts is the index's after it); otherwise one,
-                            // which holds half as much beside the index serving reads.
-                            const MergeThreads threads = rows.size() >= snap.rows
-                                                             ? MergeThreads::two
-                                                             : MergeThreads::one;
-                            return merge_segments(sources, rows, path, identity, threads);
-                          });
+  auto delta = write_into(dir, delta_path(dir, snap.data_version, to), [&](const std::string& path) {
+    if (pieces.segments_.empty()) return builder.finish(path, identity);
+    if (builder.rows() > 0) pieces.finish(builder, identity);
+    const auto& segments = pieces.segments_;
+    std::vector<const Segment*> sources;
+    for (const auto& segment : segments) sources.push_back(segment.get());
+    // Every piece's rows in id order; with updates, the rows of the last piece go in by id
+    // and replace the earlier rows of their ids.
+    const uint32_t inserted = static_cast<uint32_t>(segments.size()) - (updated ? 1 : 0);
+    const Segment* side = updated ? segments.back().get() : nullptr;
+    std::vector<Ref> rows;
+    uint32_t u = 0;
+    for (uint32_t p = 0; p < inserted; ++p) {
+      for (uint32_t r = 0; r < segments[p]->rows; ++r) {
+        const int64_t id = segments[p]->ids[r];
+        while (side && u < side->rows && side->ids[u] < id) rows.push_back({inserted, u++});
+        if (side && u < side->rows && side->ids[u] == id) {
+          rows.push_back({inserted, u++});
+          continue;
+        }
+        rows.push_back({p, r});
+      }
+    }
+    while (side && u < side->rows) rows.push_back({inserted, u++});
+    // Two columns at a time when the rows outnumber the index's (a bulk load into a young
+    // index: its end waits for this merge, and the memory that counts is the index's after
+    // it); otherwise one, which holds half as much beside the index serving reads.
+    const MergeThreads threads = rows.size() >= snap.rows ? MergeThreads::two : MergeThreads::one;
+    return merge_segments(sources, rows, path, identity, threads);
+  });
   return stack(snap, std::move(delta));
 }
 

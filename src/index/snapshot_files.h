@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "index/snapshot.h"
 #include "store/store.h"
@@ -48,6 +49,37 @@ std::shared_ptr<const Snapshot> open_snapshot(const Store& store, const std::str
 std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& snap,
                                          const std::string& dir = "",
                                          const std::function<void(uint64_t)>& rows_read = {});
+
+// The rows of a delta being built in pieces (SegmentBuilder::Finish::piece: without orders or
+// postings), each a temporary file of `dir` (memory without one), removed with this object.
+class DeltaPieces {
+ public:
+  explicit DeltaPieces(std::string dir) : dir_(std::move(dir)) {}
+  ~DeltaPieces();
+  DeltaPieces(const DeltaPieces&) = delete;
+  DeltaPieces& operator=(const DeltaPieces&) = delete;
+  // The builder's rows become a piece (its pages given back at once); the builder is empty.
+  void finish(SegmentBuilder& builder, const SegmentIdentity& identity);
+
+ private:
+  friend std::shared_ptr<const Snapshot> stack_pieces(const Snapshot&, uint64_t, uint64_t,
+                                                      DeltaPieces&, SegmentBuilder&,
+                                                      std::vector<Contact>);
+  std::string dir_;
+  std::vector<std::shared_ptr<const Segment>> segments_;
+  std::vector<std::string> paths_;
+};
+
+// How many rows a piece of a delta stacked on a snapshot of `snapshot_rows` holds.
+uint32_t delta_piece_rows(uint32_t snapshot_rows);
+
+// `snap` with one delta stacked on it, reaching data version `to`: the rows of `pieces` and
+// then those left in `builder` (ids ascending throughout, each id once), and `updates` (rows
+// of ids already among them or in `snap`, in the order written: the last row of an id wins).
+// A file of the pieces' `dir` (delta-SINCE-TO.seg) or memory.
+std::shared_ptr<const Snapshot> stack_pieces(const Snapshot& snap, uint64_t to, uint64_t store_id,
+                                             DeltaPieces& pieces, SegmentBuilder& builder,
+                                             std::vector<Contact> updates);
 
 // `snap` with its deltas merged into one (a file of `dir`, replacing theirs, or memory).
 std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::string& dir,

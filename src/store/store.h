@@ -101,6 +101,16 @@ struct BulkImportHint {
   static BulkImportHint for_file_bytes(uint64_t bytes) { return {bytes / 500}; }
 };
 
+// The rows of one committed write, as the store now holds them (Store::set_commit_listener).
+struct CommittedRows {
+  uint64_t version = 0;  // the data_version the write committed as
+  int64_t now_us = 0;    // every row's updated_at
+  std::span<const ContactValues> rows;
+  std::span<const int64_t> ids;            // rows[i] is now contact ids[i]
+  std::span<const int64_t> created_at_us;  // and was created then
+};
+using CommitListener = std::function<void(const CommittedRows&)>;
+
 // One large import's writes (a CLI import or a job), batch by batch: Store::upsert_batch's
 // contract, with room for the store to load faster while it lasts. Used from one thread.
 class BulkImport {
@@ -149,6 +159,17 @@ class Store {
   // ends before it; see BackgroundWork). Returns at once; does nothing when none is due or
   // another process does it.
   virtual void resume_background_work() {}
+
+  // Has the store call `listener` right after each write whose rows it can describe whole
+  // (ids and created_at included), in version order, on the writing thread, under the store's
+  // write lock: the listener copies what it keeps and must not call the store. A write it
+  // cannot describe (the embedded store's upsert through its e-mail index learns no ids) is
+  // not announced: the missing version tells the listener to read the store instead. An empty
+  // listener stops the calls. Returns false when the store announces nothing.
+  virtual bool set_commit_listener(CommitListener listener) {
+    (void)listener;
+    return false;
+  }
 
   // Calls `fn` for every contact with version > `since_version`, in id order.
   virtual void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const = 0;

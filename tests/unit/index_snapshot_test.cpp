@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -51,24 +52,28 @@ class IncrementalIndex : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  // Imports `rows` generated contacts (seed `seed`) in batches of 400.
-  void import_generated(uint64_t rows, uint64_t seed) {
+  // Imports `rows` generated contacts (seed `seed`) in batches of 400 (through `sink`, one
+  // bulk import's, when given).
+  void import_generated(uint64_t rows, uint64_t seed, ingest::StoreSink* sink = nullptr) {
     const fs::path csv = dir_ / "generated.csv";
     {
       std::ofstream out(csv);
       demo::generate_csv(rows, seed, out);
     }
-    ingest::StoreSink sink(*store_);
+    std::optional<ingest::StoreSink> own;
+    if (!sink) sink = &own.emplace(*store_);
     ingest::ImportOptions options;
     options.batch_size = 400;
-    const ingest::ImportResult r = ingest::import_csv(csv.string(), sink, options);
+    const ingest::ImportResult r = ingest::import_csv(csv.string(), *sink, options);
     ASSERT_FALSE(r.failed) << r.failure_reason;
   }
 
   // Rewrites `n` existing contacts through their e-mail (upsert by e-mail): new title,
   // country, keywords, employees; some with the e-mail in upper case. Adds `fresh` new
-  // contacts, some without e-mail. One batch, at `now_us`.
-  void update_and_add(std::mt19937_64& rng, size_t n, size_t fresh, int64_t now_us) {
+  // contacts, some without e-mail. One batch, at `now_us` (through `sink`, one bulk import's,
+  // at the time of writing, when given).
+  void update_and_add(std::mt19937_64& rng, size_t n, size_t fresh, int64_t now_us,
+                      ingest::StoreSink* sink = nullptr) {
     const auto current = index::build_snapshot(*store_);
     std::vector<ContactValues> batch;
     static const char* kCountries[] = {"Germany", "Ελλάδα", "", "chile", "Türkiye", "France"};
@@ -92,7 +97,11 @@ class IncrementalIndex : public ::testing::Test {
       v[TextField::first_name] = rng() % 2 ? "Émile" : "zoë";
       batch.push_back(std::move(v));
     }
-    store_->upsert_batch(batch, now_us);
+    if (sink) {
+      sink->commit(batch, {});
+    } else {
+      store_->upsert_batch(batch, now_us);
+    }
   }
 
   // The incremental reader answers like a fresh build of the store.
@@ -786,6 +795,65 @@ TEST_F(IncrementalIndex, WritesOfManyRowsStopARunningCompaction) {
   EXPECT_EQ(started.load(), 2);
   refresher.refresh_now();
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+}
+
+// A bulk import into an empty store hands its committed rows to the index (RowFeed): the
+// refreshes build them as they came instead of reading them back, in pieces merged into a
+// delta, and the index answers like a fresh build: new rows, rows of an earlier refresh
+// written again (by e-mail, some in upper case), rows written again within a refresh. A write
+// the store does not announce (an upsert through its e-mail index) makes the refresh read the
+// store instead.
+TEST_F(IncrementalIndex, ABulkImportFeedsItsRowsToTheIndexAsTheyCommit) {
+  store_ = std::make_unique<SqliteStore>((dir_ / "fed").string());
+  index::set_delta_piece_rows(512);  // pieces, checked after each chunk of 2,048 rows
+  struct Reset {
+    ~Reset() { index::set_delta_piece_rows(0); }
+  } reset;
+  const std::string snapshots = (dir_ / "fed-index").string();
+  index::IndexReader reader(index::open_snapshot(*store_, snapshots));
+  index::RefreshOptions options;
+  options.interval = std::chrono::hours(1);  // refreshes only when asked
+  options.snapshot_dir = snapshots;
+  options.feed = true;
+  index::Refresher refresher(*store_, reader, options);
+  ASSERT_TRUE(store_->set_commit_listener(
+      [&refresher](const CommittedRows& rows) { refresher.committed(rows); }));
+  const struct StopListening {
+    Store& store;
+    ~StopListening() { store.set_commit_listener({}); }
+  } stop{*store_};
+  std::mt19937_64 rng(41);
+  int64_t now = 1'900'000'000'000'000;
+  ingest::StoreSink sink(*store_);
+  import_generated(5000, 5, &sink);
+  refresher.refresh_now();
+  EXPECT_EQ(refresher.rows_fed(), 5000u) << "every row written came from the feed";
+  EXPECT_LT(store_->count(), 5000u) << "some of them repeated an e-mail";
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+
+  const uint64_t fed_before = refresher.rows_fed();
+  update_and_add(rng, 60, 40, now += 1000, &sink);
+  import_generated(700, 5, &sink);  // the first 700 rows again: updates of older rows
+  update_and_add(rng, 60, 3000, now += 1000, &sink);
+  refresher.refresh_now();
+  EXPECT_GT(refresher.rows_fed(), fed_before + 3000);
+  EXPECT_EQ(reader.data_version(), store_->data_version());
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+
+  const uint64_t fed_then = refresher.rows_fed();
+  update_and_add(rng, 20, 5, now += 1000);  // not announced: the refresh reads the store
+  update_and_add(rng, 20, 5, now += 1000, &sink);
+  refresher.refresh_now();
+  EXPECT_EQ(refresher.rows_fed(), fed_then);
+  EXPECT_EQ(reader.data_version(), store_->data_version());
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+  sink.finish();
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(snapshots)) {
+    const std::string name = e.path().filename().string();
+    if (name != "base.seg" && name.rfind("delta-", 0) != 0) left.push_back(name);
+  }
+  EXPECT_TRUE(left.empty()) << "no piece file is left: " << left.front();
 }
 
 TEST_F(IncrementalIndex, ManySmallDeltasAreMergedIntoOne) {

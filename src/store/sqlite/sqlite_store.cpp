@@ -133,6 +133,7 @@ struct SqliteStore::WriteStatements {
   sqlite::Statement insert;
   sqlite::Statement update_by_id;
   sqlite::Statement email_key_of;
+  sqlite::Statement created_at_of;
   sqlite::Statement max_id;
   sqlite::Statement count_ids_above;
   sqlite::Statement bump_version;
@@ -143,6 +144,7 @@ struct SqliteStore::WriteStatements {
         insert(db, insert_sql()),
         update_by_id(db, update_by_id_sql()),
         email_key_of(db, "SELECT email_key FROM contacts WHERE id = ?"),
+        created_at_of(db, "SELECT created_at FROM contacts WHERE id = ?"),
         max_id(db, "SELECT coalesce(max(id), 0) FROM contacts"),
         count_ids_above(db, "SELECT count(*) FROM contacts WHERE id > ?"),
         bump_version(db, "UPDATE store_meta SET value = value + 1 WHERE key = 'data_version'"),
@@ -320,6 +322,8 @@ UpsertCounts SqliteStore::write_batch(std::span<const ContactValues> rows, int64
   std::lock_guard lock(write_mutex_);
   UpsertCounts counts;
   sqlite3* db = write_db_.get();
+  bool announce = false;
+  int64_t version = 0;
   sqlite::exec(db, "BEGIN IMMEDIATE;");
   try {
     write_->bump_version.reset();
@@ -327,7 +331,7 @@ UpsertCounts SqliteStore::write_batch(std::span<const ContactValues> rows, int64
     // Left reset by single_int: a statement left stepped keeps a read mark after COMMIT, which
     // stops checkpoints from restarting the WAL: it would grow with every batch of an import.
     write_->read_version.reset();
-    const int64_t version = single_int(write_->read_version);
+    version = single_int(write_->read_version);
     write_->has_email_index.reset();
     const bool indexed = single_int(write_->has_email_index) != 0;
     if (indexed) emails.reset();
@@ -337,6 +341,7 @@ UpsertCounts SqliteStore::write_batch(std::span<const ContactValues> rows, int64
       counts = upsert_rows(rows, now_us, version);
     } else {
       counts = insert_rows(rows, now_us, version, *emails);
+      announce = static_cast<bool>(commit_listener_);
     }
     if (checkpoint) {
       sqlite::Statement cp(db,
@@ -358,7 +363,22 @@ UpsertCounts SqliteStore::write_batch(std::span<const ContactValues> rows, int64
     sqlite::exec(db, "ROLLBACK;");
     throw;
   }
+  if (announce) {
+    try {
+      commit_listener_(CommittedRows{static_cast<uint64_t>(version), now_us, rows, written_ids_,
+                                     written_created_});
+    } catch (...) {
+      // The rows are committed: a listener's failure must not make the caller write them
+      // again. It missed this version, and reads the store for it.
+    }
+  }
   return counts;
+}
+
+bool SqliteStore::set_commit_listener(CommitListener listener) {
+  std::lock_guard lock(write_mutex_);
+  commit_listener_ = std::move(listener);
+  return true;
 }
 
 UpsertCounts SqliteStore::upsert_rows(std::span<const ContactValues> rows, int64_t now_us,
@@ -405,6 +425,10 @@ UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64
     st.reset();
     return key;
   };
+  // What the commit listener is told: each row's id and created_at.
+  const bool listened = static_cast<bool>(commit_listener_);
+  written_ids_.clear();
+  written_created_.clear();
   std::string email_key;
   for (const ContactValues& row : rows) {
     const std::string& email = row[TextField::email];
@@ -422,6 +446,14 @@ UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64
         st.step();
         st.reset();
         ++counts.updated;
+        if (listened) {
+          auto& created = write_->created_at_of;
+          created.reset();
+          created.bind(1, *id);
+          written_ids_.push_back(*id);
+          written_created_.push_back(created.step() ? created.column_int(0) : now_us);
+          created.reset();
+        }
         continue;
       }
     }
@@ -436,7 +468,12 @@ UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64
     st.step();
     st.reset();
     ++counts.inserted;
-    if (!email.empty() && !emails.add(hash, sqlite3_last_insert_rowid(db))) {
+    const int64_t id = sqlite3_last_insert_rowid(db);
+    if (listened) {
+      written_ids_.push_back(id);
+      written_created_.push_back(now_us);
+    }
+    if (!email.empty() && !emails.add(hash, id)) {
       throw std::runtime_error("contact ids too far apart for a bulk import");
     }
   }

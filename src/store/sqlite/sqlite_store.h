@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "store/sqlite/sqlite_handle.h"
 #include "store/sqlite/wal_checkpointer.h"
@@ -27,6 +28,9 @@ class SqliteStore final : public Store {
                             const JobCheckpoint* checkpoint = nullptr) override;
   using Store::begin_bulk_import;
   std::unique_ptr<BulkImport> begin_bulk_import(const BulkImportHint& hint) override;
+  // Announces the writes of a bulk import into an empty store (Bulk): they know their rows'
+  // ids. Other writes go through the e-mail index, which does not tell them.
+  bool set_commit_listener(CommitListener listener) override;
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
   uint64_t store_id() const override;
@@ -68,6 +72,9 @@ class SqliteStore final : public Store {
   mutable std::mutex read_mutex_;  // guards read_db_: cheap reads never wait for a write batch
   sqlite::DbHandle read_db_;
   std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;  // before write_db_ closes
+  CommitListener commit_listener_;  // guarded by write_mutex_
+  // The ids and created_at of the rows insert_rows wrote, for commit_listener_.
+  std::vector<int64_t> written_ids_, written_created_;
 };
 
 }  // namespace contacts
