@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "util/thread_priority.h"
@@ -16,7 +17,7 @@ constexpr size_t kChunks = 6;
 // Rows written again while the feed holds them (an e-mail repeated in a file) are kept whole
 // until the refresh; beyond this many the feed gives its rows up and the refresh reads the
 // store instead (their memory stays bounded).
-constexpr size_t kMaxUpdates = 65'536;
+constexpr size_t kMaxUpdates = 32'768;
 
 }  // namespace
 
@@ -42,16 +43,22 @@ RowFeed::~RowFeed() {
   thread_.join();
 }
 
-std::vector<Contact> RowFeed::take_spare(std::unique_lock<std::mutex>& lock) {
-  changed_.wait(lock, [this] { return stopping_ || !spare_.empty() || chunks_ < kChunks; });
-  if (stopping_) return {};
+std::optional<std::vector<Contact>> RowFeed::take_spare(std::unique_lock<std::mutex>& lock) {
+  // The store's writer waits here, holding its write lock, while the feed's thread builds:
+  // bounded, so that nothing the feed does can stop the store's writes for long (the rows
+  // are then not announced whole, and the refresh reads the store).
+  if (!changed_.wait_for(lock, std::chrono::seconds(10), [this] {
+        return stopping_ || !spare_.empty() || chunks_ < kChunks;
+      }) || stopping_) {
+    return std::nullopt;
+  }
   if (!spare_.empty()) {
     std::vector<Contact> chunk = std::move(spare_.back());
     spare_.pop_back();
     return chunk;
   }
   ++chunks_;
-  return {};
+  return std::vector<Contact>();
 }
 
 void RowFeed::committed(const CommittedRows& rows) noexcept {
@@ -61,8 +68,9 @@ void RowFeed::committed(const CommittedRows& rows) noexcept {
     bool first = true;
     std::unique_lock lock(mutex_);
     do {
-      std::vector<Contact> chunk = take_spare(lock);
-      if (stopping_) return;
+      std::optional<std::vector<Contact>> spare = take_spare(lock);
+      if (!spare) return;
+      std::vector<Contact> chunk = std::move(*spare);
       lock.unlock();
       const size_t count = std::min(kChunkRows, n - i);
       chunk.resize(count);
@@ -149,13 +157,26 @@ void RowFeed::run() {
           back = std::move(rows);
           recycled = true;
         } else {
-          back = f.builder.add_batch(std::move(rows));
-          recycled = builder_holds_chunk_;
+          try {
+            back = f.builder.add_batch(std::move(rows));
+          } catch (...) {
+            // Thrown before the builder took the chunk (it is still in `rows`) or after
+            // (`rows` was moved from, and is empty).
+            if (!rows.empty()) {
+              back = std::move(rows);
+              recycled = true;
+            } else {
+              builder_holds_chunk_ = true;
+            }
+            throw;
+          }
+          recycled = builder_holds_chunk_;  // `back` is the chunk it held before
           builder_holds_chunk_ = true;
           if (f.builder.rows() >= piece_rows) {
-            f.pieces.finish(f.builder, SegmentIdentity{store_id_, f.to, 0});
+            // finish() lets go of the chunk first, whether it then writes the piece or throws.
             builder_holds_chunk_ = false;
             dropped = 1;
+            f.pieces.finish(f.builder, SegmentIdentity{store_id_, f.to, 0});
           }
         }
       } else {
@@ -166,7 +187,6 @@ void RowFeed::run() {
       // A piece could not be written (disk full, memory): these rows are lost to the feed,
       // whose refresh reads the store instead.
       f.broken = true;
-      if (!recycled) dropped += 1;
     }
     lock.lock();
     // Its Contacts' strings keep their memory for the listener to fill again.

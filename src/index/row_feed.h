@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,7 +64,9 @@ class RowFeed {
     std::vector<Contact> rows;
   };
   void run();
-  std::vector<Contact> take_spare(std::unique_lock<std::mutex>& lock);
+  // A chunk for the listener to fill: a spare one or a new one (at most kChunks in all);
+  // nullopt when stopping or when none came for a long while.
+  std::optional<std::vector<Contact>> take_spare(std::unique_lock<std::mutex>& lock);
 
   const std::string dir_;
   const uint64_t store_id_;
