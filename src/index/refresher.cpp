@@ -77,8 +77,8 @@ void Refresher::refresh(bool writes_ongoing) {
     if (version > before->data_version) {
       if (auto fed = feed_->take(before->data_version, version, delta_piece_rows(before->rows))) {
         maybe_stop_compaction(fed->rows, false);
-        next = stack_pieces(*before, fed->to, store_.store_id(), fed->pieces, fed->builder,
-                            std::move(fed->updates));
+        next = stack_runs(*before, fed->to, store_.store_id(), {&fed->inserted, &fed->updated},
+                          std::move(fed->updates), options_.snapshot_dir);
       }
     }
   }

@@ -10,8 +10,8 @@
 namespace contacts::index {
 namespace {
 
-// A chunk of rows goes from the store's writer to the feed's thread; as many are in flight as
-// scan_into keeps between a scan and its builder.
+// A chunk of rows goes from the store's writer to the feed's thread; as many wait for the
+// thread as scan_into keeps between a scan and its builder.
 constexpr size_t kChunkRows = 2048;
 constexpr size_t kChunks = 6;
 // Rows written again while the feed holds them (an e-mail repeated in a file) are kept whole
@@ -47,18 +47,15 @@ std::optional<std::vector<Contact>> RowFeed::take_spare(std::unique_lock<std::mu
   // The store's writer waits here, holding its write lock, while the feed's thread builds:
   // bounded, so that nothing the feed does can stop the store's writes for long (the rows
   // are then not announced whole, and the refresh reads the store).
-  if (!changed_.wait_for(lock, std::chrono::seconds(10), [this] {
-        return stopping_ || !spare_.empty() || chunks_ < kChunks;
-      }) || stopping_) {
+  if (!changed_.wait_for(lock, std::chrono::seconds(10),
+                         [this] { return stopping_ || full_.size() < kChunks; }) ||
+      stopping_) {
     return std::nullopt;
   }
-  if (!spare_.empty()) {
-    std::vector<Contact> chunk = std::move(spare_.back());
-    spare_.pop_back();
-    return chunk;
-  }
-  ++chunks_;
-  return std::vector<Contact>();
+  if (spare_.empty()) return std::vector<Contact>();
+  std::vector<Contact> chunk = std::move(spare_.back());
+  spare_.pop_back();
+  return chunk;
 }
 
 void RowFeed::committed(const CommittedRows& rows) noexcept {
@@ -94,6 +91,73 @@ void RowFeed::committed(const CommittedRows& rows) noexcept {
   }
 }
 
+std::vector<std::vector<Contact>> RowFeed::build(std::vector<Contact>&& rows,
+                                                 uint32_t piece_rows) {
+  FedRows& f = *current_;
+  std::vector<std::vector<Contact>> done;
+  if (f.broken) {
+    done.push_back(std::move(rows));
+    return done;
+  }
+  // Rows of new contacts (created by the write that announced them) and of older ones, each
+  // to its run while their ids ascend there, else to `updates`.
+  std::vector<Contact> fresh;
+  {
+    std::lock_guard lock(mutex_);
+    if (!spare_.empty()) {
+      fresh = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  }
+  size_t kept = 0, fresh_rows = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Contact& c = rows[i];
+    const bool created = c.created_at_us == c.updated_at_us;
+    DeltaRun& run = created ? f.inserted : f.updated;
+    if (c.id <= run.last_id) {
+      // Written again: an insert earlier in the same write, or an older contact met out of
+      // order.
+      f.updates.push_back(c);
+      continue;
+    }
+    run.last_id = c.id;
+    if (created) {
+      if (fresh_rows == fresh.size()) fresh.emplace_back();
+      std::swap(fresh[fresh_rows++], c);  // slots swap strings: none is freed
+    } else {
+      if (kept != i) std::swap(rows[kept], c);
+      ++kept;
+    }
+  }
+  f.rows += rows.size();
+  rows.resize(kept);
+  fresh.resize(fresh_rows);
+  if (f.updates.size() > kMaxUpdates) {
+    f.broken = true;
+    std::vector<Contact>().swap(f.updates);
+  }
+  auto add = [&](DeltaRun& run, std::vector<Contact>&& batch) {
+    if (batch.empty() || f.broken) {
+      done.push_back(std::move(batch));
+      return;
+    }
+    // Returns the batch it held before (empty the first time): the builder keeps this one.
+    done.push_back(run.builder.add_batch(std::move(batch)));
+    if (run.builder.rows() >= piece_rows) {
+      run.pieces.finish(run.builder, SegmentIdentity{store_id_, f.to, 0});
+    }
+  };
+  try {
+    add(f.updated, std::move(rows));
+    add(f.inserted, std::move(fresh));
+  } catch (...) {
+    // A piece could not be written (disk full, memory): these rows are lost to the feed,
+    // whose refresh reads the store instead.
+    f.broken = true;
+  }
+  return done;
+}
+
 void RowFeed::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -104,8 +168,6 @@ void RowFeed::run() {
     if (take_wanted_ && !handed_ && !mid_version_ &&
         (current_->to >= take_version_ || full_.empty())) {
       // Between two versions: the rows so far go to the refresh; a new run follows them.
-      if (builder_holds_chunk_) --chunks_;
-      builder_holds_chunk_ = false;
       const uint64_t to = current_->to;
       handed_ = std::exchange(current_, std::make_unique<FedRows>(dir_, to));
       changed_.notify_all();
@@ -118,8 +180,6 @@ void RowFeed::run() {
     if (chunk.first && (mid_version_ || chunk.version != current_->to + 1)) {
       // A version the feed was not told of (or not whole): what it holds cannot make a delta
       // that follows the index; it starts again after the version before this one.
-      if (builder_holds_chunk_) --chunks_;
-      builder_holds_chunk_ = false;
       auto stale = std::exchange(current_, std::make_unique<FedRows>(dir_, chunk.version - 1));
       lock.unlock();
       stale.reset();  // removes its piece files
@@ -128,70 +188,12 @@ void RowFeed::run() {
     mid_version_ = !chunk.last;
     const uint32_t piece_rows = piece_rows_;
     lock.unlock();
-    std::vector<Contact> back;
-    bool recycled = false;  // `back` is a chunk to fill again
-    int dropped = 0;        // chunks the builder let go of
-    FedRows& f = *current_;
-    try {
-      if (!f.broken) {
-        std::vector<Contact>& rows = chunk.rows;
-        // Ids ascend through the builder; a row of an id at or below the last one (written
-        // again, or an older contact) waits in `updates` for the refresh.
-        size_t kept = 0;
-        for (size_t i = 0; i < rows.size(); ++i) {
-          if (rows[i].id > f.last_id) {
-            f.last_id = rows[i].id;
-            if (kept != i) std::swap(rows[kept], rows[i]);
-            ++kept;
-          } else {
-            f.updates.push_back(rows[i]);
-          }
-        }
-        f.rows += rows.size();
-        if (f.updates.size() > kMaxUpdates) {
-          f.broken = true;
-          std::vector<Contact>().swap(f.updates);
-        }
-        rows.resize(kept);
-        if (kept == 0 || f.broken) {
-          back = std::move(rows);
-          recycled = true;
-        } else {
-          try {
-            back = f.builder.add_batch(std::move(rows));
-          } catch (...) {
-            // Thrown before the builder took the chunk (it is still in `rows`) or after
-            // (`rows` was moved from, and is empty).
-            if (!rows.empty()) {
-              back = std::move(rows);
-              recycled = true;
-            } else {
-              builder_holds_chunk_ = true;
-            }
-            throw;
-          }
-          recycled = builder_holds_chunk_;  // `back` is the chunk it held before
-          builder_holds_chunk_ = true;
-          if (f.builder.rows() >= piece_rows) {
-            // finish() lets go of the chunk first, whether it then writes the piece or throws.
-            builder_holds_chunk_ = false;
-            dropped = 1;
-            f.pieces.finish(f.builder, SegmentIdentity{store_id_, f.to, 0});
-          }
-        }
-      } else {
-        back = std::move(chunk.rows);
-        recycled = true;
-      }
-    } catch (...) {
-      // A piece could not be written (disk full, memory): these rows are lost to the feed,
-      // whose refresh reads the store instead.
-      f.broken = true;
-    }
+    std::vector<std::vector<Contact>> done = build(std::move(chunk.rows), piece_rows);
     lock.lock();
-    // Its Contacts' strings keep their memory for the listener to fill again.
-    if (recycled) spare_.push_back(std::move(back));
-    chunks_ -= static_cast<size_t>(dropped);
+    // Their Contacts' strings keep their memory for the listener to fill again.
+    for (auto& rows : done) {
+      if (spare_.size() < 2 * kChunks && rows.capacity() > 0) spare_.push_back(std::move(rows));
+    }
     if (chunk.last) current_->to = chunk.version;
     changed_.notify_all();
   }

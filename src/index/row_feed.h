@@ -20,14 +20,16 @@
 namespace contacts::index {
 
 // Rows of the versions after `from` up to `to`, built: what RowFeed::take hands a refresh
-// (for stack_pieces).
+// (for stack_runs).
 struct FedRows {
-  explicit FedRows(const std::string& dir, uint64_t version) : from(version), to(version), pieces(dir) {}
+  FedRows(const std::string& dir, uint64_t version)
+      : from(version), to(version), inserted(dir), updated(dir) {}
   uint64_t from, to;
-  DeltaPieces pieces;
-  SegmentBuilder builder;  // the rows after the pieces' (ids ascending)
-  int64_t last_id = 0;     // the builder's or the pieces' last id
-  // Rows of an id at or below last_id when written (a row updated again), in write order.
+  // Rows of new contacts (ids ascend: they are given in order), and rows that wrote an older
+  // contact again while its id was above the run's last (a re-import meets its contacts in
+  // the order the first import created them). Of one id, an update comes after its insert.
+  DeltaRun inserted, updated;
+  // The other rows, in write order: they win over both runs.
   std::vector<Contact> updates;
   bool broken = false;  // rows were lost (too many updates, a failure): unusable
   uint64_t rows = 0;    // rows built
@@ -64,26 +66,26 @@ class RowFeed {
     std::vector<Contact> rows;
   };
   void run();
-  // A chunk for the listener to fill: a spare one or a new one (at most kChunks in all);
-  // nullopt when stopping or when none came for a long while.
+  // Builds a chunk's rows into current_ (the feed's thread, without the lock). Returns the
+  // vectors of Contacts done with, for the listener to fill again.
+  std::vector<std::vector<Contact>> build(std::vector<Contact>&& rows, uint32_t piece_rows);
+  // A vector for the listener to fill (a spare one, whose strings keep their memory, or a new
+  // one); nullopt when stopping or when the queue stayed full for a long while.
   std::optional<std::vector<Contact>> take_spare(std::unique_lock<std::mutex>& lock);
 
   const std::string dir_;
   const uint64_t store_id_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Chunk> full_;                  // announced, not yet built
-  std::vector<std::vector<Contact>> spare_;  // built, for the listener to fill again
-  size_t chunks_ = 0;                       // chunk vectors in existence (at most kChunks)
+  std::deque<Chunk> full_;                   // announced, not yet built (at most kChunks)
+  std::vector<std::vector<Contact>> spare_;  // done with, for the listener to fill again
   uint64_t announced_ = 0;                  // the last version queued whole
-  bool building_ = false;                   // the thread builds a chunk (without the lock)
   bool mid_version_ = false;                // it built a first chunk, not yet the last
   bool take_wanted_ = false;
   uint64_t take_version_ = 0;
   uint32_t piece_rows_;
   std::unique_ptr<FedRows> current_;  // what the thread builds into
   std::unique_ptr<FedRows> handed_;   // current_ given up for take()
-  bool builder_holds_chunk_ = false;  // current_->builder keeps the last chunk added
   uint64_t rows_taken_ = 0;
   bool stopping_ = false;
   std::thread thread_;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +13,7 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -394,18 +396,17 @@ std::shared_ptr<const Snapshot> catch_up(const Store& store, const Snapshot& sna
   // temporary file of `dir` (memory without one) without orders or postings, then merged into
   // the delta (merge_segments: a column at a time, which orders and indexes the values once):
   // a refresh holds one piece's rows and one column's values, not the job's rows.
-  DeltaPieces pieces(dir);
-  SegmentBuilder builder;
+  DeltaRun run(dir);
   const uint32_t piece_rows = delta_piece_rows(snap.rows);
   uint64_t read_before_piece = 0;  // rows of the pieces finished
-  scan_into(store, snap.data_version, builder, [&] {
-    if (rows_read) rows_read(read_before_piece + builder.rows());
-    if (builder.rows() >= piece_rows) {
-      read_before_piece += builder.rows();
-      pieces.finish(builder, identity);
+  scan_into(store, snap.data_version, run.builder, [&] {
+    if (rows_read) rows_read(read_before_piece + run.builder.rows());
+    if (run.builder.rows() >= piece_rows) {
+      read_before_piece += run.builder.rows();
+      run.pieces.finish(run.builder, identity);
     }
   });
-  return stack_pieces(snap, version, store.store_id(), pieces, builder, {});
+  return stack_runs(snap, version, store.store_id(), {&run}, {}, dir);
 }
 
 DeltaPieces::~DeltaPieces() {
@@ -429,55 +430,75 @@ uint32_t delta_piece_rows(uint32_t snapshot_rows) {
   return std::max<uint32_t>({g_delta_piece_rows.load(), snapshot_rows / 64, 1});
 }
 
-std::shared_ptr<const Snapshot> stack_pieces(const Snapshot& snap, uint64_t to, uint64_t store_id,
-                                             DeltaPieces& pieces, SegmentBuilder& builder,
-                                             std::vector<Contact> updates) {
+std::shared_ptr<const Snapshot> stack_runs(const Snapshot& snap, uint64_t to, uint64_t store_id,
+                                           const std::vector<DeltaRun*>& runs,
+                                           std::vector<Contact> updates, const std::string& dir) {
   const SegmentIdentity identity{store_id, to, 0};
-  const std::string& dir = pieces.dir_;
-  const bool updated = !updates.empty();
-  if (updated) {
-    // The last row of each id wins; they become the last piece, after the rows they follow.
+  std::vector<DeltaRun*> used;
+  for (DeltaRun* run : runs) {
+    if (run->builder.rows() > 0 || !run->pieces.segments().empty()) used.push_back(run);
+  }
+  // The last row of each id wins; they become a run of their own, the last.
+  std::optional<DeltaRun> side;
+  if (!updates.empty()) {
     std::stable_sort(updates.begin(), updates.end(),
                      [](const Contact& a, const Contact& b) { return a.id < b.id; });
-    size_t kept = 0;
+    side.emplace(dir);
     for (size_t i = 0; i < updates.size(); ++i) {
       if (i + 1 < updates.size() && updates[i + 1].id == updates[i].id) continue;
-      if (kept != i) updates[kept] = std::move(updates[i]);
-      ++kept;
+      side->builder.add(updates[i]);
     }
-    updates.resize(kept);
-    if (builder.rows() > 0) pieces.finish(builder, identity);
-    SegmentBuilder side;
-    for (const Contact& c : updates) side.add(c);
-    pieces.finish(side, identity);
+    std::vector<Contact>().swap(updates);
+    used.push_back(&*side);
   }
-  if (builder.rows() == 0 && pieces.segments_.empty()) {
-    return stack(snap, builder.finish("", identity));
-  }
+  if (used.empty()) return stack(snap, SegmentBuilder().finish("", identity));
   auto delta = write_into(dir, delta_path(dir, snap.data_version, to), [&](const std::string& path) {
-    if (pieces.segments_.empty()) return builder.finish(path, identity);
-    if (builder.rows() > 0) pieces.finish(builder, identity);
-    const auto& segments = pieces.segments_;
-    std::vector<const Segment*> sources;
-    for (const auto& segment : segments) sources.push_back(segment.get());
-    // Every piece's rows in id order; with updates, the rows of the last piece go in by id
-    // and replace the earlier rows of their ids.
-    const uint32_t inserted = static_cast<uint32_t>(segments.size()) - (updated ? 1 : 0);
-    const Segment* side = updated ? segments.back().get() : nullptr;
-    std::vector<Ref> rows;
-    uint32_t u = 0;
-    for (uint32_t p = 0; p < inserted; ++p) {
-      for (uint32_t r = 0; r < segments[p]->rows; ++r) {
-        const int64_t id = segments[p]->ids[r];
-        while (side && u < side->rows && side->ids[u] < id) rows.push_back({inserted, u++});
-        if (side && u < side->rows && side->ids[u] == id) {
-          rows.push_back({inserted, u++});
-          continue;
-        }
-        rows.push_back({p, r});
-      }
+    // One run of rows still in its builder is the delta as it is.
+    if (used.size() == 1 && used[0]->pieces.segments().empty()) {
+      return used[0]->builder.finish(path, identity);
     }
-    while (side && u < side->rows) rows.push_back({inserted, u++});
+    std::vector<const Segment*> sources;
+    struct Cursor {
+      uint32_t first_source, end_source;  // the run's pieces among `sources`
+      uint32_t source = 0, row = 0;
+    };
+    std::vector<Cursor> cursors;
+    for (DeltaRun* run : used) {
+      if (run->builder.rows() > 0) run->pieces.finish(run->builder, identity);
+      Cursor c{static_cast<uint32_t>(sources.size()), 0};
+      for (const auto& segment : run->pieces.segments()) sources.push_back(segment.get());
+      c.end_source = static_cast<uint32_t>(sources.size());
+      c.source = c.first_source;
+      cursors.push_back(c);
+    }
+    // Every run's rows in id order; of an id in several runs, the last run's row.
+    auto at_end = [&](const Cursor& c) { return c.source == c.end_source; };
+    auto id_of = [&](const Cursor& c) { return sources[c.source]->ids[c.row]; };
+    auto step = [&](Cursor& c) {
+      if (++c.row == sources[c.source]->rows) {
+        c.row = 0;
+        ++c.source;
+      }
+    };
+    for (Cursor& c : cursors) {  // pieces without rows
+      while (!at_end(c) && sources[c.source]->rows == 0) ++c.source;
+    }
+    std::vector<Ref> rows;
+    for (;;) {
+      int64_t low = INT64_MAX;
+      for (const Cursor& c : cursors) {
+        if (!at_end(c)) low = std::min(low, id_of(c));
+      }
+      if (low == INT64_MAX) break;
+      Ref pick{};
+      for (Cursor& c : cursors) {
+        if (at_end(c) || id_of(c) != low) continue;
+        pick = {c.source, c.row};
+        step(c);
+        while (!at_end(c) && sources[c.source]->rows == 0) ++c.source;
+      }
+      rows.push_back(pick);
+    }
     // Two columns at a time when the rows outnumber the index's (a bulk load into a young
     // index: its end waits for this merge, and the memory that counts is the index's after
     // it); otherwise one, which holds half as much beside the index serving reads.

@@ -60,26 +60,32 @@ class DeltaPieces {
   DeltaPieces& operator=(const DeltaPieces&) = delete;
   // The builder's rows become a piece (its pages given back at once); the builder is empty.
   void finish(SegmentBuilder& builder, const SegmentIdentity& identity);
+  const std::vector<std::shared_ptr<const Segment>>& segments() const { return segments_; }
 
  private:
-  friend std::shared_ptr<const Snapshot> stack_pieces(const Snapshot&, uint64_t, uint64_t,
-                                                      DeltaPieces&, SegmentBuilder&,
-                                                      std::vector<Contact>);
   std::string dir_;
   std::vector<std::shared_ptr<const Segment>> segments_;
   std::vector<std::string> paths_;
 };
 
+// Rows of ascending ids, each id once, built: pieces, then the rows left in a builder.
+struct DeltaRun {
+  explicit DeltaRun(const std::string& dir) : pieces(dir) {}
+  DeltaPieces pieces;
+  SegmentBuilder builder;
+  int64_t last_id = 0;  // of the last row added
+};
+
 // How many rows a piece of a delta stacked on a snapshot of `snapshot_rows` holds.
 uint32_t delta_piece_rows(uint32_t snapshot_rows);
 
-// `snap` with one delta stacked on it, reaching data version `to`: the rows of `pieces` and
-// then those left in `builder` (ids ascending throughout, each id once), and `updates` (rows
-// of ids already among them or in `snap`, in the order written: the last row of an id wins).
-// A file of the pieces' `dir` (delta-SINCE-TO.seg) or memory.
-std::shared_ptr<const Snapshot> stack_pieces(const Snapshot& snap, uint64_t to, uint64_t store_id,
-                                             DeltaPieces& pieces, SegmentBuilder& builder,
-                                             std::vector<Contact> updates);
+// `snap` with one delta stacked on it, reaching data version `to`, of the rows of `runs`
+// (each of ascending ids; where runs hold the same id, the later run's row wins) and of
+// `updates` (rows in the order written, the last row of an id winning over it and every run).
+// A file of `dir` (delta-SINCE-TO.seg) or memory; the runs' pieces are files of `dir` too.
+std::shared_ptr<const Snapshot> stack_runs(const Snapshot& snap, uint64_t to, uint64_t store_id,
+                                           const std::vector<DeltaRun*>& runs,
+                                           std::vector<Contact> updates, const std::string& dir);
 
 // `snap` with its deltas merged into one (a file of `dir`, replacing theirs, or memory).
 std::shared_ptr<const Snapshot> merge_deltas(const Snapshot& snap, const std::string& dir,

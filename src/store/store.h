@@ -163,8 +163,8 @@ class Store {
   // Has the store call `listener` right after each write whose rows it can describe whole
   // (ids and created_at included), in version order, on the writing thread, under the store's
   // write lock: the listener copies what it keeps and must not call the store. A write it
-  // cannot describe (the embedded store's upsert through its e-mail index learns no ids) is
-  // not announced: the missing version tells the listener to read the store instead. An empty
+  // does not describe (another process's, or one of a store that learns no ids) is not
+  // announced: the missing version tells the listener to read the store instead. An empty
   // listener stops the calls. Returns false when the store announces nothing.
   virtual bool set_commit_listener(CommitListener listener) {
     (void)listener;

@@ -800,9 +800,9 @@ TEST_F(IncrementalIndex, WritesOfManyRowsStopARunningCompaction) {
 // A bulk import into an empty store hands its committed rows to the index (RowFeed): the
 // refreshes build them as they came instead of reading them back, in pieces merged into a
 // delta, and the index answers like a fresh build: new rows, rows of an earlier refresh
-// written again (by e-mail, some in upper case), rows written again within a refresh. A write
-// the store does not announce (an upsert through its e-mail index) makes the refresh read the
-// store instead.
+// written again (by e-mail, some in upper case), rows written again within a refresh, through
+// the bulk load's e-mail table and through the e-mail index. A write the store does not
+// announce (another process's) makes the refresh read the store instead.
 TEST_F(IncrementalIndex, ABulkImportFeedsItsRowsToTheIndexAsTheyCommit) {
   store_ = std::make_unique<SqliteStore>((dir_ / "fed").string());
   index::set_delta_piece_rows(512);  // pieces, checked after each chunk of 2,048 rows
@@ -841,12 +841,53 @@ TEST_F(IncrementalIndex, ABulkImportFeedsItsRowsToTheIndexAsTheyCommit) {
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
 
   const uint64_t fed_then = refresher.rows_fed();
-  update_and_add(rng, 20, 5, now += 1000);  // not announced: the refresh reads the store
+  {
+    // Another process's write is not announced here: the refresh reads the store. (It also
+    // builds the e-mail index the bulk load left out: the load goes on through it.)
+    SqliteStore other((dir_ / "fed").string());
+    ContactValues fresh;
+    fresh[TextField::email] = "another.process@example.com";
+    fresh[TextField::first_name] = "Ånother";
+    ContactValues again = reader.snapshot()->contact(3, true).values;
+    again[TextField::title] = "Written elsewhere";
+    other.upsert_batch(std::vector<ContactValues>{fresh, again}, now += 1000);
+  }
   update_and_add(rng, 20, 5, now += 1000, &sink);
   refresher.refresh_now();
   EXPECT_EQ(refresher.rows_fed(), fed_then);
   EXPECT_EQ(reader.data_version(), store_->data_version());
   ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+
+  // Writes through the e-mail index are announced too (each row finds its contact first):
+  // random updates, a re-import of the first rows in order (contacts without an e-mail are
+  // created again between them), a contact created and written again in the next write.
+  update_and_add(rng, 80, 30, now += 1000);
+  update_and_add(rng, 80, 30, now += 1000, &sink);
+  import_generated(1500, 5, &sink);
+  ContactValues twice;
+  twice[TextField::email] = "fed.twice@example.com";
+  twice[TextField::first_name] = "Once";
+  sink.commit(std::vector<ContactValues>{twice}, {});
+  twice[TextField::first_name] = "Twice";
+  sink.commit(std::vector<ContactValues>{twice}, {});
+  refresher.refresh_now();
+  EXPECT_GT(refresher.rows_fed(), fed_then + 1700);
+  EXPECT_EQ(reader.data_version(), store_->data_version());
+  ASSERT_NO_FATAL_FAILURE(expect_same_answers(reader, rng, 20));
+  // Every contact, field by field, as the store holds it.
+  std::vector<Contact> stored;
+  store_->scan(0, [&](Contact&& c) { stored.push_back(std::move(c)); });
+  const auto snap = reader.snapshot();
+  ASSERT_EQ(snap->rows, stored.size());
+  for (uint32_t i = 0; i < snap->rows; ++i) {
+    const Contact c = snap->contact(i, true);
+    ASSERT_EQ(c.id, stored[i].id);
+    EXPECT_EQ(c.values.text, stored[i].values.text) << c.id;
+    EXPECT_EQ(c.values.numbers, stored[i].values.numbers) << c.id;
+    EXPECT_EQ(c.values.meta_data_json, stored[i].values.meta_data_json) << c.id;
+    EXPECT_EQ(c.created_at_us, stored[i].created_at_us) << c.id;
+    ASSERT_EQ(c.updated_at_us, stored[i].updated_at_us) << c.id;
+  }
   sink.finish();
   std::vector<std::string> left;
   for (const auto& e : fs::directory_iterator(snapshots)) {

@@ -134,6 +134,7 @@ struct SqliteStore::WriteStatements {
   sqlite::Statement update_by_id;
   sqlite::Statement email_key_of;
   sqlite::Statement created_at_of;
+  sqlite::Statement id_by_email;
   sqlite::Statement max_id;
   sqlite::Statement count_ids_above;
   sqlite::Statement bump_version;
@@ -145,6 +146,7 @@ struct SqliteStore::WriteStatements {
         update_by_id(db, update_by_id_sql()),
         email_key_of(db, "SELECT email_key FROM contacts WHERE id = ?"),
         created_at_of(db, "SELECT created_at FROM contacts WHERE id = ?"),
+        id_by_email(db, "SELECT id, created_at FROM contacts WHERE email_key = ?"),
         max_id(db, "SELECT coalesce(max(id), 0) FROM contacts"),
         count_ids_above(db, "SELECT count(*) FROM contacts WHERE id > ?"),
         bump_version(db, "UPDATE store_meta SET value = value + 1 WHERE key = 'data_version'"),
@@ -338,11 +340,12 @@ UpsertCounts SqliteStore::write_batch(std::span<const ContactValues> rows, int64
     if (!emails) {
       // A bulk import that stopped early left the index out: build it before using it.
       if (!indexed) sqlite::exec(db, kEmailIndexSql);
-      counts = upsert_rows(rows, now_us, version);
-    } else {
-      counts = insert_rows(rows, now_us, version, *emails);
-      announce = static_cast<bool>(commit_listener_);
     }
+    announce = static_cast<bool>(commit_listener_);
+    // The upsert learns no ids; a listener is told them, so its rows find their contacts by
+    // e-mail first (in the index, or the bulk load's EmailTable).
+    counts = announce || emails ? write_rows(rows, now_us, version, emails.get())
+                                : upsert_rows(rows, now_us, version);
     if (checkpoint) {
       sqlite::Statement cp(db,
                            "UPDATE import_jobs SET total_rows = ?, success_count = ?, "
@@ -413,8 +416,8 @@ UpsertCounts SqliteStore::upsert_rows(std::span<const ContactValues> rows, int64
   return counts;
 }
 
-UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64_t now_us,
-                                      int64_t version, EmailTable& emails) {
+UpsertCounts SqliteStore::write_rows(std::span<const ContactValues> rows, int64_t now_us,
+                                     int64_t version, EmailTable* emails) {
   UpsertCounts counts;
   sqlite3* db = write_db_.get();
   auto key_of = [&](int64_t id) {
@@ -435,8 +438,22 @@ UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64
     uint64_t hash = 0;
     if (!email.empty()) {
       email_key = text::fold(email);
-      hash = XXH3_64bits(email_key.data(), email_key.size());
-      if (const auto id = emails.find(email_key, hash, key_of)) {
+      std::optional<int64_t> id;
+      std::optional<int64_t> created;  // the contact's created_at, when read with its id
+      if (emails) {
+        hash = XXH3_64bits(email_key.data(), email_key.size());
+        id = emails->find(email_key, hash, key_of);
+      } else {
+        auto& st = write_->id_by_email;
+        st.reset();
+        st.bind(1, email_key);
+        if (st.step()) {
+          id = st.column_int(0);
+          created = st.column_int(1);
+        }
+        st.reset();
+      }
+      if (id) {
         auto& st = write_->update_by_id;
         st.reset();
         int i = bind_payload(st, row, 1);
@@ -447,12 +464,15 @@ UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64
         st.reset();
         ++counts.updated;
         if (listened) {
-          auto& created = write_->created_at_of;
-          created.reset();
-          created.bind(1, *id);
+          if (!created) {
+            auto& st = write_->created_at_of;
+            st.reset();
+            st.bind(1, *id);
+            created = st.step() ? st.column_int(0) : now_us;
+            st.reset();
+          }
           written_ids_.push_back(*id);
-          written_created_.push_back(created.step() ? created.column_int(0) : now_us);
-          created.reset();
+          written_created_.push_back(*created);
         }
         continue;
       }
@@ -473,7 +493,7 @@ UpsertCounts SqliteStore::insert_rows(std::span<const ContactValues> rows, int64
       written_ids_.push_back(id);
       written_created_.push_back(now_us);
     }
-    if (!email.empty() && !emails.add(hash, id)) {
+    if (emails && !email.empty() && !emails->add(hash, id)) {
       throw std::runtime_error("contact ids too far apart for a bulk import");
     }
   }

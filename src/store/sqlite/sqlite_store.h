@@ -28,8 +28,9 @@ class SqliteStore final : public Store {
                             const JobCheckpoint* checkpoint = nullptr) override;
   using Store::begin_bulk_import;
   std::unique_ptr<BulkImport> begin_bulk_import(const BulkImportHint& hint) override;
-  // Announces the writes of a bulk import into an empty store (Bulk): they know their rows'
-  // ids. Other writes go through the e-mail index, which does not tell them.
+  // Announces every write of contacts; while a listener is set, rows find their contact by
+  // e-mail before writing it (write_rows) instead of going through the upsert, which learns
+  // no ids.
   bool set_commit_listener(CommitListener listener) override;
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
@@ -62,8 +63,10 @@ class SqliteStore final : public Store {
   UpsertCounts write_batch(std::span<const ContactValues> rows, int64_t now_us,
                            const JobCheckpoint* checkpoint, std::unique_ptr<EmailTable>& emails);
   UpsertCounts upsert_rows(std::span<const ContactValues> rows, int64_t now_us, int64_t version);
-  UpsertCounts insert_rows(std::span<const ContactValues> rows, int64_t now_us, int64_t version,
-                           EmailTable& emails);
+  // Each row updates the contact of its e-mail, found in `emails` (a bulk load without the
+  // e-mail index) or else in the index, or is inserted; records their ids for the listener.
+  UpsertCounts write_rows(std::span<const ContactValues> rows, int64_t now_us, int64_t version,
+                          EmailTable* emails);
   void build_email_index();
   std::string path_;
   mutable std::mutex write_mutex_;  // guards write_db_ and write_
@@ -73,7 +76,7 @@ class SqliteStore final : public Store {
   sqlite::DbHandle read_db_;
   std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;  // before write_db_ closes
   CommitListener commit_listener_;  // guarded by write_mutex_
-  // The ids and created_at of the rows insert_rows wrote, for commit_listener_.
+  // The ids and created_at of the rows write_rows wrote, for commit_listener_.
   std::vector<int64_t> written_ids_, written_created_;
 };
 
