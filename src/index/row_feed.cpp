@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <utility>
 
+#include "util/log.h"
 #include "util/thread_priority.h"
 
 namespace contacts::index {
@@ -218,6 +220,19 @@ std::unique_ptr<FedRows> RowFeed::take(uint64_t since, uint64_t version, uint32_
   std::unique_ptr<FedRows> got = std::move(handed_);
   if (!got || got->broken || got->from > since || got->to < version) {
     lock.unlock();
+    if (got && got->rows > 0) {
+      char text[200];
+      std::snprintf(text, sizeof text,
+                    "index feed given up (%s): %llu rows of versions %llu-%llu, the refresh "
+                    "reads the store since %llu up to %llu",
+                    got->broken ? "too many rows written again" : "a write it was not told of",
+                    static_cast<unsigned long long>(got->rows),
+                    static_cast<unsigned long long>(got->from),
+                    static_cast<unsigned long long>(got->to),
+                    static_cast<unsigned long long>(since),
+                    static_cast<unsigned long long>(version));
+      log_event("info", text);
+    }
     return nullptr;  // its piece files go with it
   }
   rows_taken_ += got->rows;
