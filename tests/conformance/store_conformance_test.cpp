@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -291,6 +293,68 @@ TEST_P(StoreConformance, DataVersionGrowsWithEveryBatch) {
     last = now;
   }
   EXPECT_EQ(store_->count(), 1u);
+}
+
+// A commit listener is told each batch of contacts in version order, with every row's id and
+// created_at and its values as the store keeps them: replaying what it was told gives what
+// the store holds. Bulk loads into an empty store and upserts alike; rows written again in a
+// batch and across batches, in another case, rows without an e-mail, meta_data the store
+// rewrites (jsonb), empty meta_data.
+TEST_P(StoreConformance, ACommitListenerIsToldWhatEachBatchMadeOfItsRows) {
+  std::mutex mutex;
+  std::map<int64_t, Contact> told;
+  std::vector<uint64_t> versions;
+  ASSERT_TRUE(store_->set_commit_listener([&](const CommittedRows& r) {
+    std::lock_guard lock(mutex);
+    versions.push_back(r.version);
+    ASSERT_EQ(r.rows.size(), r.ids.size());
+    ASSERT_EQ(r.rows.size(), r.created_at_us.size());
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+      Contact& c = told[r.ids[i]];
+      c.id = r.ids[i];
+      c.values = *r.rows[i];
+      c.created_at_us = r.created_at_us[i];
+      c.updated_at_us = r.now_us;
+    }
+  }));
+  const struct StopListening {
+    Store& store;
+    ~StopListening() { store.set_commit_listener({}); }
+  } stop{*store_};
+  ContactValues meta = person("Meta", "meta@example.com");
+  meta.meta_data_json = R"({"b":1,  "a": "x"})";
+  ContactValues empty_meta = person("Empty", "");
+  empty_meta.meta_data_json = "";
+  {
+    auto bulk = store_->begin_bulk_import();
+    bulk->upsert_batch(Rows{person("Ann", "ann@example.com"), person("Nobody", ""),
+                            person("Bob", "bob@example.com"), person("Ann 2", "ANN@example.com"),
+                            meta},
+                       1'000'000);
+    bulk->upsert_batch(Rows{person("Bob 2", "bob@example.com", "CEO", 12), empty_meta,
+                            person("Cid", "cid@example.com")},
+                       2'000'000);
+    bulk->finish();
+  }
+  store_->upsert_batch(Rows{person("Cid 2", "CID@EXAMPLE.COM"), person("Dee", "dee@example.com"),
+                            person("Nobody 2", ""), person("Dee 2", "dee@example.com")},
+                       3'000'000);
+  const std::vector<Contact> stored = all();
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(versions.size(), 3u);
+  EXPECT_EQ(versions.back(), store_->data_version());
+  EXPECT_TRUE(std::is_sorted(versions.begin(), versions.end()));
+  ASSERT_EQ(told.size(), stored.size());
+  for (const Contact& c : stored) {
+    SCOPED_TRACE(c.values[TextField::first_name]);
+    const auto it = told.find(c.id);
+    ASSERT_NE(it, told.end());
+    EXPECT_EQ(it->second.values.text, c.values.text);
+    EXPECT_EQ(it->second.values.numbers, c.values.numbers);
+    EXPECT_EQ(it->second.values.meta_data_json, c.values.meta_data_json);
+    EXPECT_EQ(it->second.created_at_us, c.created_at_us);
+    EXPECT_EQ(it->second.updated_at_us, c.updated_at_us);
+  }
 }
 
 TEST_P(StoreConformance, UsersAreSavedOnceAndUpdatedByName) {

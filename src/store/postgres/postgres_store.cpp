@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <cstdlib>
+#include <deque>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -74,10 +75,16 @@ std::string scan_sql() {
 
 // One staged row: the values of the last row of the batch with this email key, at the position
 // of the first one, so ids are assigned in the order rows first appear (as in SqliteStore).
-struct StagedRow {
+}  // namespace
+
+struct PostgresStore::StagedRow {
   const ContactValues* values;
   std::optional<std::string> email_key;
 };
+
+namespace {
+
+using StagedRow = PostgresStore::StagedRow;
 
 // email_key, the text and number values, meta_data (`empty_meta` when it has none) and the
 // folded columns of `row`, tab-separated.
@@ -184,6 +191,64 @@ void merge_staged(PGconn* c, const std::vector<StagedRow>& staged, int64_t now_u
   const pg::Result merged = pg::exec(c, kMergeSql, pg::Params().add(now_us).add(version));
   counts.inserted += static_cast<uint64_t>(merged.int64(0, 0));
   counts.updated += static_cast<uint64_t>(merged.int64(0, 1));
+}
+
+// What the commit listener is told of a batch: each staged row's values (as the database
+// keeps them: jsonb rewrites meta_data's text), id and created_at.
+struct Written {
+  std::vector<const ContactValues*> rows;
+  std::vector<int64_t> ids, created;
+  std::deque<ContactValues> rewritten;  // rows whose meta_data the database wrote otherwise
+};
+
+// Reads back the ids, created_at and meta_data of `staged` (rows just written at `version`,
+// whose row lock this transaction holds: no other rows carry it): rows with an e-mail key
+// found by it, the others (all inserted, their ids given in the order written) in id order.
+// False when they do not match (nothing is then announced).
+bool read_written(PGconn* c, int64_t version, const std::vector<StagedRow>& staged,
+                  Written& out) {
+  const pg::Result r = pg::exec(c,
+                                "SELECT id, email_key, created_at, CASE WHEN meta_data = "
+                                "'{}'::jsonb THEN NULL ELSE meta_data::text END "
+                                "FROM contacts WHERE version = $1::bigint ORDER BY id",
+                                pg::Params().add(version));
+  if (static_cast<size_t>(r.rows()) != staged.size()) return false;
+  std::unordered_map<std::string_view, size_t> keyed;
+  std::vector<size_t> unkeyed;  // in staged order
+  keyed.reserve(staged.size());
+  for (size_t i = 0; i < staged.size(); ++i) {
+    if (staged[i].email_key) {
+      keyed.emplace(*staged[i].email_key, i);
+    } else {
+      unkeyed.push_back(i);
+    }
+  }
+  out.rows.assign(staged.size(), nullptr);
+  out.ids.assign(staged.size(), 0);
+  out.created.assign(staged.size(), 0);
+  size_t next_unkeyed = 0;
+  for (int row = 0; row < r.rows(); ++row) {
+    size_t i;
+    if (r.is_null(row, 1)) {
+      if (next_unkeyed == unkeyed.size()) return false;
+      i = unkeyed[next_unkeyed++];
+    } else {
+      const auto it = keyed.find(r.text(row, 1));
+      if (it == keyed.end() || out.rows[it->second]) return false;
+      i = it->second;
+    }
+    const ContactValues* values = staged[i].values;
+    const std::string_view meta = r.is_null(row, 3) ? std::string_view("{}") : r.text(row, 3);
+    if (values->meta_data_json != meta) {
+      ContactValues& copy = out.rewritten.emplace_back(*values);
+      copy.meta_data_json = meta;
+      values = &copy;
+    }
+    out.rows[i] = values;
+    out.ids[i] = r.int64(row, 0);
+    out.created[i] = r.int64(row, 2);
+  }
+  return true;
 }
 
 // The e-mail keys a bulk import wrote, as 64-bit hashes (open addressing; 0 marks a free
@@ -471,7 +536,7 @@ class PostgresStore::Bulk final : public BulkImport {
       counts.inserted += direct.size();
     }
     merge_staged(c, merge, now_us, version, counts);
-    tx.commit();
+    store_.commit_and_announce(c, tx, version, now_us, staged);
     for (const uint64_t h : written) keys_.add(h);
     return counts;
   }
@@ -497,8 +562,40 @@ UpsertCounts PostgresStore::upsert_batch(std::span<const ContactValues> rows, in
   pg::Transaction tx(c);
   const int64_t version = begin_batch(c, now_us, checkpoint);
   merge_staged(c, staged, now_us, version, counts);
-  tx.commit();
+  commit_and_announce(c, tx, version, now_us, staged);
   return counts;
+}
+
+bool PostgresStore::set_commit_listener(CommitListener listener) {
+  std::lock_guard lock(commit_mutex_);
+  commit_listener_ = std::move(listener);
+  return true;
+}
+
+void PostgresStore::commit_and_announce(PGconn* c, pg::Transaction& tx, int64_t version,
+                                        int64_t now_us, const std::vector<StagedRow>& staged) {
+  bool listened;
+  {
+    std::lock_guard lock(commit_mutex_);
+    listened = static_cast<bool>(commit_listener_);
+  }
+  Written written;
+  if (!listened || !read_written(c, version, staged, written)) {
+    tx.commit();
+    return;
+  }
+  // Commits and announces under one lock: writers of this process announce in version order
+  // (the data_version row lock orders their commits; the listener learns them in that order).
+  std::lock_guard lock(commit_mutex_);
+  tx.commit();
+  if (!commit_listener_) return;
+  try {
+    commit_listener_(CommittedRows{static_cast<uint64_t>(version), now_us, written.rows,
+                                   written.ids, written.created});
+  } catch (...) {
+    // The rows are committed: a listener's failure must not make the caller write them
+    // again. It missed this version, and reads the store for it.
+  }
 }
 
 void PostgresStore::scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const {
