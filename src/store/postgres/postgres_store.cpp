@@ -176,6 +176,11 @@ int64_t begin_batch(PGconn* c, int64_t now_us, const JobCheckpoint* checkpoint) 
   return version;
 }
 
+// The largest contact id (the primary key's last entry).
+int64_t max_id(PGconn* c) {
+  return pg::exec(c, "SELECT coalesce(max(id), 0) FROM contacts").int64(0, 0);
+}
+
 // Upserts `staged` through a staging table and one INSERT ... ON CONFLICT.
 void merge_staged(PGconn* c, const std::vector<StagedRow>& staged, int64_t now_us, int64_t version,
                   UpsertCounts& counts) {
@@ -201,17 +206,33 @@ struct Written {
   std::deque<ContactValues> rewritten;  // rows whose meta_data the database wrote otherwise
 };
 
-// Reads back the ids, created_at and meta_data of `staged` (rows just written at `version`,
-// whose row lock this transaction holds: no other rows carry it): rows with an e-mail key
-// found by it, the others (all inserted, their ids given in the order written) in id order.
-// False when they do not match (nothing is then announced).
-bool read_written(PGconn* c, int64_t version, const std::vector<StagedRow>& staged,
+// Reads back the ids, created_at and meta_data of `staged` (rows this transaction just wrote,
+// holding the data_version row lock that every writer takes first: no other rows were
+// written meanwhile): rows with an e-mail key found by it (the unique index), the others (all
+// inserted, with ids above `max_id_before`, given in the order written) in id order. Neither
+// needs the version index, which a bulk load into an empty table leaves out. False when they
+// do not match (nothing is then announced).
+bool read_written(PGconn* c, int64_t max_id_before, const std::vector<StagedRow>& staged,
                   Written& out) {
-  const pg::Result r = pg::exec(c,
-                                "SELECT id, email_key, created_at, CASE WHEN meta_data = "
-                                "'{}'::jsonb THEN NULL ELSE meta_data::text END "
-                                "FROM contacts WHERE version = $1::bigint ORDER BY id",
-                                pg::Params().add(version));
+  std::string keys = "{";  // a text[] literal
+  for (const StagedRow& row : staged) {
+    if (!row.email_key) continue;
+    if (keys.size() > 1) keys += ',';
+    keys += '"';
+    for (const char ch : *row.email_key) {
+      if (ch == '"' || ch == '\\') keys += '\\';
+      keys += ch;
+    }
+    keys += '"';
+  }
+  keys += '}';
+  static const std::string kColumns =
+      "id, email_key, created_at, "
+      "CASE WHEN meta_data = '{}'::jsonb THEN NULL ELSE meta_data::text END FROM contacts ";
+  static const std::string kSql = "SELECT " + kColumns + "WHERE email_key = ANY($1::text[]) " +
+                                  "UNION ALL SELECT " + kColumns +
+                                  "WHERE id > $2::bigint AND email_key IS NULL ORDER BY id";
+  const pg::Result r = pg::exec(c, kSql, pg::Params().add(keys).add(max_id_before));
   if (static_cast<size_t>(r.rows()) != staged.size()) return false;
   std::unordered_map<std::string_view, size_t> keyed;
   std::vector<size_t> unkeyed;  // in staged order
@@ -516,6 +537,7 @@ class PostgresStore::Bulk final : public BulkImport {
     PGconn* c = lease.get();
     pg::Transaction tx(c);
     const int64_t version = begin_batch(c, now_us, checkpoint);
+    const int64_t max_id_before = store_.listening() ? max_id(c) : 0;
     if (!direct.empty()) {
       const std::string times = "\t" + std::to_string(now_us) + "\t" + std::to_string(now_us) +
                                 "\t" + std::to_string(version) + "\n";
@@ -536,7 +558,7 @@ class PostgresStore::Bulk final : public BulkImport {
       counts.inserted += direct.size();
     }
     merge_staged(c, merge, now_us, version, counts);
-    store_.commit_and_announce(c, tx, version, now_us, staged);
+    store_.commit_and_announce(c, tx, version, now_us, staged, max_id_before);
     for (const uint64_t h : written) keys_.add(h);
     return counts;
   }
@@ -561,8 +583,9 @@ UpsertCounts PostgresStore::upsert_batch(std::span<const ContactValues> rows, in
   PGconn* c = lease.get();
   pg::Transaction tx(c);
   const int64_t version = begin_batch(c, now_us, checkpoint);
+  const int64_t max_id_before = listening() ? max_id(c) : 0;
   merge_staged(c, staged, now_us, version, counts);
-  commit_and_announce(c, tx, version, now_us, staged);
+  commit_and_announce(c, tx, version, now_us, staged, max_id_before);
   return counts;
 }
 
@@ -572,15 +595,16 @@ bool PostgresStore::set_commit_listener(CommitListener listener) {
   return true;
 }
 
+bool PostgresStore::listening() const {
+  std::lock_guard lock(commit_mutex_);
+  return static_cast<bool>(commit_listener_);
+}
+
 void PostgresStore::commit_and_announce(PGconn* c, pg::Transaction& tx, int64_t version,
-                                        int64_t now_us, const std::vector<StagedRow>& staged) {
-  bool listened;
-  {
-    std::lock_guard lock(commit_mutex_);
-    listened = static_cast<bool>(commit_listener_);
-  }
+                                        int64_t now_us, const std::vector<StagedRow>& staged,
+                                        int64_t max_id_before) {
   Written written;
-  if (!listened || !read_written(c, version, staged, written)) {
+  if (!listening() || !read_written(c, max_id_before, staged, written)) {
     tx.commit();
     return;
   }

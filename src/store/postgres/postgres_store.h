@@ -85,13 +85,15 @@ class PostgresStore final : public Store {
   static void build_missing_secondary_indexes(PGconn* c);
   // Starts the search index's build in this process, unless it leaves it to services.
   void start_search_index();
-  // Commits `tx` (a batch of `staged` rows at `version`); with a listener, reads the rows'
-  // ids first and announces them after the commit.
+  // Whether a commit listener is set.
+  bool listening() const;
+  // Commits `tx` (a batch of `staged` rows at `version`, new ones above `max_id_before`); with
+  // a listener, reads the rows' ids first and announces them after the commit.
   void commit_and_announce(PGconn* c, pg::Transaction& tx, int64_t version, int64_t now_us,
-                           const std::vector<StagedRow>& staged);
+                           const std::vector<StagedRow>& staged, int64_t max_id_before);
   const std::string url_;
   const BackgroundWork background_;
-  std::mutex commit_mutex_;
+  mutable std::mutex commit_mutex_;
   CommitListener commit_listener_;  // guarded by commit_mutex_
   std::unique_ptr<pg::PgPool> pool_;
   std::mutex listen_mutex_;
