@@ -75,7 +75,7 @@ void RowFeed::committed(const CommittedRows& rows) noexcept {
       chunk.resize(count);
       for (Contact& c : chunk) {
         c.id = rows.ids[i];
-        c.values = *rows.rows[i];  // into the strings the chunk held: no allocation, mostly
+        c.values = rows.rows[i];  // into the strings the chunk held: no allocation, mostly
         c.created_at_us = rows.created_at_us[i];
         c.updated_at_us = rows.now_us;
         ++i;

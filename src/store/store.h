@@ -105,8 +105,8 @@ struct BulkImportHint {
 struct CommittedRows {
   uint64_t version = 0;  // the data_version the write committed as
   int64_t now_us = 0;    // every row's updated_at
-  std::span<const ContactValues* const> rows;
-  std::span<const int64_t> ids;            // *rows[i] is now contact ids[i]
+  std::span<const ContactValues> rows;
+  std::span<const int64_t> ids;            // rows[i] is now contact ids[i]
   std::span<const int64_t> created_at_us;  // and was created then
 };
 using CommitListener = std::function<void(const CommittedRows&)>;

@@ -298,13 +298,14 @@ TEST_P(StoreConformance, DataVersionGrowsWithEveryBatch) {
 // A commit listener is told each batch of contacts in version order, with every row's id and
 // created_at and its values as the store keeps them: replaying what it was told gives what
 // the store holds. Bulk loads into an empty store and upserts alike; rows written again in a
-// batch and across batches, in another case, rows without an e-mail, meta_data the store
-// rewrites (jsonb), empty meta_data.
+// batch and across batches, in another case, rows without an e-mail, meta_data with
+// irregular spacing, empty meta_data. (PostgreSQL announces nothing: its HTTP load was
+// slower with it, docs/benchmarks.md.)
 TEST_P(StoreConformance, ACommitListenerIsToldWhatEachBatchMadeOfItsRows) {
   std::mutex mutex;
   std::map<int64_t, Contact> told;
   std::vector<uint64_t> versions;
-  ASSERT_TRUE(store_->set_commit_listener([&](const CommittedRows& r) {
+  const bool announces = store_->set_commit_listener([&](const CommittedRows& r) {
     std::lock_guard lock(mutex);
     versions.push_back(r.version);
     ASSERT_EQ(r.rows.size(), r.ids.size());
@@ -312,11 +313,12 @@ TEST_P(StoreConformance, ACommitListenerIsToldWhatEachBatchMadeOfItsRows) {
     for (size_t i = 0; i < r.rows.size(); ++i) {
       Contact& c = told[r.ids[i]];
       c.id = r.ids[i];
-      c.values = *r.rows[i];
+      c.values = r.rows[i];
       c.created_at_us = r.created_at_us[i];
       c.updated_at_us = r.now_us;
     }
-  }));
+  });
+  if (!announces) GTEST_SKIP() << GetParam() << " announces nothing";
   const struct StopListening {
     Store& store;
     ~StopListening() { store.set_commit_listener({}); }

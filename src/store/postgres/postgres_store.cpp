@@ -3,7 +3,6 @@
 #include <xxhash.h>
 
 #include <cstdlib>
-#include <deque>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -75,16 +74,10 @@ std::string scan_sql() {
 
 // One staged row: the values of the last row of the batch with this email key, at the position
 // of the first one, so ids are assigned in the order rows first appear (as in SqliteStore).
-}  // namespace
-
-struct PostgresStore::StagedRow {
+struct StagedRow {
   const ContactValues* values;
   std::optional<std::string> email_key;
 };
-
-namespace {
-
-using StagedRow = PostgresStore::StagedRow;
 
 // email_key, the text and number values, meta_data (`empty_meta` when it has none) and the
 // folded columns of `row`, tab-separated.
@@ -176,11 +169,6 @@ int64_t begin_batch(PGconn* c, int64_t now_us, const JobCheckpoint* checkpoint) 
   return version;
 }
 
-// The largest contact id (the primary key's last entry).
-int64_t max_id(PGconn* c) {
-  return pg::exec(c, "SELECT coalesce(max(id), 0) FROM contacts").int64(0, 0);
-}
-
 // Upserts `staged` through a staging table and one INSERT ... ON CONFLICT.
 void merge_staged(PGconn* c, const std::vector<StagedRow>& staged, int64_t now_us, int64_t version,
                   UpsertCounts& counts) {
@@ -196,80 +184,6 @@ void merge_staged(PGconn* c, const std::vector<StagedRow>& staged, int64_t now_u
   const pg::Result merged = pg::exec(c, kMergeSql, pg::Params().add(now_us).add(version));
   counts.inserted += static_cast<uint64_t>(merged.int64(0, 0));
   counts.updated += static_cast<uint64_t>(merged.int64(0, 1));
-}
-
-// What the commit listener is told of a batch: each staged row's values (as the database
-// keeps them: jsonb rewrites meta_data's text), id and created_at.
-struct Written {
-  std::vector<const ContactValues*> rows;
-  std::vector<int64_t> ids, created;
-  std::deque<ContactValues> rewritten;  // rows whose meta_data the database wrote otherwise
-};
-
-// Reads back the ids, created_at and meta_data of `staged` (rows this transaction just wrote,
-// holding the data_version row lock that every writer takes first: no other rows were
-// written meanwhile): rows with an e-mail key found by it (the unique index), the others (all
-// inserted, with ids above `max_id_before`, given in the order written) in id order. Neither
-// needs the version index, which a bulk load into an empty table leaves out. False when they
-// do not match (nothing is then announced).
-bool read_written(PGconn* c, int64_t max_id_before, const std::vector<StagedRow>& staged,
-                  Written& out) {
-  std::string keys = "{";  // a text[] literal
-  for (const StagedRow& row : staged) {
-    if (!row.email_key) continue;
-    if (keys.size() > 1) keys += ',';
-    keys += '"';
-    for (const char ch : *row.email_key) {
-      if (ch == '"' || ch == '\\') keys += '\\';
-      keys += ch;
-    }
-    keys += '"';
-  }
-  keys += '}';
-  static const std::string kColumns =
-      "id, email_key, created_at, "
-      "CASE WHEN meta_data = '{}'::jsonb THEN NULL ELSE meta_data::text END FROM contacts ";
-  static const std::string kSql = "SELECT " + kColumns + "WHERE email_key = ANY($1::text[]) " +
-                                  "UNION ALL SELECT " + kColumns +
-                                  "WHERE id > $2::bigint AND email_key IS NULL ORDER BY id";
-  const pg::Result r = pg::exec(c, kSql, pg::Params().add(keys).add(max_id_before));
-  if (static_cast<size_t>(r.rows()) != staged.size()) return false;
-  std::unordered_map<std::string_view, size_t> keyed;
-  std::vector<size_t> unkeyed;  // in staged order
-  keyed.reserve(staged.size());
-  for (size_t i = 0; i < staged.size(); ++i) {
-    if (staged[i].email_key) {
-      keyed.emplace(*staged[i].email_key, i);
-    } else {
-      unkeyed.push_back(i);
-    }
-  }
-  out.rows.assign(staged.size(), nullptr);
-  out.ids.assign(staged.size(), 0);
-  out.created.assign(staged.size(), 0);
-  size_t next_unkeyed = 0;
-  for (int row = 0; row < r.rows(); ++row) {
-    size_t i;
-    if (r.is_null(row, 1)) {
-      if (next_unkeyed == unkeyed.size()) return false;
-      i = unkeyed[next_unkeyed++];
-    } else {
-      const auto it = keyed.find(r.text(row, 1));
-      if (it == keyed.end() || out.rows[it->second]) return false;
-      i = it->second;
-    }
-    const ContactValues* values = staged[i].values;
-    const std::string_view meta = r.is_null(row, 3) ? std::string_view("{}") : r.text(row, 3);
-    if (values->meta_data_json != meta) {
-      ContactValues& copy = out.rewritten.emplace_back(*values);
-      copy.meta_data_json = meta;
-      values = &copy;
-    }
-    out.rows[i] = values;
-    out.ids[i] = r.int64(row, 0);
-    out.created[i] = r.int64(row, 2);
-  }
-  return true;
 }
 
 // The e-mail keys a bulk import wrote, as 64-bit hashes (open addressing; 0 marks a free
@@ -537,7 +451,6 @@ class PostgresStore::Bulk final : public BulkImport {
     PGconn* c = lease.get();
     pg::Transaction tx(c);
     const int64_t version = begin_batch(c, now_us, checkpoint);
-    const int64_t max_id_before = store_.listening() ? max_id(c) : 0;
     if (!direct.empty()) {
       const std::string times = "\t" + std::to_string(now_us) + "\t" + std::to_string(now_us) +
                                 "\t" + std::to_string(version) + "\n";
@@ -558,7 +471,7 @@ class PostgresStore::Bulk final : public BulkImport {
       counts.inserted += direct.size();
     }
     merge_staged(c, merge, now_us, version, counts);
-    store_.commit_and_announce(c, tx, version, now_us, staged, max_id_before);
+    tx.commit();
     for (const uint64_t h : written) keys_.add(h);
     return counts;
   }
@@ -583,43 +496,9 @@ UpsertCounts PostgresStore::upsert_batch(std::span<const ContactValues> rows, in
   PGconn* c = lease.get();
   pg::Transaction tx(c);
   const int64_t version = begin_batch(c, now_us, checkpoint);
-  const int64_t max_id_before = listening() ? max_id(c) : 0;
   merge_staged(c, staged, now_us, version, counts);
-  commit_and_announce(c, tx, version, now_us, staged, max_id_before);
-  return counts;
-}
-
-bool PostgresStore::set_commit_listener(CommitListener listener) {
-  std::lock_guard lock(commit_mutex_);
-  commit_listener_ = std::move(listener);
-  return true;
-}
-
-bool PostgresStore::listening() const {
-  std::lock_guard lock(commit_mutex_);
-  return static_cast<bool>(commit_listener_);
-}
-
-void PostgresStore::commit_and_announce(PGconn* c, pg::Transaction& tx, int64_t version,
-                                        int64_t now_us, const std::vector<StagedRow>& staged,
-                                        int64_t max_id_before) {
-  Written written;
-  if (!listening() || !read_written(c, max_id_before, staged, written)) {
-    tx.commit();
-    return;
-  }
-  // Commits and announces under one lock: writers of this process announce in version order
-  // (the data_version row lock orders their commits; the listener learns them in that order).
-  std::lock_guard lock(commit_mutex_);
   tx.commit();
-  if (!commit_listener_) return;
-  try {
-    commit_listener_(CommittedRows{static_cast<uint64_t>(version), now_us, written.rows,
-                                   written.ids, written.created});
-  } catch (...) {
-    // The rows are committed: a listener's failure must not make the caller write them
-    // again. It missed this version, and reads the store for it.
-  }
+  return counts;
 }
 
 void PostgresStore::scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const {

@@ -5,7 +5,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "store/postgres/pg_pool.h"
 #include "store/postgres/search_index_builder.h"
@@ -20,7 +19,6 @@ namespace contacts {
 // object; key order and whitespace as jsonb prints them). Text values must not contain NUL.
 class PostgresStore final : public Store {
  public:
-  struct StagedRow;  // a row of a batch as written (postgres_store.cpp)
   // Connects to `url` (libpq URI or key=value string) and applies pending migrations.
   // Throws std::runtime_error when the database cannot be reached or migrated. With
   // BackgroundWork::left_to_services, this process never builds the search index (neither
@@ -47,9 +45,6 @@ class PostgresStore final : public Store {
   // process is at it (a CLI import left it to us).
   void resume_background_work() override;
   // Reads through a cursor in one REPEATABLE READ snapshot, a few thousand rows at a time.
-  // Announces each batch of an import (bulk or upsert_batch), its rows' ids read back by
-  // their version before the commit.
-  bool set_commit_listener(CommitListener listener) override;
   void scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const override;
   uint64_t data_version() const override;
   uint64_t store_id() const override;
@@ -85,16 +80,8 @@ class PostgresStore final : public Store {
   static void build_missing_secondary_indexes(PGconn* c);
   // Starts the search index's build in this process, unless it leaves it to services.
   void start_search_index();
-  // Whether a commit listener is set.
-  bool listening() const;
-  // Commits `tx` (a batch of `staged` rows at `version`, new ones above `max_id_before`); with
-  // a listener, reads the rows' ids first and announces them after the commit.
-  void commit_and_announce(PGconn* c, pg::Transaction& tx, int64_t version, int64_t now_us,
-                           const std::vector<StagedRow>& staged, int64_t max_id_before);
   const std::string url_;
   const BackgroundWork background_;
-  mutable std::mutex commit_mutex_;
-  CommitListener commit_listener_;  // guarded by commit_mutex_
   std::unique_ptr<pg::PgPool> pool_;
   std::mutex listen_mutex_;
   pg::ConnHandle listener_;  // guarded by listen_mutex_

@@ -368,8 +368,8 @@ UpsertCounts SqliteStore::write_batch(std::span<const ContactValues> rows, int64
   }
   if (announce) {
     try {
-      commit_listener_(CommittedRows{static_cast<uint64_t>(version), now_us, written_rows_,
-                                     written_ids_, written_created_});
+      commit_listener_(CommittedRows{static_cast<uint64_t>(version), now_us, rows, written_ids_,
+                                     written_created_});
     } catch (...) {
       // The rows are committed: a listener's failure must not make the caller write them
       // again. It missed this version, and reads the store for it.
@@ -430,7 +430,6 @@ UpsertCounts SqliteStore::write_rows(std::span<const ContactValues> rows, int64_
   };
   // What the commit listener is told: each row's id and created_at.
   const bool listened = static_cast<bool>(commit_listener_);
-  written_rows_.clear();
   written_ids_.clear();
   written_created_.clear();
   std::string email_key;
@@ -472,7 +471,6 @@ UpsertCounts SqliteStore::write_rows(std::span<const ContactValues> rows, int64_
             created = st.step() ? st.column_int(0) : now_us;
             st.reset();
           }
-          written_rows_.push_back(&row);
           written_ids_.push_back(*id);
           written_created_.push_back(*created);
         }
@@ -492,7 +490,6 @@ UpsertCounts SqliteStore::write_rows(std::span<const ContactValues> rows, int64_
     ++counts.inserted;
     const int64_t id = sqlite3_last_insert_rowid(db);
     if (listened) {
-      written_rows_.push_back(&row);
       written_ids_.push_back(id);
       written_created_.push_back(now_us);
     }

@@ -76,8 +76,7 @@ class SqliteStore final : public Store {
   sqlite::DbHandle read_db_;
   std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;  // before write_db_ closes
   CommitListener commit_listener_;  // guarded by write_mutex_
-  // The rows write_rows wrote, their ids and created_at, for commit_listener_.
-  std::vector<const ContactValues*> written_rows_;
+  // The ids and created_at of the rows write_rows wrote, for commit_listener_.
   std::vector<int64_t> written_ids_, written_created_;
 };
 
