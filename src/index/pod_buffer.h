@@ -92,7 +92,9 @@ class PodBuffer {
     p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     if (data_ != nullptr) std::memcpy(p, static_cast<const void*>(data_), size_ * sizeof(T));
-    release();
+    const size_t size = size_;
+    release();  // which also forgets the size
+    size_ = size;
 #else
     if (data_ == nullptr || on_heap()) {
       p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
