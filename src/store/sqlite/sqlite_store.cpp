@@ -133,7 +133,6 @@ struct SqliteStore::WriteStatements {
   sqlite::Statement insert;
   sqlite::Statement update_by_id;
   sqlite::Statement email_key_of;
-  sqlite::Statement created_at_of;
   sqlite::Statement id_by_email;
   sqlite::Statement max_id;
   sqlite::Statement count_ids_above;
@@ -144,8 +143,7 @@ struct SqliteStore::WriteStatements {
       : upsert(db, upsert_sql()),
         insert(db, insert_sql()),
         update_by_id(db, update_by_id_sql()),
-        email_key_of(db, "SELECT email_key FROM contacts WHERE id = ?"),
-        created_at_of(db, "SELECT created_at FROM contacts WHERE id = ?"),
+        email_key_of(db, "SELECT email_key, created_at FROM contacts WHERE id = ?"),
         id_by_email(db, "SELECT id, created_at FROM contacts WHERE email_key = ?"),
         max_id(db, "SELECT coalesce(max(id), 0) FROM contacts"),
         count_ids_above(db, "SELECT count(*) FROM contacts WHERE id > ?"),
@@ -420,11 +418,18 @@ UpsertCounts SqliteStore::write_rows(std::span<const ContactValues> rows, int64_
                                      int64_t version, EmailTable* emails) {
   UpsertCounts counts;
   sqlite3* db = write_db_.get();
+  // A key read through the bulk load's e-mail table, with that row's created_at: the
+  // matched row's (the last one read) is the contact's.
+  int64_t created_of_key = 0;
   auto key_of = [&](int64_t id) {
     auto& st = write_->email_key_of;
     st.reset();
     st.bind(1, id);
-    std::string key = st.step() ? std::string(st.column_text(0)) : std::string();
+    std::string key;
+    if (st.step()) {
+      key = st.column_text(0);
+      created_of_key = st.column_int(1);
+    }
     st.reset();
     return key;
   };
@@ -439,10 +444,11 @@ UpsertCounts SqliteStore::write_rows(std::span<const ContactValues> rows, int64_
     if (!email.empty()) {
       email_key = text::fold(email);
       std::optional<int64_t> id;
-      std::optional<int64_t> created;  // the contact's created_at, when read with its id
+      std::optional<int64_t> created;  // the contact's created_at, read with its id
       if (emails) {
         hash = XXH3_64bits(email_key.data(), email_key.size());
         id = emails->find(email_key, hash, key_of);
+        if (id) created = created_of_key;
       } else {
         auto& st = write_->id_by_email;
         st.reset();
@@ -464,15 +470,8 @@ UpsertCounts SqliteStore::write_rows(std::span<const ContactValues> rows, int64_
         st.reset();
         ++counts.updated;
         if (listened) {
-          if (!created) {
-            auto& st = write_->created_at_of;
-            st.reset();
-            st.bind(1, *id);
-            created = st.step() ? st.column_int(0) : now_us;
-            st.reset();
-          }
           written_ids_.push_back(*id);
-          written_created_.push_back(*created);
+          written_created_.push_back(created.value_or(now_us));
         }
         continue;
       }
