@@ -23,6 +23,9 @@ constexpr const char* kJobsChannel = "contacts_import_jobs";
 // Payload: the data_version a finished job recorded.
 constexpr const char* kPublishedChannel = "contacts_data_published";
 
+// COPY data is sent in pieces of about this size.
+constexpr size_t kCopyPiece = 256 * 1024;
+
 std::string staging_table_sql() {
   std::string sql = "CREATE TEMP TABLE contacts_staging(seq integer NOT NULL, email_key text,";
   for (const auto& f : text_fields()) sql += std::string(f.name) + " text NOT NULL,";
@@ -42,29 +45,40 @@ std::string direct_copy_sql() {
          ",created_at,updated_at,version) FROM STDIN";
 }
 
-// Inserts the staged rows in `seq` order; returns one row: (inserted, updated).
+// Writes the staged rows; returns one row: (updated, inserted, updated by the insert). Rows
+// whose e-mail key a contact holds update it through a join on the unique e-mail index,
+// cheaper than INSERT ... ON CONFLICT, which probes the index again, locks the row and then
+// updates it (1M-row re-import: 26.7 s of statements against ~21 s). The others are inserted
+// in `seq` order, so ids follow the file; their ON CONFLICT only acts when a writer outside
+// data_version's lock (none of ours) added the key meanwhile.
 std::string merge_sql() {
   std::string values;  // text and number columns, as staged
-  std::string folded;  // folded columns, as staged
-  std::string updates;
-  auto update = [&](const std::string& name) { updates += name + "=EXCLUDED." + name + ","; };
+  std::string set_staged;
+  std::string set_excluded;
   for (const auto& f : text_fields()) values += std::string(f.name) + ",";
   for (const auto& f : number_fields()) values += std::string(f.name) + ",";
-  folded = pg::folded_columns();
-  for (const auto& f : text_fields()) update(std::string(f.name));
-  for (const auto& f : number_fields()) update(std::string(f.name));
-  for (const auto& f : text_fields()) update(pg::folded_column(f));
-  return "WITH written AS (INSERT INTO contacts(email_key," + pg::contact_value_columns() + "," +
-         pg::folded_columns() + ",created_at,updated_at,version) SELECT email_key," + values +
-         "coalesce(nullif(meta_data, ''), '{}')::jsonb," + folded +
+  auto assign = [&](const std::string& name) {
+    set_staged += name + "=s." + name + ",";
+    set_excluded += name + "=EXCLUDED." + name + ",";
+  };
+  for (const auto& f : text_fields()) assign(std::string(f.name));
+  for (const auto& f : number_fields()) assign(std::string(f.name));
+  for (const auto& f : text_fields()) assign(pg::folded_column(f));
+  const std::string meta = "coalesce(nullif(s.meta_data, ''), '{}')::jsonb";
+  return "WITH updated AS (UPDATE contacts c SET " + set_staged + "meta_data=" + meta +
+         ", updated_at=$1::bigint, version=$2::bigint FROM contacts_staging s "
+         "WHERE c.email_key = s.email_key RETURNING s.seq), "
+         "inserted AS (INSERT INTO contacts(email_key," + pg::contact_value_columns() + "," +
+         pg::folded_columns() + ",created_at,updated_at,version) SELECT s.email_key," + values +
+         meta + "," + pg::folded_columns() +
          ", $1::bigint, $1::bigint, $2::bigint "
-         "FROM contacts_staging ORDER BY seq "
+         "FROM contacts_staging s WHERE s.seq NOT IN (SELECT seq FROM updated) ORDER BY s.seq "
          "ON CONFLICT (email_key) WHERE email_key IS NOT NULL DO UPDATE SET " +
-         updates +
+         set_excluded +
          "meta_data=EXCLUDED.meta_data, updated_at=EXCLUDED.updated_at, "
-         "version=EXCLUDED.version RETURNING (xmax = 0) AS inserted) "
-         "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
-         "FROM written";
+         "version=EXCLUDED.version RETURNING (xmax = 0) AS fresh) "
+         "SELECT (SELECT count(*) FROM updated), count(*) FILTER (WHERE fresh), "
+         "count(*) FILTER (WHERE NOT fresh) FROM inserted";
 }
 
 std::string scan_sql() {
@@ -177,13 +191,26 @@ void merge_staged(PGconn* c, const std::vector<StagedRow>& staged, int64_t now_u
   static const std::string kCopySql = copy_sql();
   static const std::string kMergeSql = merge_sql();
   pg::exec(c, kStagingSql);
-  std::string data;
-  data.reserve(staged.size() * 256);
-  for (size_t i = 0; i < staged.size(); ++i) append_line(data, i, staged[i]);
-  pg::copy_in(c, kCopySql, data);
+  // The insert sorts its rows by seq: in memory (4 MB, the default, spilled 20,000 rows).
+  pg::exec(c, "SET LOCAL work_mem = '64MB'");
+  {
+    // Sent in pieces while the next lines are written: the server parses rows meanwhile.
+    pg::CopyIn copy(c, kCopySql);
+    std::string data;
+    data.reserve(kCopyPiece + 64 * 1024);
+    for (size_t i = 0; i < staged.size(); ++i) {
+      append_line(data, i, staged[i]);
+      if (data.size() >= kCopyPiece) {
+        copy.put(data);
+        data.clear();
+      }
+    }
+    copy.put(data);
+    copy.finish();
+  }
   const pg::Result merged = pg::exec(c, kMergeSql, pg::Params().add(now_us).add(version));
-  counts.inserted += static_cast<uint64_t>(merged.int64(0, 0));
-  counts.updated += static_cast<uint64_t>(merged.int64(0, 1));
+  counts.updated += static_cast<uint64_t>(merged.int64(0, 0) + merged.int64(0, 2));
+  counts.inserted += static_cast<uint64_t>(merged.int64(0, 1));
 }
 
 // The e-mail keys a bulk import wrote, as 64-bit hashes (open addressing; 0 marks a free
@@ -455,13 +482,12 @@ class PostgresStore::Bulk final : public BulkImport {
       const std::string times = "\t" + std::to_string(now_us) + "\t" + std::to_string(now_us) +
                                 "\t" + std::to_string(version) + "\n";
       // Sent in pieces while the next lines are written: the server stores rows meanwhile.
-      constexpr size_t kPiece = 256 * 1024;
       pg::CopyIn copy(c, kDirectCopySql);
       std::string data;
-      data.reserve(kPiece + 64 * 1024);
+      data.reserve(kCopyPiece + 64 * 1024);
       for (const StagedRow& row : direct) {
         append_direct_line(data, row, times);
-        if (data.size() >= kPiece) {
+        if (data.size() >= kCopyPiece) {
           copy.put(data);
           data.clear();
         }
