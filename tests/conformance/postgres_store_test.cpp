@@ -303,9 +303,7 @@ class PostgresBulk : public PostgresOnly {
   void expect_every_index(const std::string& state) const {
     EXPECT_EQ(index_state("contacts_search_trgm"), state);
     for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
-      // The version index stays through loads (a refresh reads what they wrote through it).
-      EXPECT_EQ(index_state(index.name), index.left_out_of_loads ? state : "valid")
-          << index.name;
+      EXPECT_EQ(index_state(index.name), state) << index.name;
     }
   }
 

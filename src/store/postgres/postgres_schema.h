@@ -52,19 +52,14 @@ inline constexpr const char* kTextCollation = "contacts_unicode";
 // or at once on an empty table (migrations). kSearchIndex names it.
 inline constexpr const char* kSearchIndex = "contacts_search_trgm";
 std::string search_index_sql(bool concurrently);
-// The B-tree indexes of reads (migrations 1 and 2 made them): each name, the statement that
-// builds it when it is missing, and whether a bulk import into an empty table leaves it out
-// until its end. The version index stays: a refresh during the load reads the rows written
-// since its last one through it (without it, each read the whole table), and its inserts are
-// cheap (versions only grow).
+// The B-tree indexes a bulk import into an empty table leaves out until its end (migrations 1
+// and 2 made them): each name, and the statement that builds it when it is missing.
 struct SecondaryIndex {
   const char* name;
   const char* create_sql;
-  bool left_out_of_loads = true;
 };
 inline constexpr SecondaryIndex kSecondaryIndexes[] = {
-    {"contacts_version", "CREATE INDEX IF NOT EXISTS contacts_version ON contacts(version)",
-     false},
+    {"contacts_version", "CREATE INDEX IF NOT EXISTS contacts_version ON contacts(version)"},
     {"contacts_created_at_id",
      "CREATE INDEX IF NOT EXISTS contacts_created_at_id ON contacts(created_at, id)"},
     {"contacts_updated_at_id",

@@ -81,18 +81,9 @@ std::string merge_sql() {
          "count(*) FILTER (WHERE NOT fresh) FROM inserted";
 }
 
-// Every contact, in id order: the primary key's order.
-std::string scan_all_sql() {
-  return "SELECT " + pg::contact_select_columns(true) + " FROM contacts ORDER BY id";
-}
-
-// The contacts written since a version, in id order. The subquery (OFFSET 0 keeps it apart)
-// finds them through the version index, then they are sorted: the planner would otherwise
-// walk the whole primary key and filter, as statistics taken before a large import's last
-// versions make it think most rows match (a refresh during a 1M-row load read every row).
-std::string scan_since_sql() {
-  return "SELECT * FROM (SELECT " + pg::contact_select_columns(true) +
-         " FROM contacts WHERE version > $1::bigint OFFSET 0) written ORDER BY id";
+std::string scan_sql() {
+  return "SELECT " + pg::contact_select_columns(true) +
+         " FROM contacts WHERE version > $1::bigint ORDER BY id";
 }
 
 // One staged row: the values of the last row of the batch with this email key, at the position
@@ -350,9 +341,9 @@ void PostgresStore::build_missing_secondary_indexes(PGconn* c) {
 void PostgresStore::wait_for_background_work() { search_index_->wait(); }
 
 // A bulk import into an empty contacts table writes its rows straight into the table with
-// COPY, without the search index and the B-tree indexes of reads (kSecondaryIndexes, but the
-// version index); the unique e-mail index stays, and a row whose e-mail this import wrote
-// before goes through the upsert (staging table, UPDATE ... FROM and INSERT). The B-trees are built at the end; the
+// COPY, without the search index and the B-tree indexes of reads (kSecondaryIndexes); the
+// unique e-mail index stays, and a row whose e-mail this import wrote before goes through the
+// upsert (staging table and INSERT ... ON CONFLICT). The B-trees are built at the end; the
 // search index after it, in the background (search_index_builder.h: it takes longer than the
 // load). If another writer adds an e-mail meanwhile, the unique index stops the batch, which
 // is written again through the upsert, as is the rest of the import. From the drops to the
@@ -394,7 +385,7 @@ class PostgresStore::Bulk final : public BulkImport {
     if (pg::exec(c, "SELECT NOT EXISTS(SELECT 1 FROM contacts)").text(0, 0) == "t") {
       pg::exec(c, std::string("DROP INDEX IF EXISTS ") + pg::kSearchIndex);
       for (const pg::SecondaryIndex& index : pg::kSecondaryIndexes) {
-        if (index.left_out_of_loads) pg::exec(c, std::string("DROP INDEX IF EXISTS ") + index.name);
+        pg::exec(c, std::string("DROP INDEX IF EXISTS ") + index.name);
       }
       loading_empty_ = true;
       direct_ = true;
@@ -537,20 +528,14 @@ UpsertCounts PostgresStore::upsert_batch(std::span<const ContactValues> rows, in
 }
 
 void PostgresStore::scan(uint64_t since_version, const std::function<void(Contact&&)>& fn) const {
-  static const std::string kScanAllSql = scan_all_sql();
-  static const std::string kScanSinceSql = scan_since_sql();
+  static const std::string kScanSql = scan_sql();
   auto lease = pool_->acquire();
   PGconn* c = lease.get();
   pg::Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   // Rows stream in as the server produces them (single-row mode): at 1M rows a cursor's
   // batches left the server and this thread waiting on each other in turn.
-  auto emit = [&](const pg::Result& r) { fn(pg::read_contact(r, 0)); };
-  if (since_version == 0) {
-    pg::for_each_row(c, kScanAllSql, pg::Params(), emit);
-  } else {
-    pg::for_each_row(c, kScanSinceSql, pg::Params().add(static_cast<int64_t>(since_version)),
-                     emit);
-  }
+  pg::for_each_row(c, kScanSql, pg::Params().add(static_cast<int64_t>(since_version)),
+                   [&](const pg::Result& r) { fn(pg::read_contact(r, 0)); });
   tx.commit();
 }
 
