@@ -376,7 +376,7 @@ int cmd_serve(const std::vector<std::string>& args) {
   std::printf("read index loaded: %u contacts in %.2f s\n", reader.snapshot()->rows, load_s);
   index::RefreshOptions refresh;
   refresh.snapshot_dir = snapshot_dir;
-  // A store that announces its writes (the embedded one's bulk imports) hands their rows to
+  // A store that announces its writes (both do: store.h) hands their rows to
   // the index as they commit: index/row_feed.h.
   refresh.feed = store.set_commit_listener({});
   index::Refresher refresher(store, reader, refresh);

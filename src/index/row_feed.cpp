@@ -76,6 +76,7 @@ void RowFeed::committed(const CommittedRows& rows) noexcept {
       for (Contact& c : chunk) {
         c.id = rows.ids[i];
         c.values = rows.rows[i];  // into the strings the chunk held: no allocation, mostly
+        if (!rows.meta_data_json.empty()) c.values.meta_data_json = rows.meta_data_json[i];
         c.created_at_us = rows.created_at_us[i];
         c.updated_at_us = rows.now_us;
         ++i;

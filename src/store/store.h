@@ -108,6 +108,9 @@ struct CommittedRows {
   std::span<const ContactValues> rows;
   std::span<const int64_t> ids;            // rows[i] is now contact ids[i]
   std::span<const int64_t> created_at_us;  // and was created then
+  // When not empty, rows[i]'s meta_data as the store keeps it (PostgreSQL prints jsonb its
+  // own way: key order, spacing), which replaces rows[i].meta_data_json.
+  std::span<const std::string> meta_data_json;
 };
 using CommitListener = std::function<void(const CommittedRows&)>;
 
@@ -161,8 +164,8 @@ class Store {
   virtual void resume_background_work() {}
 
   // Has the store call `listener` right after each write whose rows it can describe whole
-  // (ids and created_at included), in version order, on the writing thread, under the store's
-  // write lock: the listener copies what it keeps and must not call the store. A write it
+  // (ids and created_at included), in version order, on the writing thread, under a lock of
+  // the store's: the listener copies what it keeps and must not call the store. A write it
   // does not describe (another process's, or one of a store that learns no ids) is not
   // announced: the missing version tells the listener to read the store instead. An empty
   // listener stops the calls. Returns false when the store announces nothing.

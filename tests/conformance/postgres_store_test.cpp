@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "store/postgres/jsonb_text.h"
 #include "store/postgres/pg_handle.h"
 #include "store/postgres/pg_pool.h"
 #include "store/postgres/postgres_schema.h"
@@ -189,6 +190,37 @@ TEST_F(PostgresOnly, AFailedStatementLeavesThePooledConnectionUsable) {
 
 // Run by hand: store_conformance_tests --gtest_also_run_disabled_tests
 //   --gtest_filter='*Upsert100k*'
+// What the store tells its commit listener of meta_data (pg::jsonb_text) is what the server
+// prints once it holds the value as jsonb, key order, spacing and escapes included; values
+// it would print another way are left to the store (nullopt).
+TEST_F(PostgresOnly, MetaDataIsToldAsJsonbPrintsIt) {
+  auto conn = pg::connect(url_);
+  const char* printed_alike[] = {
+      R"({})",
+      R"(  { }  )",
+      R"({"b":1,  "a": "x"})",
+      R"({"Apollo Contact Id":"f759e64c","Lists":"a, b","Secondary Email":"x@y.z"})",
+      R"({"bb":"1","a":"2","ccc":"3","ab":"4","B":"5"})",
+      R"({"a":"first","b":"x","a":"last"})",
+      R"({"k":"line\nbreak\ttab \"q\" back\\slash \/ \u00e9 \ud83d\ude00 \u0001 \u001F \b\f\r"})",
+      "{\"\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87\":\"\xc3\xbc\",\"\xc3\xa9\":\"x\",\"ab\":\"y\"}",
+      R"({"n":-12,"z":0,"big":123456789012345678901234567890,"t":true,"f":false,"u":null})",
+  };
+  for (const char* in : printed_alike) {
+    SCOPED_TRACE(in);
+    const std::optional<std::string> mine = pg::jsonb_text(in);
+    ASSERT_TRUE(mine.has_value());
+    EXPECT_EQ(*mine,
+              pg::exec(conn.get(), "SELECT $1::jsonb::text", pg::Params().add(in)).text(0, 0));
+  }
+  EXPECT_EQ(pg::jsonb_text(""), "{}");  // stored as {}
+  for (const char* in : {R"({"a":{"b":1}})", R"({"a":[1]})", R"({"a":1.5})", R"({"a":1e3})",
+                         R"({"a":-0})", R"([1])", R"({"a":"x",})", R"({"a":"\u0000"})",
+                         R"({"a":"x"} x)", "{\"a\":\"tab\there\"}"}) {
+    EXPECT_FALSE(pg::jsonb_text(in).has_value()) << in;
+  }
+}
+
 TEST_F(PostgresOnly, DISABLED_Upsert100kRowsInBatchesOf5000) {
   PostgresStore store(url_);
   constexpr int kRows = 100'000;

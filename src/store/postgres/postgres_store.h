@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,6 +70,10 @@ class PostgresStore final : public Store {
   bool notifies() const override { return true; }
   StoreNotices wait_for_notices(std::chrono::milliseconds timeout) override;
   uint64_t publish_data_version() override;
+  // Each write is announced (ids from the write's RETURNING or reserved for its COPY,
+  // meta_data as jsonb prints it), unless one of its rows has a meta_data value that
+  // pg::jsonb_text does not print as jsonb does.
+  bool set_commit_listener(CommitListener listener) override;
   // ANALYZE contacts.
   void refresh_statistics() override;
   // pg_class.reltuples (count(*) before the first ANALYZE).
@@ -78,6 +83,10 @@ class PostgresStore final : public Store {
   class Bulk;
   // Builds the B-tree indexes of kSecondaryIndexes that do not exist, on `c`.
   static void build_missing_secondary_indexes(PGconn* c);
+  // Commits `tx` and, when a listener is set, calls `tell` with it; this process's writes
+  // are told in the order they committed.
+  void commit_and_announce(pg::Transaction& tx,
+                           const std::function<void(const CommitListener&)>& tell);
   // Starts the search index's build in this process, unless it leaves it to services.
   void start_search_index();
   const std::string url_;
@@ -85,6 +94,8 @@ class PostgresStore final : public Store {
   std::unique_ptr<pg::PgPool> pool_;
   std::mutex listen_mutex_;
   pg::ConnHandle listener_;  // guarded by listen_mutex_
+  std::mutex announce_mutex_;
+  CommitListener commit_listener_;  // guarded by announce_mutex_
   std::unique_ptr<pg::SearchIndexBuilder> search_index_;  // destroyed first: cancels its build
 };
 

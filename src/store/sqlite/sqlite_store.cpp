@@ -367,7 +367,7 @@ UpsertCounts SqliteStore::write_batch(std::span<const ContactValues> rows, int64
   if (announce) {
     try {
       commit_listener_(CommittedRows{static_cast<uint64_t>(version), now_us, rows, written_ids_,
-                                     written_created_});
+                                     written_created_, {}});
     } catch (...) {
       // The rows are committed: a listener's failure must not make the caller write them
       // again. It missed this version, and reads the store for it.
