@@ -147,38 +147,28 @@ struct Staged {
 
 Staged stage_rows(std::span<const ContactValues> rows, UpsertCounts& counts) {
   Staged staged;
+  // Reserved whole: the rows never move, so the map's views of their keys stay valid.
   staged.rows.reserve(rows.size());
   staged.slot_of_row.reserve(rows.size());
-  std::vector<std::optional<std::string>> keys(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const std::string& email = rows[i][TextField::email];
-    if (!email.empty()) keys[i] = text::fold(email);
-  }
-  std::unordered_map<std::string_view, size_t> slot_of_key;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (!keys[i]) {
+  for (const ContactValues& row : rows) {
+    const std::string& email = row[TextField::email];
+    if (email.empty()) {
       staged.slot_of_row.push_back(staged.rows.size());
-      staged.rows.push_back({&rows[i], std::nullopt});
+      staged.rows.push_back({&row, std::nullopt});
       continue;
     }
-    const auto [it, fresh] = slot_of_key.try_emplace(*keys[i], staged.rows.size());
-    staged.slot_of_row.push_back(it->second);
-    if (fresh) {
-      staged.rows.push_back({&rows[i], std::nullopt});
+    std::string key = text::fold(email);
+    const auto it = staged.slot_of_key.find(key);
+    if (it == staged.slot_of_key.end()) {
+      const size_t slot = staged.rows.size();
+      staged.slot_of_row.push_back(slot);
+      staged.rows.push_back({&row, std::move(key)});
+      staged.slot_of_key.emplace(*staged.rows.back().email_key, slot);
     } else {
-      staged.rows[it->second].values = &rows[i];  // a later row of the batch replaces it
+      staged.slot_of_row.push_back(it->second);
+      staged.rows[it->second].values = &row;  // a later row of the batch replaces it
       ++counts.updated;
     }
-  }
-  // The keys move into their staged rows: the views the map holds follow them (a string's
-  // move keeps its heap buffer, but not a short one's), so the map is built again.
-  for (size_t i = 0; i < rows.size(); ++i) {
-    StagedRow& row = staged.rows[staged.slot_of_row[i]];
-    if (keys[i] && !row.email_key) row.email_key = std::move(keys[i]);
-  }
-  staged.slot_of_key.reserve(slot_of_key.size());
-  for (size_t k = 0; k < staged.rows.size(); ++k) {
-    if (staged.rows[k].email_key) staged.slot_of_key.emplace(*staged.rows[k].email_key, k);
   }
   return staged;
 }
