@@ -8,6 +8,8 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -219,6 +221,75 @@ TEST_F(PostgresOnly, MetaDataIsToldAsJsonbPrintsIt) {
                          R"({"a":"x"} x)", "{\"a\":\"tab\there\"}"}) {
     EXPECT_FALSE(pg::jsonb_text(in).has_value()) << in;
   }
+}
+
+// A row whose e-mail another transaction adds while the merge runs (after the merge's UPDATE
+// looked, before its INSERT) goes through ON CONFLICT: the commit listener is told the other
+// row's id and created_at, which the batch updated, as the store then holds them.
+TEST_F(PostgresOnly, ARowSentThroughOnConflictIsToldAsTheRowItUpdated) {
+  PostgresStore store(url_, 2);
+  std::mutex mutex;
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> told_batches;  // (id, created_at)s
+  std::map<int64_t, Contact> told;
+  ASSERT_TRUE(store.set_commit_listener([&](const CommittedRows& r) {
+    std::lock_guard lock(mutex);
+    auto& batch = told_batches.emplace_back();
+    ASSERT_EQ(r.meta_data_json.size(), r.rows.size());
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+      Contact& c = told[r.ids[i]];
+      c.id = r.ids[i];
+      c.values = r.rows[i];
+      c.values.meta_data_json = r.meta_data_json[i];
+      c.created_at_us = r.created_at_us[i];
+      c.updated_at_us = r.now_us;
+      batch.emplace_back(r.ids[i], r.created_at_us[i]);
+    }
+  }));
+  ContactValues first;
+  first[TextField::email] = "first@example.com";
+  store.upsert_batch(std::vector<ContactValues>{first}, 1'000);
+  // Another writer's row, not yet committed, that neither takes the store's write lock nor
+  // bumps its version: the merge's INSERT waits for it, then finds the key taken.
+  pg::ConnHandle other = pg::connect(url_);
+  pg::exec(other.get(), "BEGIN");
+  const int64_t other_id =
+      pg::exec(other.get(),
+               "INSERT INTO contacts(email_key, email, first_name, created_at, updated_at, "
+               "version) VALUES ('late@example.com', 'late@example.com', 'Other', 7, 7, 1) "
+               "RETURNING id")
+          .int64(0, 0);
+  ContactValues late, fresh, again;
+  late[TextField::email] = "Late@Example.com";
+  late[TextField::first_name] = "Late";
+  late.meta_data_json = R"({"z": 1, "a": "x"})";
+  fresh[TextField::email] = "fresh@example.com";
+  again[TextField::email] = "FIRST@example.com";
+  again[TextField::title] = "CEO";
+  auto write = std::async(std::launch::async, [&] {
+    return store.upsert_batch(std::vector<ContactValues>{fresh, late, again}, 2'000);
+  });
+  // The merge is waiting on the other transaction's row (or has not reached it yet).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    const pg::Result waiting = pg::exec(
+        other.get(),
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+        "wait_event_type = 'Lock' AND query LIKE 'WITH updated AS%'");
+    if (waiting.int64(0, 0) > 0) break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the merge never waited";
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  pg::exec(other.get(), "COMMIT");
+  const UpsertCounts counts = write.get();
+  EXPECT_EQ(counts.inserted, 1u);
+  EXPECT_EQ(counts.updated, 2u);
+  const auto stored = test_support::contents(store);
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(told_batches.size(), 2u) << "both batches are told whole";
+  ASSERT_EQ(told_batches[1].size(), 3u);
+  EXPECT_EQ(told_batches[1][1], std::make_pair(other_id, int64_t{7}));
+  ASSERT_EQ(stored.size(), 3u);
+  test_support::expect_told_as_stored(told, stored);
 }
 
 TEST_F(PostgresOnly, DISABLED_Upsert100kRowsInBatchesOf5000) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "store_backend.h"
+#include "support/store_contents.h"
 
 using namespace contacts;
 using contacts::conformance::StoreBackend;
@@ -347,17 +348,7 @@ TEST_P(StoreConformance, ACommitListenerIsToldWhatEachBatchMadeOfItsRows) {
   ASSERT_EQ(versions.size(), 3u);
   EXPECT_EQ(versions.back(), store_->data_version());
   EXPECT_TRUE(std::is_sorted(versions.begin(), versions.end()));
-  ASSERT_EQ(told.size(), stored.size());
-  for (const Contact& c : stored) {
-    SCOPED_TRACE(c.values[TextField::first_name]);
-    const auto it = told.find(c.id);
-    ASSERT_NE(it, told.end());
-    EXPECT_EQ(it->second.values.text, c.values.text);
-    EXPECT_EQ(it->second.values.numbers, c.values.numbers);
-    EXPECT_EQ(it->second.values.meta_data_json, c.values.meta_data_json);
-    EXPECT_EQ(it->second.created_at_us, c.created_at_us);
-    EXPECT_EQ(it->second.updated_at_us, c.updated_at_us);
-  }
+  test_support::expect_told_as_stored(told, stored);
 }
 
 TEST_P(StoreConformance, UsersAreSavedOnceAndUpdatedByName) {

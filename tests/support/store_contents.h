@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <map>
 #include <span>
 #include <vector>
 
@@ -29,6 +31,23 @@ inline void expect_same_contacts(const std::vector<Contact>& a, const std::vecto
     ASSERT_EQ(a[i].values.text, b[i].values.text) << i;
     ASSERT_EQ(a[i].values.numbers, b[i].values.numbers) << i;
     ASSERT_EQ(a[i].values.meta_data_json == "{}", b[i].values.meta_data_json == "{}") << i;
+  }
+}
+
+// What a commit listener was told (the last row told of each id, by id) is what the store
+// holds, field by field, for every contact it holds.
+inline void expect_told_as_stored(const std::map<int64_t, Contact>& told,
+                                  const std::vector<Contact>& stored) {
+  ASSERT_EQ(told.size(), stored.size());
+  for (const Contact& c : stored) {
+    SCOPED_TRACE(c.values[TextField::first_name] + " " + c.values[TextField::email]);
+    const auto it = told.find(c.id);
+    ASSERT_NE(it, told.end());
+    EXPECT_EQ(it->second.values.text, c.values.text);
+    EXPECT_EQ(it->second.values.numbers, c.values.numbers);
+    EXPECT_EQ(it->second.values.meta_data_json, c.values.meta_data_json);
+    EXPECT_EQ(it->second.created_at_us, c.created_at_us);
+    EXPECT_EQ(it->second.updated_at_us, c.updated_at_us);
   }
 }
 
