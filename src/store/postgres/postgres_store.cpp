@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <numeric>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -418,9 +419,9 @@ void PostgresStore::wait_for_background_work() { search_index_->wait(); }
 // A bulk import into an empty contacts table writes its rows straight into the table with
 // COPY, without the search index and the B-tree indexes of reads (kSecondaryIndexes); the
 // unique e-mail index stays, and a row whose e-mail this import wrote before goes through the
-// upsert (staging table and INSERT ... ON CONFLICT). The B-trees are built at the end; the
-// search index after it, in the background (search_index_builder.h: it takes longer than the
-// load). If another writer adds an e-mail meanwhile, the unique index stops the batch, which
+// merge (staging table, UPDATE ... FROM, then INSERT: merge_sql()). The B-trees are built at
+// the end; the search index after it, in the background (search_index_builder.h: it takes
+// longer than the load). If another writer adds an e-mail meanwhile, the unique index stops the batch, which
 // is written again through the upsert, as is the rest of the import. From the drops to the
 // end of the B-tree builds the import holds the index-work lock (search_index_builder.h) on a
 // connection of its own, so no index build of another process runs meanwhile.
@@ -612,7 +613,7 @@ UpsertCounts PostgresStore::upsert_batch(std::span<const ContactValues> rows, in
   UpsertCounts counts;
   const Staged staged = stage_rows(rows, counts);
   std::vector<size_t> all(staged.rows.size());
-  for (size_t slot = 0; slot < all.size(); ++slot) all[slot] = slot;
+  std::iota(all.begin(), all.end(), size_t{0});
   Written written(staged.rows.size());
   auto lease = pool_->acquire();
   PGconn* c = lease.get();
