@@ -28,7 +28,7 @@ build-test: bootstrap
 	cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
 
 test: build-test
-	cd $(TEST_BUILD_DIR) && ctest --output-on-failure -j 2
+	cd $(TEST_BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 600
 
 bench: build
 	python3 bench/run_bench.py --binary ./$(BUILD_DIR)/contacts-api --bench ./$(BUILD_DIR)/contacts-bench

@@ -268,19 +268,24 @@ TEST_F(PostgresOnly, ARowSentThroughOnConflictIsToldAsTheRowItUpdated) {
   auto write = std::async(std::launch::async, [&] {
     return store.upsert_batch(std::vector<ContactValues>{fresh, late, again}, 2'000);
   });
-  // The merge is waiting on the other transaction's row (or has not reached it yet).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    const pg::Result waiting = pg::exec(
-        other.get(),
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-        "wait_event_type = 'Lock' AND query LIKE 'WITH updated AS%'");
-    if (waiting.int64(0, 0) > 0) break;
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the merge never waited";
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // The merge is waiting on the other transaction's row (or has not reached it yet). Watched
+  // from a connection of its own: inside `other`'s transaction, pg_stat_activity would show
+  // the snapshot of its first read for the whole transaction.
+  pg::ConnHandle watch = pg::connect(url_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool waited = false;
+  while (!waited && std::chrono::steady_clock::now() < deadline) {
+    waited = pg::exec(watch.get(),
+                      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND wait_event_type = 'Lock' AND query LIKE 'WITH updated AS%'")
+                 .int64(0, 0) > 0;
+    if (!waited) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  // Committed either way, so that the write (and this test) ends even when the merge was
+  // never seen waiting.
   pg::exec(other.get(), "COMMIT");
   const UpsertCounts counts = write.get();
+  ASSERT_TRUE(waited) << "the merge was never seen waiting on the other transaction's row";
   EXPECT_EQ(counts.inserted, 1u);
   EXPECT_EQ(counts.updated, 2u);
   const auto stored = test_support::contents(store);
