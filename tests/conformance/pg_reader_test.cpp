@@ -598,9 +598,16 @@ TEST(PostgresReader, ThrowsUnavailableWhenItsConnectionBreaksMidQuery) {
   auto locker = pg::connect(url);
   pg::exec(locker.get(), "BEGIN; LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE");
   auto counting = std::async(std::launch::async, [&] { return reader.count({}); });
+  // Should an assertion end the test early, `locker` closes (releasing the lock) before
+  // `counting`'s destructor waits for the count the lock holds up.
+  const struct CloseFirst {
+    pg::ConnHandle& conn;
+    ~CloseFirst() { conn.reset(); }
+  } close_first{locker};
   auto killer = pg::connect(url);
   int terminated = 0;
-  for (int i = 0; i < 200 && terminated == 0; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (terminated == 0 && std::chrono::steady_clock::now() < deadline) {
     terminated = static_cast<int>(
         pg::exec(killer.get(),
                  "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
