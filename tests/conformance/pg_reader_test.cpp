@@ -27,6 +27,7 @@
 #include "store/postgres/postgres_schema.h"
 #include "store/postgres/postgres_store.h"
 #include "store_backend.h"
+#include "support/close_first.h"
 #include "support/reader_diff.h"
 #include "util/deadline.h"
 #include "util/error.h"
@@ -598,12 +599,7 @@ TEST(PostgresReader, ThrowsUnavailableWhenItsConnectionBreaksMidQuery) {
   auto locker = pg::connect(url);
   pg::exec(locker.get(), "BEGIN; LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE");
   auto counting = std::async(std::launch::async, [&] { return reader.count({}); });
-  // Should an assertion end the test early, `locker` closes (releasing the lock) before
-  // `counting`'s destructor waits for the count the lock holds up.
-  const struct CloseFirst {
-    pg::ConnHandle& conn;
-    ~CloseFirst() { conn.reset(); }
-  } close_first{locker};
+  const test_support::CloseFirst close_first{locker};  // closed before the future is waited for
   auto killer = pg::connect(url);
   int terminated = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -19,6 +19,7 @@
 #include "store/postgres/postgres_schema.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store_backend.h"
+#include "support/close_first.h"
 #include "support/store_contents.h"
 #include "util/text.h"
 
@@ -268,12 +269,7 @@ TEST_F(PostgresOnly, ARowSentThroughOnConflictIsToldAsTheRowItUpdated) {
   auto write = std::async(std::launch::async, [&] {
     return store.upsert_batch(std::vector<ContactValues>{fresh, late, again}, 2'000);
   });
-  // Should anything below throw, `other` closes (ending its transaction) before `write`'s
-  // destructor waits for the write that transaction blocks.
-  const struct CloseFirst {
-    pg::ConnHandle& conn;
-    ~CloseFirst() { conn.reset(); }
-  } close_first{other};
+  const test_support::CloseFirst close_first{other};  // closed before the future is waited for
   // The merge is waiting on the other transaction's row (or has not reached it yet). Watched
   // from a connection of its own: inside `other`'s transaction, pg_stat_activity would show
   // the snapshot of its first read for the whole transaction.
